@@ -1,0 +1,8 @@
+//! The gateway is Homeroom's one edge for web clients: REST/JSON and gRPC-Web
+//! over the three gRPC services, provider webhooks, health and readiness.
+//! It keeps nothing durable.
+
+pub mod app;
+pub mod config;
+pub mod health;
+pub mod upstream;

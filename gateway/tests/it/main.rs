@@ -1,0 +1,3 @@
+//! gateway integration tests.
+
+mod readiness;

@@ -1,0 +1,50 @@
+//! Wiring: database, gRPC host and the identity service.
+
+use std::{future::Future, net::SocketAddr};
+
+use homeroom_platform::{
+    db::Db,
+    grpc::{GrpcHost, ServiceSpec},
+};
+use homeroom_proto::identity::v1 as pb;
+use tonic::service::Routes;
+
+use crate::{config::Config, grpc::IdentityApi, MIGRATIONS};
+
+/// A bound identity-svc, ready to run.
+pub struct App {
+    host: GrpcHost,
+}
+
+impl App {
+    /// Opens the database pool and binds the listener (port 0 works).
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let db = Db::new(&config.service.database)?;
+        let api = IdentityApi::new(db.clone());
+        let spec = ServiceSpec {
+            routes: Routes::new(pb::identity_service_server::IdentityServiceServer::new(api)),
+            names: vec![pb::SERVICE_NAME],
+            descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
+            verifier: None,
+            migrations: &MIGRATIONS,
+        };
+        Ok(App {
+            host: GrpcHost::bind(config.service, db, spec).await?,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.host.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        self.host.run_until(shutdown).await
+    }
+}
+
+/// Runs identity-svc's pending migrations and returns how many ran.
+pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
+    Db::new(&config.service.database)?.migrate(&MIGRATIONS).await
+}

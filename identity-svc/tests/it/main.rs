@@ -1,0 +1,4 @@
+//! identity-svc integration tests.
+
+mod process;
+mod store;

@@ -1,0 +1,12 @@
+//! messaging-svc owns communications, deliveries (the queue), address status
+//! (bad, opted out), notification preferences and provider events.
+
+pub mod app;
+pub mod config;
+pub mod grpc;
+
+/// The service's embedded migrations, one tree per backend.
+pub static MIGRATIONS: homeroom_platform::db::Migrations = homeroom_platform::db::Migrations {
+    postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
+    sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+};

@@ -1,0 +1,4 @@
+//! messaging-svc integration tests.
+
+mod process;
+mod store;

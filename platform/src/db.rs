@@ -1,0 +1,291 @@
+//! The database layer: one diesel code base over PostgreSQL and SQLite.
+//!
+//! [`DbConn`] is a `MultiConnection` enum, [`Db`] an r2d2 pool of it, and
+//! [`Db::run`] the one way to reach the database from async code: the closure
+//! runs on the blocking pool and keeps the caller's tracing span.
+
+use std::{fmt, time::Duration};
+
+use diesel::{
+    connection::SimpleConnection,
+    pg::PgConnection,
+    r2d2::{self, ManageConnection, R2D2Connection},
+    sqlite::SqliteConnection,
+    Connection,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+/// A connection to either backend; store functions take `&mut DbConn`.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL, the production backend.
+    Pg(PgConnection),
+    /// SQLite, the embedded default.
+    Sqlite(SqliteConnection),
+}
+
+impl DbConn {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Pg(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// The two supported database backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL (`postgres://` or `postgresql://` URLs).
+    Postgres,
+    /// SQLite (a file path, `sqlite://path` or `file:` URL).
+    Sqlite,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL: PostgreSQL URLs by scheme, anything else is a SQLite path.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        })
+    }
+}
+
+/// A service's embedded migrations, one tree per backend with identical names.
+pub struct Migrations {
+    /// `migrations/postgres`.
+    pub postgres: EmbeddedMigrations,
+    /// `migrations/sqlite`.
+    pub sqlite: EmbeddedMigrations,
+}
+
+impl Migrations {
+    /// Runs every pending migration of the connection's backend; returns how many ran.
+    pub fn run_pending(&self, conn: &mut DbConn) -> anyhow::Result<usize> {
+        let ran = match conn {
+            DbConn::Pg(c) => c.run_pending_migrations(Borrowed(&self.postgres)).map(|v| v.len()),
+            DbConn::Sqlite(c) => c.run_pending_migrations(Borrowed(&self.sqlite)).map(|v| v.len()),
+        };
+        ran.map_err(|e| anyhow::anyhow!("running migrations failed: {e}"))
+    }
+
+    /// Migration names of each backend's tree, in order.
+    pub fn names(&self) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+        fn names_of<DB: diesel::backend::Backend>(
+            source: &EmbeddedMigrations,
+        ) -> anyhow::Result<Vec<String>> {
+            let migrations = diesel::migration::MigrationSource::<DB>::migrations(source)
+                .map_err(|e| anyhow::anyhow!("reading migrations failed: {e}"))?;
+            Ok(migrations.iter().map(|m| m.name().to_string()).collect())
+        }
+        Ok((
+            names_of::<diesel::pg::Pg>(&self.postgres)?,
+            names_of::<diesel::sqlite::Sqlite>(&self.sqlite)?,
+        ))
+    }
+}
+
+impl fmt::Debug for Migrations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Migrations").finish_non_exhaustive()
+    }
+}
+
+/// Lends a `'static` embedded tree to diesel, which takes migration sources by value.
+struct Borrowed<'a>(&'a EmbeddedMigrations);
+
+impl<DB: diesel::backend::Backend> diesel::migration::MigrationSource<DB> for Borrowed<'_> {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>> {
+        diesel::migration::MigrationSource::<DB>::migrations(self.0)
+    }
+}
+
+/// Why a database call failed before or outside the query itself.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had from the pool in time.
+    #[error("database unavailable: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    /// The query failed.
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// `postgres://…` or a SQLite file path.
+    pub url: String,
+    /// Most connections the pool holds.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection.
+    pub connect_timeout: Duration,
+}
+
+impl DbSettings {
+    /// Settings with defaults that suit a laptop.
+    pub fn new(url: impl Into<String>) -> Self {
+        DbSettings {
+            url: url.into(),
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A pool of connections to one service's database.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).finish()
+    }
+}
+
+impl Db {
+    /// Builds the pool without connecting: the first use (or [`Db::ping`]) connects,
+    /// so a service can start and report NOT_SERVING while its database is down.
+    pub fn new(settings: &DbSettings) -> anyhow::Result<Db> {
+        let backend = Backend::of_url(&settings.url);
+        if backend == Backend::Sqlite {
+            ensure_parent_dir(sqlite_path(&settings.url))?;
+        }
+        let manager = Manager {
+            url: sqlite_path(&settings.url).to_string(),
+            backend,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.max_connections.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(settings.connect_timeout)
+            .error_handler(Box::new(r2d2::LoggingErrorHandler))
+            .build_unchecked(manager);
+        Ok(Db { pool, backend })
+    }
+
+    /// The backend this pool talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool, inside the caller's span.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+
+    /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+    pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(f)).await
+    }
+
+    /// Answers whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from))
+            .await
+    }
+
+    /// Runs the service's pending migrations; returns how many ran.
+    pub async fn migrate(&self, migrations: &'static Migrations) -> anyhow::Result<usize> {
+        self.run(move |conn| {
+            let ran = migrations.run_pending(conn)?;
+            Ok::<_, anyhow::Error>(ran)
+        })
+        .await
+    }
+}
+
+/// Accepts `sqlite://path`, `sqlite:path` and plain paths.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+fn ensure_parent_dir(path: &str) -> anyhow::Result<()> {
+    if path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                anyhow::anyhow!("creating database directory {} failed: {e}", parent.display())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens connections of the configured backend explicitly (never by trial),
+/// and sets SQLite up for a concurrent server: WAL, a busy timeout, foreign keys.
+#[derive(Debug)]
+struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}

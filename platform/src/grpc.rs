@@ -1,0 +1,221 @@
+//! Hosting a gRPC service the Homeroom way: health (NOT_SERVING until migrations
+//! ran and the database answers, NOT_SERVING again on shutdown), reflection,
+//! request spans, token verification, connection recycling and a bounded drain.
+
+use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{service::Routes, transport::Server};
+use tonic_health::{server::HealthReporter, ServingStatus};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::{AuthLayer, Verifier},
+    config::ServiceSettings,
+    db::{Db, Migrations},
+};
+
+/// How often a ready service re-checks its database.
+const DB_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What a service contributes: its routes, names and descriptors.
+pub struct ServiceSpec {
+    /// The service's tonic servers.
+    pub routes: Routes,
+    /// Fully qualified names of those services, for health.
+    pub names: Vec<&'static str>,
+    /// Encoded descriptor sets of their packages, for reflection.
+    pub descriptor_sets: Vec<&'static [u8]>,
+    /// Token verifier; `None` leaves every caller unauthenticated.
+    pub verifier: Option<Arc<Verifier>>,
+    /// The service's migrations, run before it reports SERVING.
+    pub migrations: &'static Migrations,
+}
+
+/// A bound, not yet serving, gRPC server.
+pub struct GrpcHost {
+    settings: ServiceSettings,
+    listener: TcpListener,
+    db: Db,
+    spec: ServiceSpec,
+    health: HealthReporter,
+}
+
+impl GrpcHost {
+    /// Binds the listen address (port 0 picks a free port); health starts NOT_SERVING.
+    pub async fn bind(
+        settings: ServiceSettings,
+        db: Db,
+        mut spec: ServiceSpec,
+    ) -> anyhow::Result<GrpcHost> {
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .with_context(|| format!("{} cannot listen on {}", settings.name, settings.listen_addr))?;
+        let (health, health_server) = tonic_health::server::health_reporter();
+        for name in spec.names.iter().copied().chain([""]) {
+            health.set_service_status(name, ServingStatus::NotServing).await;
+        }
+        let reflection_v1 = reflection(&spec.descriptor_sets)
+            .build_v1()
+            .context("building reflection v1")?;
+        let reflection_v1alpha = reflection(&spec.descriptor_sets)
+            .build_v1alpha()
+            .context("building reflection v1alpha")?;
+        spec.routes = spec
+            .routes
+            .add_service(health_server)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+        Ok(GrpcHost {
+            settings,
+            listener,
+            db,
+            spec,
+            health,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` resolves, then reports NOT_SERVING and drains
+    /// in-flight calls for at most the configured drain timeout.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let GrpcHost { settings, listener, db, spec, health } = self;
+        let name = settings.name;
+
+        let stop_serving = CancellationToken::new();
+        let stop_checks = CancellationToken::new();
+        let mut readiness = pin!(readiness(
+            db,
+            spec.migrations,
+            settings.migrate_on_start,
+            health.clone(),
+            spec.names.clone(),
+            stop_checks.clone(),
+        ));
+        let server = Server::builder()
+            .max_connection_age(settings.max_connection_age)
+            .trace_fn(request_span)
+            .layer(tower::util::option_layer(spec.verifier.map(AuthLayer::new)))
+            .add_routes(spec.routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop_serving.clone().cancelled_owned());
+        let mut server = pin!(server);
+        let mut shutdown = pin!(shutdown);
+
+        let mut failure = None;
+        let mut ready_done = false;
+        loop {
+            tokio::select! {
+                result = &mut server => {
+                    result.with_context(|| format!("{name} server stopped"))?;
+                    return Ok(());
+                }
+                () = &mut shutdown => break,
+                result = &mut readiness, if !ready_done => {
+                    ready_done = true;
+                    if let Err(e) = result {
+                        tracing::error!(service = name, error = %format!("{e:#}"), "service cannot become ready");
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+
+        stop_checks.cancel();
+        if !ready_done {
+            readiness.await.ok();
+        }
+        for n in spec.names.iter().copied().chain([""]) {
+            health.set_service_status(n, ServingStatus::NotServing).await;
+        }
+        tracing::info!(service = name, drain_seconds = settings.drain_timeout.as_secs(), "draining");
+        stop_serving.cancel();
+        match tokio::time::timeout(settings.drain_timeout, server).await {
+            Ok(result) => result.with_context(|| format!("{name} server failed while draining"))?,
+            Err(_) => tracing::warn!(service = name, "drain deadline passed, closing open calls"),
+        }
+        tracing::info!(service = name, "stopped");
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Reflection for the given packages plus health (reflection adds its own).
+fn reflection(sets: &[&'static [u8]]) -> tonic_reflection::server::Builder<'static> {
+    sets.iter().fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+        |b, set| b.register_encoded_file_descriptor_set(set),
+    )
+}
+
+fn request_span(request: &http::Request<()>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("grpc", method = %request.uri().path(), request_id = %request_id)
+}
+
+/// Waits for the database, runs migrations, reports SERVING, then keeps checking
+/// the database until `stop`, flipping health with it.
+async fn readiness(
+    db: Db,
+    migrations: &'static Migrations,
+    migrate: bool,
+    health: HealthReporter,
+    names: Vec<&'static str>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let set_all = |status: ServingStatus| {
+        let health = health.clone();
+        let names = names.clone();
+        async move {
+            for n in names.iter().copied().chain([""]) {
+                health.set_service_status(n, status).await;
+            }
+        }
+    };
+    let mut delay = Duration::from_millis(100);
+    while let Err(e) = db.ping().await {
+        tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not reachable yet");
+        tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    if migrate {
+        let ran = db.migrate(migrations).await?;
+        tracing::info!(ran, backend = %db.backend(), "migrations applied");
+    }
+    set_all(ServingStatus::Serving).await;
+    tracing::info!("serving");
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            () = tokio::time::sleep(DB_CHECK_INTERVAL) => {}
+        }
+        let ok = db.ping().await.is_ok();
+        if ok != serving {
+            serving = ok;
+            if ok {
+                tracing::info!("database is back, serving");
+                set_all(ServingStatus::Serving).await;
+            } else {
+                tracing::warn!("database stopped answering, not serving");
+                set_all(ServingStatus::NotServing).await;
+            }
+        }
+    }
+}

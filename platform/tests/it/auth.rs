@@ -1,0 +1,125 @@
+//! Access tokens: verification and the tower layer that yields a `Principal`.
+
+use std::convert::Infallible;
+
+use homeroom_platform::{
+    auth::{AuthError, AuthLayer, Principal, Role, RoleGrant, StaticKeys, Verifier},
+    testing::TestSigner,
+};
+use std::sync::Arc;
+use tower::{Layer, ServiceExt};
+
+fn grants() -> Vec<RoleGrant> {
+    vec![RoleGrant {
+        role: Role::Teacher,
+        school_id: Some("school-1".into()),
+    }]
+}
+
+#[tokio::test]
+async fn a_valid_token_yields_the_account_principal() {
+    let signer = TestSigner::new().unwrap();
+    let verifier = Verifier::new(StaticKeys(signer.jwks().unwrap()));
+    let token = signer
+        .sign(&TestSigner::account_claims("acc-1", "dist-1", grants()))
+        .unwrap();
+    let principal = verifier.verify(&token).await.unwrap();
+    assert_eq!(
+        principal,
+        Principal::Account {
+            account_id: "acc-1".into(),
+            district_id: "dist-1".into(),
+            roles: grants(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn expired_foreign_and_tampered_tokens_are_refused() {
+    let signer = TestSigner::new().unwrap();
+    let stranger = TestSigner::new().unwrap();
+    let verifier = Verifier::new(StaticKeys(signer.jwks().unwrap()));
+
+    let mut expired = TestSigner::account_claims("acc-1", "dist-1", grants());
+    expired.exp -= 3600;
+    let expired = signer.sign(&expired).unwrap();
+    assert!(matches!(verifier.verify(&expired).await, Err(AuthError::Invalid(_))));
+
+    let mut other_audience = TestSigner::account_claims("acc-1", "dist-1", grants());
+    other_audience.aud = "someone-else".into();
+    let other_audience = signer.sign(&other_audience).unwrap();
+    assert!(matches!(verifier.verify(&other_audience).await, Err(AuthError::Invalid(_))));
+
+    let foreign = stranger
+        .sign(&TestSigner::account_claims("acc-1", "dist-1", grants()))
+        .unwrap();
+    assert!(matches!(verifier.verify(&foreign).await, Err(AuthError::UnknownKey)));
+
+    let good = signer
+        .sign(&TestSigner::account_claims("acc-1", "dist-1", grants()))
+        .unwrap();
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].chars().rev().collect();
+    assert!(verifier.verify(&parts.join(".")).await.is_err());
+}
+
+/// A stand-in for a service: answers 200 with the caller's account id in a header.
+fn echo_principal() -> impl tower::Service<
+    http::Request<()>,
+    Response = http::Response<String>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::service_fn(|req: http::Request<()>| async move {
+        let who = match req.extensions().get::<Principal>() {
+            Some(Principal::Account { account_id, .. }) => account_id.clone(),
+            Some(Principal::Service { name }) => format!("service:{name}"),
+            None => "anonymous".into(),
+        };
+        Ok::<_, Infallible>(http::Response::builder().header("x-who", who).body(String::new()).unwrap())
+    })
+}
+
+fn request(path: &str, authorization: Option<String>) -> http::Request<()> {
+    let mut builder = http::Request::builder().uri(path);
+    if let Some(value) = authorization {
+        builder = builder.header("authorization", value);
+    }
+    builder.body(()).unwrap()
+}
+
+#[tokio::test]
+async fn the_layer_attaches_the_principal_or_refuses_with_unauthenticated() {
+    let signer = TestSigner::new().unwrap();
+    let layer = AuthLayer::new(Arc::new(Verifier::new(StaticKeys(signer.jwks().unwrap()))));
+    let token = signer
+        .sign(&TestSigner::account_claims("acc-7", "dist-1", grants()))
+        .unwrap();
+    let path = "/homeroom.identity.v1.IdentityService/GetMe";
+
+    let ok = layer
+        .layer(echo_principal())
+        .oneshot(request(path, Some(format!("Bearer {token}"))))
+        .await
+        .unwrap();
+    assert_eq!(ok.headers()["x-who"], "acc-7");
+
+    let anonymous = layer.layer(echo_principal()).oneshot(request(path, None)).await.unwrap();
+    assert_eq!(anonymous.headers()["x-who"], "anonymous");
+
+    let refused = layer
+        .layer(echo_principal())
+        .oneshot(request(path, Some("Bearer not-a-jwt".into())))
+        .await
+        .unwrap();
+    assert!(refused.headers().get("x-who").is_none());
+    assert_eq!(refused.headers()["grpc-status"], "16", "UNAUTHENTICATED");
+
+    // Health checks and reflection never need a token, even a bad one.
+    let health = layer
+        .layer(echo_principal())
+        .oneshot(request("/grpc.health.v1.Health/Check", Some("Bearer junk".into())))
+        .await
+        .unwrap();
+    assert_eq!(health.headers()["x-who"], "anonymous");
+}

@@ -1,0 +1,4 @@
+//! homeroom-platform integration tests.
+
+mod auth;
+mod db;

@@ -1,0 +1,10 @@
+DROP TABLE sync_report_rows;
+DROP TABLE sync_runs;
+DROP TABLE sync_sources;
+DROP TABLE guardian_links;
+DROP TABLE enrollments;
+DROP TABLE people;
+DROP TABLE classes;
+DROP TABLE academic_sessions;
+DROP TABLE schools;
+DROP TABLE districts;

@@ -1,0 +1,35 @@
+//! roster-svc settings.
+//!
+//! Reads the variables every service reads (`HOMEROOM_LISTEN_ADDR`, default
+//! `127.0.0.1:50052`; `DATABASE_URL`, default `data/roster.db`;
+//! `HOMEROOM_DB_POOL_SIZE`, `HOMEROOM_DRAIN_SECONDS`,
+//! `HOMEROOM_MAX_CONNECTION_AGE_SECONDS`, `HOMEROOM_MIGRATE_ON_START`; see
+//! `homeroom_platform::config`).
+
+use homeroom_platform::config::{loopback, Env, ServiceSettings};
+
+/// Default port of roster-svc.
+pub const DEFAULT_PORT: u16 = 50052;
+
+/// roster-svc configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listener, database, drain.
+    pub service: ServiceSettings,
+}
+
+impl Config {
+    /// Laptop defaults.
+    pub fn defaults() -> Config {
+        Config {
+            service: ServiceSettings::defaults("roster", loopback(DEFAULT_PORT)),
+        }
+    }
+
+    /// Reads the environment over the defaults.
+    pub fn from_env(env: &Env) -> anyhow::Result<Config> {
+        Ok(Config {
+            service: ServiceSettings::from_env(env, "roster", loopback(DEFAULT_PORT))?,
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! roster-svc owns districts, schools, sessions, classes, enrollments, students,
+//! staff, guardian links, sync sources and runs with their reports, and uploads.
+
+pub mod app;
+pub mod config;
+pub mod grpc;
+
+/// The service's embedded migrations, one tree per backend.
+pub static MIGRATIONS: homeroom_platform::db::Migrations = homeroom_platform::db::Migrations {
+    postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
+    sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+};

@@ -1,0 +1,4 @@
+//! roster-svc integration tests.
+
+mod process;
+mod store;
