@@ -39,14 +39,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Adds the package's own files (not the well-known types it imports, which
-/// map to `prost_types`) to the set the code is generated from.
+/// Adds the package's files, and the well-known types it imports once, to the
+/// set the code is generated from (those types map to `prost_types`).
 fn merge_own_files(into: &mut prost_types::FileDescriptorSet, set: prost_types::FileDescriptorSet) {
-    into.file.extend(
-        set.file
-            .into_iter()
-            .filter(|f| !f.name().starts_with("google/")),
-    );
+    for file in set.file {
+        if !into.file.iter().any(|f| f.name() == file.name()) {
+            into.file.push(file);
+        }
+    }
 }
 
 fn proto_files(dir: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {

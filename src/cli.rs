@@ -68,15 +68,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { service } => serve(service, &env).await,
         Command::Migrate { service } => {
             let (name, ran) = match service {
-                DbService::Identity => {
-                    ("identity", identity_svc::app::migrate(&identity_svc::config::Config::from_env(&env)?).await?)
-                }
-                DbService::Roster => {
-                    ("roster", roster_svc::app::migrate(&roster_svc::config::Config::from_env(&env)?).await?)
-                }
+                DbService::Identity => (
+                    "identity",
+                    identity_svc::app::migrate(&identity_svc::config::Config::from_env(&env)?)
+                        .await?,
+                ),
+                DbService::Roster => (
+                    "roster",
+                    roster_svc::app::migrate(&roster_svc::config::Config::from_env(&env)?).await?,
+                ),
                 DbService::Messaging => (
                     "messaging",
-                    messaging_svc::app::migrate(&messaging_svc::config::Config::from_env(&env)?).await?,
+                    messaging_svc::app::migrate(&messaging_svc::config::Config::from_env(&env)?)
+                        .await?,
                 ),
             };
             println!("{name}: {ran} migrations applied");
@@ -88,17 +92,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(service: Service, env: &Env) -> anyhow::Result<()> {
     match service {
         Service::Identity => {
-            let app = identity_svc::app::App::build(identity_svc::config::Config::from_env(env)?).await?;
+            let app =
+                identity_svc::app::App::build(identity_svc::config::Config::from_env(env)?).await?;
             announce("identity", app.local_addr()?);
             app.run_until(shutdown::signal()).await
         }
         Service::Roster => {
-            let app = roster_svc::app::App::build(roster_svc::config::Config::from_env(env)?).await?;
+            let app =
+                roster_svc::app::App::build(roster_svc::config::Config::from_env(env)?).await?;
             announce("roster", app.local_addr()?);
             app.run_until(shutdown::signal()).await
         }
         Service::Messaging => {
-            let app = messaging_svc::app::App::build(messaging_svc::config::Config::from_env(env)?).await?;
+            let app = messaging_svc::app::App::build(messaging_svc::config::Config::from_env(env)?)
+                .await?;
             announce("messaging", app.local_addr()?);
             app.run_until(shutdown::signal()).await
         }

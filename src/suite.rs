@@ -9,7 +9,7 @@
 use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 
 use homeroom_platform::{
-    config::{loopback, Env, ServiceSettings},
+    config::{Env, ServiceSettings, loopback},
     service::{announce, dialable},
 };
 use tokio::task::JoinSet;
@@ -37,9 +37,15 @@ impl SuiteConfig {
     pub fn from_env(env: &Env) -> anyhow::Result<SuiteConfig> {
         Ok(SuiteConfig {
             data_dir: env.get("DATA_DIR").unwrap_or_else(|| "data".into()).into(),
-            identity_addr: env.parse_or("IDENTITY_ADDR", loopback(identity_svc::config::DEFAULT_PORT))?,
+            identity_addr: env.parse_or(
+                "IDENTITY_ADDR",
+                loopback(identity_svc::config::DEFAULT_PORT),
+            )?,
             roster_addr: env.parse_or("ROSTER_ADDR", loopback(roster_svc::config::DEFAULT_PORT))?,
-            messaging_addr: env.parse_or("MESSAGING_ADDR", loopback(messaging_svc::config::DEFAULT_PORT))?,
+            messaging_addr: env.parse_or(
+                "MESSAGING_ADDR",
+                loopback(messaging_svc::config::DEFAULT_PORT),
+            )?,
             gateway_addr: env.parse_or("GATEWAY_ADDR", loopback(gateway::config::DEFAULT_PORT))?,
             drain_timeout: env.seconds_or("DRAIN_SECONDS", Duration::from_secs(10))?,
         })
@@ -47,7 +53,11 @@ impl SuiteConfig {
 
     fn service(&self, name: &'static str, addr: SocketAddr) -> ServiceSettings {
         let mut settings = ServiceSettings::defaults(name, addr);
-        settings.database.url = self.data_dir.join(format!("{name}.db")).to_string_lossy().into_owned();
+        settings.database.url = self
+            .data_dir
+            .join(format!("{name}.db"))
+            .to_string_lossy()
+            .into_owned();
         settings.drain_timeout = self.drain_timeout;
         settings
     }

@@ -3,7 +3,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use axum::{routing::get, Router};
+use axum::{Router, routing::get};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -49,7 +49,10 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then drains for at most the drain timeout.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         let stopped = stop.clone();
         let server = axum::serve(self.listener, self.router)
@@ -61,8 +64,14 @@ impl App {
             () = shutdown => {}
         }
         stop.cancel();
-        tracing::info!(drain_seconds = self.config.drain_timeout.as_secs(), "gateway draining");
-        if tokio::time::timeout(self.config.drain_timeout, server).await.is_err() {
+        tracing::info!(
+            drain_seconds = self.config.drain_timeout.as_secs(),
+            "gateway draining"
+        );
+        if tokio::time::timeout(self.config.drain_timeout, server)
+            .await
+            .is_err()
+        {
             tracing::warn!("gateway drain deadline passed, closing open connections");
         }
         tracing::info!("gateway stopped");

@@ -8,7 +8,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use homeroom_platform::config::{loopback, uri_or, Env};
+use homeroom_platform::config::{Env, loopback, uri_or};
 
 /// Default HTTP port.
 pub const DEFAULT_PORT: u16 = 8080;

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Serialize;
-use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 use crate::{app::AppState, upstream::Upstream};
 
@@ -42,7 +44,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<HealthBo
     let checks = state.upstreams.all().map(|u| check(u.clone(), timeout));
     let upstreams: Vec<UpstreamHealth> = futures::future::join_all(checks).await;
     let ready = upstreams.iter().all(|u| u.status == "SERVING");
-    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let status = if ready { "ok" } else { "unavailable" };
     (code, Json(HealthBody { status, upstreams }))
 }

@@ -33,15 +33,22 @@ pub struct Upstreams {
 impl Upstreams {
     /// Lazy channels to the configured URLs.
     pub fn connect_lazy(config: &Config) -> anyhow::Result<Upstreams> {
-        use homeroom_proto::{identity::v1 as identity, messaging::v1 as messaging, roster::v1 as roster};
-        let lazy = |name: &'static str, service: &'static str, url: &str| -> anyhow::Result<Upstream> {
-            let channel = Endpoint::from_shared(url.to_string())
-                .with_context(|| format!("{name} URL {url:?} is not valid"))?
-                .connect_timeout(Duration::from_secs(2))
-                .tcp_nodelay(true)
-                .connect_lazy();
-            Ok(Upstream { name, service, channel })
+        use homeroom_proto::{
+            identity::v1 as identity, messaging::v1 as messaging, roster::v1 as roster,
         };
+        let lazy =
+            |name: &'static str, service: &'static str, url: &str| -> anyhow::Result<Upstream> {
+                let channel = Endpoint::from_shared(url.to_string())
+                    .with_context(|| format!("{name} URL {url:?} is not valid"))?
+                    .connect_timeout(Duration::from_secs(2))
+                    .tcp_nodelay(true)
+                    .connect_lazy();
+                Ok(Upstream {
+                    name,
+                    service,
+                    channel,
+                })
+            };
         Ok(Upstreams {
             identity: lazy("identity", identity::SERVICE_NAME, &config.identity_url)?,
             roster: lazy("roster", roster::SERVICE_NAME, &config.roster_url)?,

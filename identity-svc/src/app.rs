@@ -9,7 +9,7 @@ use homeroom_platform::{
 use homeroom_proto::identity::v1 as pb;
 use tonic::service::Routes;
 
-use crate::{config::Config, grpc::IdentityApi, MIGRATIONS};
+use crate::{MIGRATIONS, config::Config, grpc::IdentityApi};
 
 /// A bound identity-svc, ready to run.
 pub struct App {
@@ -46,5 +46,7 @@ impl App {
 
 /// Runs identity-svc's pending migrations and returns how many ran.
 pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
-    Db::new(&config.service.database)?.migrate(&MIGRATIONS).await
+    Db::new(&config.service.database)?
+        .migrate(&MIGRATIONS)
+        .await
 }

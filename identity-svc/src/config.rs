@@ -6,7 +6,7 @@
 //! `HOMEROOM_MAX_CONNECTION_AGE_SECONDS`, `HOMEROOM_MIGRATE_ON_START`; see
 //! `homeroom_platform::config`).
 
-use homeroom_platform::config::{loopback, Env, ServiceSettings};
+use homeroom_platform::config::{Env, ServiceSettings, loopback};
 
 /// Default port of identity-svc.
 pub const DEFAULT_PORT: u16 = 50051;

@@ -9,7 +9,7 @@ use homeroom_platform::{
 use homeroom_proto::messaging::v1 as pb;
 use tonic::service::Routes;
 
-use crate::{config::Config, grpc::MessagingApi, MIGRATIONS};
+use crate::{MIGRATIONS, config::Config, grpc::MessagingApi};
 
 /// A bound messaging-svc, ready to run.
 pub struct App {
@@ -22,7 +22,9 @@ impl App {
         let db = Db::new(&config.service.database)?;
         let api = MessagingApi::new(db.clone());
         let spec = ServiceSpec {
-            routes: Routes::new(pb::messaging_service_server::MessagingServiceServer::new(api)),
+            routes: Routes::new(pb::messaging_service_server::MessagingServiceServer::new(
+                api,
+            )),
             names: vec![pb::SERVICE_NAME],
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
             verifier: None,
@@ -46,5 +48,7 @@ impl App {
 
 /// Runs messaging-svc's pending migrations and returns how many ran.
 pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
-    Db::new(&config.service.database)?.migrate(&MIGRATIONS).await
+    Db::new(&config.service.database)?
+        .migrate(&MIGRATIONS)
+        .await
 }

@@ -14,7 +14,7 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
 
@@ -132,7 +132,12 @@ impl Principal {
                 district_id: d,
                 roles,
                 ..
-            } => d == district_id && roles.iter().any(|g| g.role == role && g.school_id.is_none()),
+            } => {
+                d == district_id
+                    && roles
+                        .iter()
+                        .any(|g| g.role == role && g.school_id.is_none())
+            }
             Principal::Service { .. } => false,
         }
     }
@@ -233,9 +238,11 @@ impl Verifier {
 
     /// Verifies a token and returns its caller.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| AuthError::Invalid(e.to_string()))?;
-        let kid = header.kid.ok_or_else(|| AuthError::Invalid("no kid".into()))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| AuthError::Invalid("no kid".into()))?;
         if !self.keys.read().await.contains_key(&kid) {
             self.refresh().await?;
         }

@@ -13,7 +13,7 @@
 
 use std::{collections::HashMap, fmt::Display, net::SocketAddr, str::FromStr, time::Duration};
 
-use anyhow::{anyhow, Context};
+use anyhow::{Context, anyhow};
 
 use crate::db::DbSettings;
 
@@ -37,7 +37,12 @@ impl Env {
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Env {
         Env {
-            fixed: Some(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
+            fixed: Some(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ),
         }
     }
 
@@ -72,7 +77,8 @@ impl Env {
 
     /// `HOMEROOM_<name>` as whole seconds.
     pub fn seconds_or(&self, name: &str, default: Duration) -> anyhow::Result<Duration> {
-        self.parse_or(name, default.as_secs()).map(Duration::from_secs)
+        self.parse_or(name, default.as_secs())
+            .map(Duration::from_secs)
     }
 }
 
@@ -119,7 +125,8 @@ impl ServiceSettings {
         }
         s.database.max_connections = env.parse_or("DB_POOL_SIZE", s.database.max_connections)?;
         s.drain_timeout = env.seconds_or("DRAIN_SECONDS", s.drain_timeout)?;
-        s.max_connection_age = env.seconds_or("MAX_CONNECTION_AGE_SECONDS", s.max_connection_age)?;
+        s.max_connection_age =
+            env.seconds_or("MAX_CONNECTION_AGE_SECONDS", s.max_connection_age)?;
         s.migrate_on_start = env.parse_or("MIGRATE_ON_START", s.migrate_on_start)?;
         Ok(s)
     }

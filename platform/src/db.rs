@@ -7,11 +7,11 @@
 use std::{fmt, time::Duration};
 
 use diesel::{
+    Connection,
     connection::SimpleConnection,
     pg::PgConnection,
     r2d2::{self, ManageConnection, R2D2Connection},
     sqlite::SqliteConnection,
-    Connection,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
@@ -75,8 +75,12 @@ impl Migrations {
     /// Runs every pending migration of the connection's backend; returns how many ran.
     pub fn run_pending(&self, conn: &mut DbConn) -> anyhow::Result<usize> {
         let ran = match conn {
-            DbConn::Pg(c) => c.run_pending_migrations(Borrowed(&self.postgres)).map(|v| v.len()),
-            DbConn::Sqlite(c) => c.run_pending_migrations(Borrowed(&self.sqlite)).map(|v| v.len()),
+            DbConn::Pg(c) => c
+                .run_pending_migrations(Borrowed(&self.postgres))
+                .map(|v| v.len()),
+            DbConn::Sqlite(c) => c
+                .run_pending_migrations(Borrowed(&self.sqlite))
+                .map(|v| v.len()),
         };
         ran.map_err(|e| anyhow::anyhow!("running migrations failed: {e}"))
     }
@@ -107,7 +111,9 @@ impl fmt::Debug for Migrations {
 struct Borrowed<'a>(&'a EmbeddedMigrations);
 
 impl<DB: diesel::backend::Backend> diesel::migration::MigrationSource<DB> for Borrowed<'_> {
-    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>> {
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>> {
         diesel::migration::MigrationSource::<DB>::migrations(self.0)
     }
 }
@@ -154,7 +160,9 @@ pub struct Db {
 
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -241,12 +249,14 @@ fn ensure_parent_dir(path: &str) -> anyhow::Result<()> {
     if path == ":memory:" || path.starts_with("file:") {
         return Ok(());
     }
-    if let Some(parent) = std::path::Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                anyhow::anyhow!("creating database directory {} failed: {e}", parent.display())
-            })?;
-        }
+    let parent = std::path::Path::new(path).parent();
+    if let Some(parent) = parent.filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            anyhow::anyhow!(
+                "creating database directory {} failed: {e}",
+                parent.display()
+            )
+        })?;
     }
     Ok(())
 }
@@ -272,8 +282,8 @@ impl ManageConnection for Manager {
                 .map(DbConn::Pg)
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
-                let mut conn = SqliteConnection::establish(&self.url)
-                    .map_err(r2d2::Error::ConnectionError)?;
+                let mut conn =
+                    SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute(SQLITE_PRAGMAS)
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))

@@ -7,9 +7,9 @@ use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc, time::Duration};
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{service::Routes, transport::Server};
-use tonic_health::{server::HealthReporter, ServingStatus};
 use tokio_util::sync::CancellationToken;
+use tonic::{service::Routes, transport::Server};
+use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     auth::{AuthLayer, Verifier},
@@ -52,10 +52,17 @@ impl GrpcHost {
     ) -> anyhow::Result<GrpcHost> {
         let listener = TcpListener::bind(settings.listen_addr)
             .await
-            .with_context(|| format!("{} cannot listen on {}", settings.name, settings.listen_addr))?;
+            .with_context(|| {
+                format!(
+                    "{} cannot listen on {}",
+                    settings.name, settings.listen_addr
+                )
+            })?;
         let (health, health_server) = tonic_health::server::health_reporter();
         for name in spec.names.iter().copied().chain([""]) {
-            health.set_service_status(name, ServingStatus::NotServing).await;
+            health
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
         }
         let reflection_v1 = reflection(&spec.descriptor_sets)
             .build_v1()
@@ -85,7 +92,13 @@ impl GrpcHost {
     /// Serves until `shutdown` resolves, then reports NOT_SERVING and drains
     /// in-flight calls for at most the configured drain timeout.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let GrpcHost { settings, listener, db, spec, health } = self;
+        let GrpcHost {
+            settings,
+            listener,
+            db,
+            spec,
+            health,
+        } = self;
         let name = settings.name;
 
         let stop_serving = CancellationToken::new();
@@ -103,7 +116,10 @@ impl GrpcHost {
             .trace_fn(request_span)
             .layer(tower::util::option_layer(spec.verifier.map(AuthLayer::new)))
             .add_routes(spec.routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop_serving.clone().cancelled_owned());
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                stop_serving.clone().cancelled_owned(),
+            );
         let mut server = pin!(server);
         let mut shutdown = pin!(shutdown);
 
@@ -132,9 +148,15 @@ impl GrpcHost {
             readiness.await.ok();
         }
         for n in spec.names.iter().copied().chain([""]) {
-            health.set_service_status(n, ServingStatus::NotServing).await;
+            health
+                .set_service_status(n, ServingStatus::NotServing)
+                .await;
         }
-        tracing::info!(service = name, drain_seconds = settings.drain_timeout.as_secs(), "draining");
+        tracing::info!(
+            service = name,
+            drain_seconds = settings.drain_timeout.as_secs(),
+            "draining"
+        );
         stop_serving.cancel();
         match tokio::time::timeout(settings.drain_timeout, server).await {
             Ok(result) => result.with_context(|| format!("{name} server failed while draining"))?,

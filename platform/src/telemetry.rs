@@ -4,7 +4,7 @@
 //! takes an `EnvFilter` directive such as `info` or `info,roster_svc=debug`.
 //! Logs go to stderr; stdout is left for the lines a launcher prints.
 
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::Env;
 
@@ -30,7 +30,11 @@ pub fn init(env: &Env) -> anyhow::Result<()> {
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
     };
     // Already installed (several services in one process, or tests): keep the first.
     drop(installed);

@@ -12,8 +12,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context};
-use diesel::{connection::SimpleConnection, Connection, PgConnection};
+use anyhow::{Context, bail};
+use diesel::{Connection, PgConnection, connection::SimpleConnection};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::db::{Backend, Db, DbSettings, Migrations};
@@ -41,7 +41,10 @@ impl std::fmt::Debug for TestDb {
 impl TestDb {
     /// A fresh, empty database on the backend the environment selects.
     pub async fn empty() -> anyhow::Result<TestDb> {
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
             Some(admin_url) => Self::postgres(admin_url).await,
             None => Self::sqlite(),
         }
@@ -178,20 +181,32 @@ impl ServiceProcess {
 
     /// The address printed for `name`.
     pub fn addr(&self, name: &str) -> anyhow::Result<SocketAddr> {
-        self.addrs.get(name).copied().with_context(|| format!("no address for {name}"))
+        self.addrs
+            .get(name)
+            .copied()
+            .with_context(|| format!("no address for {name}"))
     }
 }
 
 /// Parses `<name> listening on <addr>` (an `http://` prefix is allowed).
 pub fn parse_listening(line: &str) -> Option<(String, SocketAddr)> {
     let (name, rest) = line.trim().split_once(" listening on ")?;
-    let addr = rest.trim().trim_start_matches("http://").trim_end_matches('/');
+    let addr = rest
+        .trim()
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
     Some((name.to_string(), addr.parse().ok()?))
 }
 
 /// Polls gRPC health of `service` at `addr` until SERVING, for up to `timeout`.
-pub async fn wait_serving(addr: SocketAddr, service: &str, timeout: Duration) -> anyhow::Result<()> {
-    use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
+pub async fn wait_serving(
+    addr: SocketAddr,
+    service: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no answer");
     while Instant::now() < deadline {
@@ -201,7 +216,9 @@ pub async fn wait_serving(addr: SocketAddr, service: &str, timeout: Duration) ->
         if let Ok(channel) = channel {
             let mut client = HealthClient::new(channel);
             match client
-                .check(HealthCheckRequest { service: service.to_string() })
+                .check(HealthCheckRequest {
+                    service: service.to_string(),
+                })
                 .await
             {
                 Ok(r) if r.get_ref().status == ServingStatus::Serving as i32 => return Ok(()),
@@ -214,37 +231,11 @@ pub async fn wait_serving(addr: SocketAddr, service: &str, timeout: Duration) ->
     bail!("{service} at {addr} not SERVING after {timeout:?}: {last}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn with_database_replaces_only_the_path() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "t1").unwrap(),
-            "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432", "t1").unwrap(),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-    }
-
-    #[test]
-    fn listening_lines_parse() {
-        let (name, addr) = parse_listening("gateway listening on http://127.0.0.1:8080").unwrap();
-        assert_eq!(name, "gateway");
-        assert_eq!(addr.port(), 8080);
-        assert!(parse_listening("something else").is_none());
-    }
-}
-
 /// Lists the services a server exposes through gRPC reflection (v1).
 pub async fn reflected_services(addr: SocketAddr) -> anyhow::Result<Vec<String>> {
     use tonic_reflection::pb::v1::{
-        server_reflection_client::ServerReflectionClient,
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
         server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-        ServerReflectionRequest,
     };
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
         .connect()
@@ -258,7 +249,10 @@ pub async fn reflected_services(addr: SocketAddr) -> anyhow::Result<Vec<String>>
         .server_reflection_info(tokio_stream::iter([request]))
         .await?
         .into_inner();
-    let answer = answers.message().await?.context("reflection sent no answer")?;
+    let answer = answers
+        .message()
+        .await?
+        .context("reflection sent no answer")?;
     match answer.message_response {
         Some(MessageResponse::ListServicesResponse(list)) => {
             Ok(list.service.into_iter().map(|s| s.name).collect())
@@ -353,5 +347,34 @@ impl TestSigner {
             roles,
             service: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_path() {
+        assert_eq!(
+            with_database(
+                "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+                "t1"
+            )
+            .unwrap(),
+            "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432", "t1").unwrap(),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+    }
+
+    #[test]
+    fn listening_lines_parse() {
+        let (name, addr) = parse_listening("gateway listening on http://127.0.0.1:8080").unwrap();
+        assert_eq!(name, "gateway");
+        assert_eq!(addr.port(), 8080);
+        assert!(parse_listening("something else").is_none());
     }
 }

@@ -9,7 +9,7 @@ use homeroom_platform::{
 use homeroom_proto::roster::v1 as pb;
 use tonic::service::Routes;
 
-use crate::{config::Config, grpc::RosterApi, MIGRATIONS};
+use crate::{MIGRATIONS, config::Config, grpc::RosterApi};
 
 /// A bound roster-svc, ready to run.
 pub struct App {
@@ -46,5 +46,7 @@ impl App {
 
 /// Runs roster-svc's pending migrations and returns how many ran.
 pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
-    Db::new(&config.service.database)?.migrate(&MIGRATIONS).await
+    Db::new(&config.service.database)?
+        .migrate(&MIGRATIONS)
+        .await
 }

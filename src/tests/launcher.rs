@@ -1,8 +1,10 @@
 //! The `homeroom` binary as a user runs it: the whole suite in one process.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
-use homeroom_platform::testing::{http_get, ServiceProcess};
+use homeroom_platform::testing::{ServiceProcess, http_get};
 
 const BIN: &str = env!("CARGO_BIN_EXE_homeroom");
 
@@ -44,7 +46,10 @@ async fn the_suite_starts_all_four_and_stops_cleanly_on_sigterm() {
     }
 
     let pid = suite.child.id().unwrap().to_string();
-    let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(sent.success());
     let started = Instant::now();
     let exit = tokio::time::timeout(Duration::from_secs(5 + 2), suite.child.wait())
@@ -68,16 +73,29 @@ async fn migrate_applies_a_services_migrations_once() {
             .unwrap()
     };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let first = String::from_utf8_lossy(&first.stdout).to_string();
-    assert!(first.starts_with("roster: ") && !first.starts_with("roster: 0 "), "{first}");
+    assert!(
+        first.starts_with("roster: ") && !first.starts_with("roster: 0 "),
+        "{first}"
+    );
     let second = run();
-    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "roster: 0 migrations applied");
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout).trim(),
+        "roster: 0 migrations applied"
+    );
 }
 
 #[test]
 fn an_unknown_service_is_refused_with_the_valid_names() {
-    let out = std::process::Command::new(BIN).args(["serve", "payroll"]).output().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "payroll"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("identity") && err.contains("gateway"), "{err}");

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use homeroom_platform::{
-    config::{loopback, ServiceSettings},
+    config::{ServiceSettings, loopback},
     db::DbSettings,
     testing::TestDb,
 };
@@ -34,8 +34,11 @@ fn settings(name: &'static str, db: &TestDb) -> ServiceSettings {
 impl Stack {
     /// Starts identity, roster, messaging and the gateway.
     pub async fn start() -> anyhow::Result<Stack> {
-        let (identity_db, roster_db, messaging_db) =
-            (TestDb::empty().await?, TestDb::empty().await?, TestDb::empty().await?);
+        let (identity_db, roster_db, messaging_db) = (
+            TestDb::empty().await?,
+            TestDb::empty().await?,
+            TestDb::empty().await?,
+        );
         let stop = CancellationToken::new();
 
         let identity = identity_svc::app::App::build(identity_svc::config::Config {
@@ -50,8 +53,11 @@ impl Stack {
             service: settings("messaging", &messaging_db),
         })
         .await?;
-        let (identity_addr, roster_addr, messaging_addr) =
-            (identity.local_addr()?, roster.local_addr()?, messaging.local_addr()?);
+        let (identity_addr, roster_addr, messaging_addr) = (
+            identity.local_addr()?,
+            roster.local_addr()?,
+            messaging.local_addr()?,
+        );
         let gateway = gateway::app::App::build(gateway::config::Config {
             listen_addr: loopback(0),
             identity_url: format!("http://{identity_addr}"),

@@ -1,5 +1,7 @@
 //! The stack as clients see it: every service SERVING, the gateway ready.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use e2e::Stack;
@@ -14,7 +16,9 @@ async fn every_service_serves_and_the_gateway_is_ready() {
         (stack.roster, roster::SERVICE_NAME),
         (stack.messaging, messaging::SERVICE_NAME),
     ] {
-        wait_serving(addr, name, Duration::from_secs(30)).await.unwrap();
+        wait_serving(addr, name, Duration::from_secs(30))
+            .await
+            .unwrap();
         let listed = reflected_services(addr).await.unwrap();
         assert!(listed.iter().any(|s| s == name), "{listed:?}");
     }

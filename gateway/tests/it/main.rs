@@ -1,3 +1,5 @@
 //! gateway integration tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod readiness;

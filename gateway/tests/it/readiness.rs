@@ -7,12 +7,16 @@ use homeroom_platform::{config::loopback, testing::http_get};
 use homeroom_proto::{identity::v1 as identity, messaging::v1 as messaging, roster::v1 as roster};
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic_health::{server::HealthReporter, ServingStatus};
+use tonic_health::{ServingStatus, server::HealthReporter};
 
 /// A gRPC health server on a free port reporting for all three service names.
 async fn fake_upstreams(status: ServingStatus) -> (SocketAddr, HealthReporter) {
     let (reporter, server) = tonic_health::server::health_reporter();
-    for name in [identity::SERVICE_NAME, roster::SERVICE_NAME, messaging::SERVICE_NAME] {
+    for name in [
+        identity::SERVICE_NAME,
+        roster::SERVICE_NAME,
+        messaging::SERVICE_NAME,
+    ] {
         reporter.set_service_status(name, status).await;
     }
     let listener = tokio::net::TcpListener::bind(loopback(0)).await.unwrap();
@@ -54,13 +58,20 @@ async fn readyz_is_200_only_while_every_upstream_is_serving() {
         .await;
     let (status, body) = http_get(addr, "/readyz").await.unwrap();
     assert_eq!(status, 503);
-    assert!(body.contains(r#"{"name":"roster","status":"NOT_SERVING"}"#), "{body}");
+    assert!(
+        body.contains(r#"{"name":"roster","status":"NOT_SERVING"}"#),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn healthz_answers_while_upstreams_are_unreachable_and_readyz_says_so() {
     // Nothing listens on this port once the listener is dropped.
-    let unused = tokio::net::TcpListener::bind(loopback(0)).await.unwrap().local_addr().unwrap();
+    let unused = tokio::net::TcpListener::bind(loopback(0))
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let (addr, _stop) = gateway(unused).await;
 
     let (status, _) = http_get(addr, "/healthz").await.unwrap();

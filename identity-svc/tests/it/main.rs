@@ -1,4 +1,6 @@
 //! identity-svc integration tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod process;
 mod store;

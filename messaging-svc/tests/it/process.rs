@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use homeroom_platform::testing::{reflected_services, wait_serving, ServiceProcess, TestDb};
+use homeroom_platform::testing::{ServiceProcess, TestDb, reflected_services, wait_serving};
 use homeroom_proto::messaging::v1 as pb;
 
 #[tokio::test]
@@ -21,9 +21,19 @@ async fn the_binary_reaches_serving_and_lists_its_service_by_reflection() {
     .unwrap();
     let addr = service.addr("messaging").unwrap();
 
-    wait_serving(addr, pb::SERVICE_NAME, Duration::from_secs(30)).await.unwrap();
-    wait_serving(addr, "", Duration::from_secs(5)).await.unwrap();
+    wait_serving(addr, pb::SERVICE_NAME, Duration::from_secs(30))
+        .await
+        .unwrap();
+    wait_serving(addr, "", Duration::from_secs(5))
+        .await
+        .unwrap();
     let services = reflected_services(addr).await.unwrap();
-    assert!(services.iter().any(|s| s == pb::SERVICE_NAME), "{services:?}");
-    assert!(services.iter().any(|s| s == "grpc.health.v1.Health"), "{services:?}");
+    assert!(
+        services.iter().any(|s| s == pb::SERVICE_NAME),
+        "{services:?}"
+    );
+    assert!(
+        services.iter().any(|s| s == "grpc.health.v1.Health"),
+        "{services:?}"
+    );
 }

@@ -43,17 +43,26 @@ async fn expired_foreign_and_tampered_tokens_are_refused() {
     let mut expired = TestSigner::account_claims("acc-1", "dist-1", grants());
     expired.exp -= 3600;
     let expired = signer.sign(&expired).unwrap();
-    assert!(matches!(verifier.verify(&expired).await, Err(AuthError::Invalid(_))));
+    assert!(matches!(
+        verifier.verify(&expired).await,
+        Err(AuthError::Invalid(_))
+    ));
 
     let mut other_audience = TestSigner::account_claims("acc-1", "dist-1", grants());
     other_audience.aud = "someone-else".into();
     let other_audience = signer.sign(&other_audience).unwrap();
-    assert!(matches!(verifier.verify(&other_audience).await, Err(AuthError::Invalid(_))));
+    assert!(matches!(
+        verifier.verify(&other_audience).await,
+        Err(AuthError::Invalid(_))
+    ));
 
     let foreign = stranger
         .sign(&TestSigner::account_claims("acc-1", "dist-1", grants()))
         .unwrap();
-    assert!(matches!(verifier.verify(&foreign).await, Err(AuthError::UnknownKey)));
+    assert!(matches!(
+        verifier.verify(&foreign).await,
+        Err(AuthError::UnknownKey)
+    ));
 
     let good = signer
         .sign(&TestSigner::account_claims("acc-1", "dist-1", grants()))
@@ -76,7 +85,12 @@ fn echo_principal() -> impl tower::Service<
             Some(Principal::Service { name }) => format!("service:{name}"),
             None => "anonymous".into(),
         };
-        Ok::<_, Infallible>(http::Response::builder().header("x-who", who).body(String::new()).unwrap())
+        Ok::<_, Infallible>(
+            http::Response::builder()
+                .header("x-who", who)
+                .body(String::new())
+                .unwrap(),
+        )
     })
 }
 
@@ -104,7 +118,11 @@ async fn the_layer_attaches_the_principal_or_refuses_with_unauthenticated() {
         .unwrap();
     assert_eq!(ok.headers()["x-who"], "acc-7");
 
-    let anonymous = layer.layer(echo_principal()).oneshot(request(path, None)).await.unwrap();
+    let anonymous = layer
+        .layer(echo_principal())
+        .oneshot(request(path, None))
+        .await
+        .unwrap();
     assert_eq!(anonymous.headers()["x-who"], "anonymous");
 
     let refused = layer
@@ -118,7 +136,10 @@ async fn the_layer_attaches_the_principal_or_refuses_with_unauthenticated() {
     // Health checks and reflection never need a token, even a bad one.
     let health = layer
         .layer(echo_principal())
-        .oneshot(request("/grpc.health.v1.Health/Check", Some("Bearer junk".into())))
+        .oneshot(request(
+            "/grpc.health.v1.Health/Check",
+            Some("Bearer junk".into()),
+        ))
         .await
         .unwrap();
     assert_eq!(health.headers()["x-who"], "anonymous");

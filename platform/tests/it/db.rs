@@ -5,7 +5,7 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use homeroom_platform::{
     db::{Backend, DbError, Migrations},
-    testing::{assert_migration_trees_match, TestDb},
+    testing::{TestDb, assert_migration_trees_match},
 };
 
 static PROBE_MIGRATIONS: Migrations = Migrations {
@@ -47,7 +47,8 @@ trait Micros {
 impl Micros for NaiveDateTime {
     fn with_nanosecond_rounded(self) -> Self {
         use chrono::Timelike;
-        self.with_nanosecond(self.nanosecond() / 1000 * 1000).unwrap_or(self)
+        self.with_nanosecond(self.nanosecond() / 1000 * 1000)
+            .unwrap_or(self)
     }
 }
 
@@ -80,12 +81,22 @@ async fn migrate_insert_and_read_back() {
     let row = new.clone();
     test_db
         .db
-        .run(move |c| diesel::insert_into(probes::table).values(&row).execute(c).map_err(TestError::from))
+        .run(move |c| {
+            diesel::insert_into(probes::table)
+                .values(&row)
+                .execute(c)
+                .map_err(TestError::from)
+        })
         .await
         .unwrap();
     let read: Vec<Probe> = test_db
         .db
-        .run(|c| probes::table.select(Probe::as_select()).load(c).map_err(TestError::from))
+        .run(|c| {
+            probes::table
+                .select(Probe::as_select())
+                .load(c)
+                .map_err(TestError::from)
+        })
         .await
         .unwrap();
     assert_eq!(read, vec![new]);
@@ -97,7 +108,9 @@ async fn a_failed_transaction_leaves_nothing_behind() {
     let result: Result<(), TestError> = test_db
         .db
         .transaction(|c| {
-            diesel::insert_into(probes::table).values(&probe("doomed")).execute(c)?;
+            diesel::insert_into(probes::table)
+                .values(&probe("doomed"))
+                .execute(c)?;
             Err(TestError::OnPurpose)
         })
         .await;

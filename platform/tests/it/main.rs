@@ -1,4 +1,6 @@
 //! homeroom-platform integration tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod db;

@@ -1,4 +1,6 @@
 //! roster-svc integration tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod process;
 mod store;

@@ -1,6 +1,6 @@
 //! roster-svc's schema on both backends.
 
-use homeroom_platform::testing::{assert_migration_trees_match, TestDb};
+use homeroom_platform::testing::{TestDb, assert_migration_trees_match};
 use roster_svc::MIGRATIONS;
 
 #[test]
