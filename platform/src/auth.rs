@@ -24,7 +24,7 @@ pub const ISSUER: &str = "homeroom-identity";
 pub const AUDIENCE: &str = "homeroom";
 
 /// A role, granted for a whole district or for one school.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything in the district.

@@ -299,3 +299,16 @@ impl ManageConnection for Manager {
         conn.is_broken()
     }
 }
+
+/// Runs one expression against the concrete connection of either backend, for
+/// SQL the multi-backend type cannot express (multi-row upserts, `ON CONFLICT`,
+/// `FOR UPDATE SKIP LOCKED`): `on_backend!(conn, c => query.execute(c))`.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}

@@ -4,3 +4,4 @@
 
 mod process;
 mod store;
+mod upsert;

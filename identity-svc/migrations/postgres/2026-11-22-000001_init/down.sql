@@ -1,7 +1,14 @@
 DROP TABLE audit_events;
+DROP TABLE login_throttles;
+DROP TABLE one_time_codes;
+DROP TABLE selection_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE signing_keys;
 DROP TABLE sso_links;
+DROP TABLE org_labels;
+DROP TABLE linked_students;
 DROP TABLE role_grants;
-DROP TABLE account_addresses;
+DROP TABLE account_credentials;
 DROP TABLE addresses;
 DROP TABLE account_sources;
 DROP TABLE accounts;

@@ -1,0 +1,6 @@
+//! identity-svc's rules: no tonic, no diesel.
+
+pub mod accounts;
+pub mod credential;
+pub mod error;
+pub mod upsert;

@@ -1,0 +1,180 @@
+//! Reading accounts as the API shows them (ID-1, ID-2, ID-11).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use homeroom_platform::db::{Db, DbConn};
+
+use crate::{
+    domain::{
+        accounts::{
+            AccountKind, AccountStatus, CredentialKind, LinkedStudent, Names, ScopedRole,
+            parse_role,
+        },
+        error::IdentityError,
+    },
+    store::{
+        self,
+        schema::{account_credentials, account_sources, addresses, linked_students, role_grants},
+    },
+};
+
+/// One credential on an account, with how many accounts share its address (ID-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialView {
+    /// Email, mobile or home phone.
+    pub kind: CredentialKind,
+    /// Normalised address.
+    pub value: String,
+    /// Accounts (not deactivated) holding the address, this one included.
+    pub shared_count: u32,
+    /// ID-7.
+    pub confirmed_at: Option<NaiveDateTime>,
+    /// When it was put on the account.
+    pub added_at: NaiveDateTime,
+}
+
+/// A role and whether a sync manages it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleView {
+    /// Role and scope.
+    pub role: ScopedRole,
+    /// Granted by a source (replaced by its next sync).
+    pub sync_managed: bool,
+}
+
+/// An account as the API shows it.
+#[derive(Debug, Clone)]
+pub struct AccountView {
+    /// The row.
+    pub id: String,
+    /// District.
+    pub district_id: String,
+    /// Kind.
+    pub kind: AccountKind,
+    /// Status.
+    pub status: AccountStatus,
+    /// Names.
+    pub names: Names,
+    /// Preferred language.
+    pub language: String,
+    /// RO-6 flag.
+    pub contact_managed_by_sync: bool,
+    /// Has a password.
+    pub has_password: bool,
+    /// (source system, source id) keys.
+    pub external_ids: Vec<(String, String)>,
+    /// Roles.
+    pub roles: Vec<RoleView>,
+    /// Credentials with shared counts.
+    pub credentials: Vec<CredentialView>,
+    /// Linked students.
+    pub linked_students: Vec<LinkedStudent>,
+    /// Times.
+    pub created_at: NaiveDateTime,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+    /// Joined.
+    pub activated_at: Option<NaiveDateTime>,
+    /// Deactivated.
+    pub deactivated_at: Option<NaiveDateTime>,
+    /// Last login.
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+/// Reads one account with everything the profile shows.
+pub async fn get(db: &Db, account_id: String) -> Result<AccountView, IdentityError> {
+    db.run(move |conn| view(conn, &account_id)).await
+}
+
+/// Builds the view of one account.
+pub fn view(conn: &mut DbConn, account_id: &str) -> Result<AccountView, IdentityError> {
+    let row = store::accounts::find(conn, account_id)?
+        .ok_or_else(|| IdentityError::NotFound("no such account".into()))?;
+    let credentials: Vec<(String, String, String, Option<NaiveDateTime>, NaiveDateTime)> =
+        account_credentials::table
+            .inner_join(addresses::table)
+            .filter(account_credentials::account_id.eq(account_id))
+            .select((
+                account_credentials::kind,
+                addresses::id,
+                addresses::value,
+                account_credentials::confirmed_at,
+                account_credentials::created_at,
+            ))
+            .load(conn)?;
+    let address_ids: Vec<String> = credentials.iter().map(|c| c.1.clone()).collect();
+    let holders: HashMap<String, i64> = store::accounts::holders(conn, &address_ids)?;
+    let mut credentials: Vec<CredentialView> = credentials
+        .into_iter()
+        .filter_map(|(kind, address_id, value, confirmed_at, added_at)| {
+            Some(CredentialView {
+                kind: kind.parse().ok()?,
+                shared_count: holders.get(&address_id).copied().unwrap_or(1).max(1) as u32,
+                value,
+                confirmed_at,
+                added_at,
+            })
+        })
+        .collect();
+    credentials.sort_by_key(|c| c.kind);
+    let external_ids = account_sources::table
+        .filter(account_sources::account_id.eq(account_id))
+        .select((account_sources::source_system, account_sources::source_id))
+        .load(conn)?;
+    let roles: Vec<(String, String, String)> = role_grants::table
+        .filter(role_grants::account_id.eq(account_id))
+        .select((
+            role_grants::role,
+            role_grants::school_id,
+            role_grants::source_system,
+        ))
+        .load(conn)?;
+    let roles = roles
+        .into_iter()
+        .filter_map(|(role, school_id, source)| {
+            Some(RoleView {
+                role: ScopedRole {
+                    role: parse_role(&role).ok()?,
+                    school_id,
+                },
+                sync_managed: !source.is_empty(),
+            })
+        })
+        .collect();
+    let linked_students = linked_students::table
+        .filter(linked_students::account_id.eq(account_id))
+        .select((
+            linked_students::student_id,
+            linked_students::display_name,
+            linked_students::school_id,
+        ))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(student_id, display_name, school_id)| LinkedStudent {
+            student_id,
+            display_name,
+            school_id,
+        })
+        .collect();
+    Ok(AccountView {
+        kind: row.kind(),
+        status: row.status(),
+        names: row.names(),
+        has_password: row.password_hash.is_some(),
+        id: row.id,
+        district_id: row.district_id,
+        language: row.preferred_language,
+        contact_managed_by_sync: row.contact_managed_by_sync,
+        external_ids,
+        roles,
+        credentials,
+        linked_students,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        activated_at: row.activated_at,
+        deactivated_at: row.deactivated_at,
+        last_login_at: row.last_login_at,
+    })
+}

@@ -1,0 +1,243 @@
+//! `UpsertAccounts` (RO-3, RO-6, ID-8): one transaction per batch of up to 1,000.
+
+use std::collections::HashSet;
+
+use homeroom_platform::db::Db;
+
+use crate::{
+    domain::{
+        accounts::AccountStatus,
+        error::IdentityError,
+        upsert::{Decision, Difference, Incoming, plan},
+    },
+    store::{self, accounts::Write},
+};
+
+/// Most accounts one call takes.
+pub const MAX_BATCH: usize = 1_000;
+
+/// A batch from one source.
+#[derive(Debug, Clone)]
+pub struct UpsertBatch {
+    /// District of every item.
+    pub district_id: String,
+    /// Source system of every item.
+    pub source_system: String,
+    /// Items, each valid or rejected at the edge with a message.
+    pub items: Vec<Result<Incoming, ItemRejected>>,
+    /// District and school names to keep for account choices.
+    pub org_labels: Vec<(String, String)>,
+    /// Compute, write nothing.
+    pub dry_run: bool,
+}
+
+/// An item the edge could not accept; the rest of the batch still applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRejected {
+    /// Its source id, as sent.
+    pub source_id: String,
+    /// Why, naming the field.
+    pub message: String,
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// New invitee.
+    Created,
+    /// Changed.
+    Updated,
+    /// Nothing to do.
+    Unchanged,
+    /// Rejected.
+    Error,
+}
+
+/// The result for one item, in request order.
+#[derive(Debug, Clone)]
+pub struct ItemResult {
+    /// Its source id.
+    pub source_id: String,
+    /// The account (empty for a dry-run create or an error).
+    pub account_id: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Status after.
+    pub status: Option<AccountStatus>,
+    /// Changed field names.
+    pub changed_fields: Vec<&'static str>,
+    /// RO-6 differences not applied.
+    pub not_applied: Vec<Difference>,
+    /// RO-6 changes applied.
+    pub applied: Vec<Difference>,
+    /// Why, for errors.
+    pub error: String,
+}
+
+impl ItemResult {
+    fn error(source_id: String, message: String) -> ItemResult {
+        ItemResult {
+            source_id,
+            account_id: String::new(),
+            outcome: Outcome::Error,
+            status: None,
+            changed_fields: Vec::new(),
+            not_applied: Vec::new(),
+            applied: Vec::new(),
+            error: message,
+        }
+    }
+}
+
+/// Applies (or, on a dry run, only plans) one batch.
+#[tracing::instrument(skip_all, fields(district_id = %batch.district_id, items = batch.items.len(), dry_run = batch.dry_run))]
+pub async fn upsert_accounts(
+    db: &Db,
+    batch: UpsertBatch,
+) -> Result<Vec<ItemResult>, IdentityError> {
+    if batch.items.len() > MAX_BATCH {
+        return Err(IdentityError::InvalidArgument(format!(
+            "accounts: at most {MAX_BATCH} per call, got {}",
+            batch.items.len()
+        )));
+    }
+    if batch.district_id.is_empty() || batch.source_system.is_empty() {
+        return Err(IdentityError::InvalidArgument(
+            "district_id and source_system are required".into(),
+        ));
+    }
+    db.transaction(move |conn| apply_batch(conn, &batch)).await
+}
+
+fn apply_batch(
+    conn: &mut homeroom_platform::db::DbConn,
+    batch: &UpsertBatch,
+) -> Result<Vec<ItemResult>, IdentityError> {
+    let now = chrono::Utc::now().naive_utc();
+    let mut seen = HashSet::new();
+    let mut valid: Vec<(usize, &Incoming)> = Vec::new();
+    let mut results: Vec<Option<ItemResult>> = vec![None; batch.items.len()];
+    for (index, item) in batch.items.iter().enumerate() {
+        match item {
+            Err(rejected) => {
+                results[index] = Some(ItemResult::error(
+                    rejected.source_id.clone(),
+                    rejected.message.clone(),
+                ));
+            }
+            Ok(incoming) if !seen.insert(incoming.source_id.as_str()) => {
+                results[index] = Some(ItemResult::error(
+                    incoming.source_id.clone(),
+                    format!(
+                        "source_id {:?} appears twice in the batch",
+                        incoming.source_id
+                    ),
+                ));
+            }
+            Ok(incoming) => valid.push((index, incoming)),
+        }
+    }
+
+    let keys: Vec<&str> = valid.iter().map(|(_, i)| i.source_id.as_str()).collect();
+    let by_source =
+        store::accounts::accounts_by_source(conn, &batch.district_id, &batch.source_system, &keys)?;
+    let mut ids: Vec<String> = by_source.values().cloned().collect();
+    ids.extend(
+        valid
+            .iter()
+            .filter(|(_, i)| !by_source.contains_key(&i.source_id))
+            .filter_map(|(_, i)| i.account_id.clone()),
+    );
+    ids.sort();
+    ids.dedup();
+    let snapshots =
+        store::accounts::snapshots(conn, &batch.district_id, &batch.source_system, &ids)?;
+
+    struct Planned<'a> {
+        index: usize,
+        incoming: &'a Incoming,
+        id: String,
+        plan: crate::domain::upsert::ItemPlan,
+        attached: bool,
+    }
+    let mut planned = Vec::with_capacity(valid.len());
+    for (index, incoming) in valid {
+        let keyed = by_source.get(&incoming.source_id);
+        let attached = keyed.is_none() && incoming.account_id.is_some();
+        let account_id = keyed.or(incoming.account_id.as_ref());
+        let current = account_id.and_then(|id| snapshots.get(id));
+        if let (Some(id), None) = (account_id, current) {
+            results[index] = Some(ItemResult::error(
+                incoming.source_id.clone(),
+                format!("account_id {id:?} is not an account of this district"),
+            ));
+            continue;
+        }
+        let plan = plan(incoming, current);
+        let id = match current {
+            Some(snapshot) => snapshot.id.clone(),
+            None => uuid::Uuid::now_v7().to_string(),
+        };
+        planned.push(Planned {
+            index,
+            incoming,
+            id,
+            plan,
+            attached,
+        });
+    }
+
+    if !batch.dry_run {
+        let writes: Vec<Write<'_>> = planned
+            .iter()
+            .flat_map(|p| {
+                let attach = p.attached.then(|| Write::AttachKey {
+                    id: p.id.clone(),
+                    source_id: &p.incoming.source_id,
+                });
+                let write = match &p.plan.decision {
+                    Decision::Create => Some(Write::Create {
+                        id: p.id.clone(),
+                        incoming: p.incoming,
+                    }),
+                    Decision::Update(changes) => Some(Write::Update {
+                        id: p.id.clone(),
+                        changes,
+                    }),
+                    Decision::Unchanged => None,
+                };
+                attach.into_iter().chain(write)
+            })
+            .collect();
+        store::accounts::apply(conn, &batch.district_id, &batch.source_system, &writes, now)?;
+        store::accounts::save_org_labels(conn, &batch.org_labels)?;
+    }
+
+    for p in planned {
+        let outcome = match (&p.plan.decision, p.attached) {
+            (Decision::Create, _) => Outcome::Created,
+            (Decision::Update(_), _) | (Decision::Unchanged, true) => Outcome::Updated,
+            (Decision::Unchanged, false) => Outcome::Unchanged,
+        };
+        let mut changed_fields = p.plan.changed_fields;
+        if p.attached {
+            changed_fields.push("external_ids");
+        }
+        let dry_create = batch.dry_run && outcome == Outcome::Created;
+        results[p.index] = Some(ItemResult {
+            source_id: p.incoming.source_id.clone(),
+            account_id: if dry_create { String::new() } else { p.id },
+            outcome,
+            status: Some(p.plan.status_after),
+            changed_fields,
+            not_applied: p.plan.not_applied,
+            applied: p.plan.applied,
+            error: String::new(),
+        });
+    }
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.ok_or_else(|| anyhow::anyhow!("item {i} has no result").into()))
+        .collect()
+}

@@ -1,0 +1,5 @@
+//! identity-svc's tables: small sync functions over `&mut DbConn`, called
+//! through `Db::run`.
+
+pub mod accounts;
+pub mod schema;
