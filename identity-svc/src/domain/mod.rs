@@ -3,4 +3,6 @@
 pub mod accounts;
 pub mod credential;
 pub mod error;
+pub mod password;
+pub mod throttle;
 pub mod upsert;

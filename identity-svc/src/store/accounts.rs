@@ -561,3 +561,64 @@ pub fn activate_with_password(
         ))
         .execute(conn)
 }
+
+/// Accounts (not deactivated) that log in with the address: it is their email or
+/// mobile phone. Optionally only those of one district.
+pub fn login_holders(
+    conn: &mut DbConn,
+    address_kind: &str,
+    value: &str,
+    district_id: Option<&str>,
+) -> QueryResult<Vec<AccountRow>> {
+    let mut query = accounts::table
+        .inner_join(account_credentials::table.inner_join(addresses::table))
+        .filter(addresses::kind.eq(address_kind))
+        .filter(addresses::value.eq(value))
+        .filter(account_credentials::kind.ne(CredentialKind::HomePhone.as_str()))
+        .filter(accounts::status.ne(AccountStatus::Deactivated.as_str()))
+        .select(AccountRow::as_select())
+        .order(accounts::id)
+        .into_boxed();
+    if let Some(district_id) = district_id {
+        query = query.filter(accounts::district_id.eq(district_id));
+    }
+    let mut rows = query.load(conn)?;
+    rows.dedup_by(|a, b| a.id == b.id);
+    Ok(rows)
+}
+
+/// Every role of an account, whatever granted it.
+pub fn roles_of(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<ScopedRole>> {
+    let rows: Vec<(String, String)> = role_grants::table
+        .filter(role_grants::account_id.eq(account_id))
+        .select((role_grants::role, role_grants::school_id))
+        .load(conn)?;
+    let set: BTreeSet<ScopedRole> = rows
+        .into_iter()
+        .filter_map(|(role, school_id)| {
+            Some(ScopedRole {
+                role: parse_role(&role).ok()?,
+                school_id,
+            })
+        })
+        .collect();
+    Ok(set.into_iter().collect())
+}
+
+/// Records a successful login.
+pub fn touch_login(conn: &mut DbConn, account_id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
+        .set(accounts::last_login_at.eq(now))
+        .execute(conn)
+}
+
+/// Names of districts and schools by id.
+pub fn org_names(conn: &mut DbConn, ids: &[String]) -> QueryResult<HashMap<String, String>> {
+    use super::schema::org_labels;
+    Ok(org_labels::table
+        .filter(org_labels::org_id.eq_any(ids))
+        .select((org_labels::org_id, org_labels::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}

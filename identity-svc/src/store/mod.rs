@@ -2,4 +2,6 @@
 //! through `Db::run`.
 
 pub mod accounts;
+pub mod audit;
 pub mod schema;
+pub mod sessions;
