@@ -4,7 +4,8 @@
 //! Reads `HOMEROOM_DATA_DIR` (default `./data`), `HOMEROOM_IDENTITY_ADDR`
 //! (`127.0.0.1:50051`), `HOMEROOM_ROSTER_ADDR` (`…:50052`),
 //! `HOMEROOM_MESSAGING_ADDR` (`…:50053`), `HOMEROOM_GATEWAY_ADDR`
-//! (`127.0.0.1:8080`) and `HOMEROOM_DRAIN_SECONDS` (10). Port 0 picks free ports.
+//! (`127.0.0.1:8080`), `HOMEROOM_DRAIN_SECONDS` (10) and `HOMEROOM_SERVICE_SECRET`
+//! (random per run). Port 0 picks free ports.
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -12,6 +13,7 @@ use homeroom_platform::{
     config::{Env, ServiceSettings, loopback},
     service::{announce, dialable},
 };
+use secrecy::SecretString;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +32,9 @@ pub struct SuiteConfig {
     pub gateway_addr: SocketAddr,
     /// Bounded drain after Ctrl-C or SIGTERM.
     pub drain_timeout: Duration,
+    /// What the services present to identity for service tokens
+    /// (`HOMEROOM_SERVICE_SECRET`, else a random one per run).
+    pub service_secret: SecretString,
 }
 
 impl SuiteConfig {
@@ -48,6 +53,16 @@ impl SuiteConfig {
             )?,
             gateway_addr: env.parse_or("GATEWAY_ADDR", loopback(gateway::config::DEFAULT_PORT))?,
             drain_timeout: env.seconds_or("DRAIN_SECONDS", Duration::from_secs(10))?,
+            service_secret: env
+                .get("SERVICE_SECRET")
+                .unwrap_or_else(|| {
+                    format!(
+                        "{}{}",
+                        uuid::Uuid::new_v4().simple(),
+                        uuid::Uuid::new_v4().simple()
+                    )
+                })
+                .into(),
         })
     }
 
@@ -90,6 +105,7 @@ impl Suite {
     pub async fn start(config: SuiteConfig) -> anyhow::Result<Suite> {
         let identity = identity_svc::app::App::build(identity_svc::config::Config {
             service: config.service("identity", config.identity_addr),
+            service_secret: Some(config.service_secret.clone()),
         })
         .await?;
         let roster = roster_svc::app::App::build(roster_svc::config::Config {

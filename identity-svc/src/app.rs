@@ -2,14 +2,22 @@
 
 use std::{future::Future, net::SocketAddr};
 
+use std::sync::Arc;
+
 use homeroom_platform::{
+    auth::Verifier,
     db::Db,
     grpc::{GrpcHost, ServiceSpec},
 };
 use homeroom_proto::identity::v1 as pb;
 use tonic::service::Routes;
 
-use crate::{MIGRATIONS, config::Config, grpc::IdentityApi};
+use crate::{
+    MIGRATIONS,
+    config::Config,
+    grpc::IdentityApi,
+    ops::{Ctx, tokens::OwnKeys},
+};
 
 /// A bound identity-svc, ready to run.
 pub struct App {
@@ -20,12 +28,14 @@ impl App {
     /// Opens the database pool and binds the listener (port 0 works).
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let db = Db::new(&config.service.database)?;
-        let api = IdentityApi::new(db.clone());
+        let ctx = Ctx::new(db.clone())?;
+        let verifier = Arc::new(Verifier::new(OwnKeys(ctx.tokens.clone())));
+        let api = IdentityApi::new(ctx, config.service_secret.clone());
         let spec = ServiceSpec {
             routes: Routes::new(pb::identity_service_server::IdentityServiceServer::new(api)),
             names: vec![pb::SERVICE_NAME],
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
-            verifier: None,
+            verifier: Some(verifier),
             migrations: &MIGRATIONS,
         };
         Ok(App {

@@ -4,9 +4,12 @@
 //! `127.0.0.1:50051`; `DATABASE_URL`, default `data/identity.db`;
 //! `HOMEROOM_DB_POOL_SIZE`, `HOMEROOM_DRAIN_SECONDS`,
 //! `HOMEROOM_MAX_CONNECTION_AGE_SECONDS`, `HOMEROOM_MIGRATE_ON_START`; see
-//! `homeroom_platform::config`).
+//! `homeroom_platform::config`), and:
+//! - `HOMEROOM_SERVICE_SECRET`: the secret roster, messaging and the gateway
+//!   present to `IssueServiceToken`; unset disables service tokens.
 
 use homeroom_platform::config::{Env, ServiceSettings, loopback};
+use secrecy::SecretString;
 
 /// Default port of identity-svc.
 pub const DEFAULT_PORT: u16 = 50051;
@@ -16,6 +19,8 @@ pub const DEFAULT_PORT: u16 = 50051;
 pub struct Config {
     /// Listener, database, drain.
     pub service: ServiceSettings,
+    /// Shared secret of the service clients.
+    pub service_secret: Option<SecretString>,
 }
 
 impl Config {
@@ -23,6 +28,7 @@ impl Config {
     pub fn defaults() -> Config {
         Config {
             service: ServiceSettings::defaults("identity", loopback(DEFAULT_PORT)),
+            service_secret: None,
         }
     }
 
@@ -30,6 +36,7 @@ impl Config {
     pub fn from_env(env: &Env) -> anyhow::Result<Config> {
         Ok(Config {
             service: ServiceSettings::from_env(env, "identity", loopback(DEFAULT_PORT))?,
+            service_secret: env.get("SERVICE_SECRET").map(SecretString::from),
         })
     }
 }

@@ -10,6 +10,9 @@ use homeroom_platform::{
 };
 use tokio_util::sync::CancellationToken;
 
+/// The secret the stack's services share for service tokens.
+pub const SERVICE_SECRET: &str = "e2e-service-secret";
+
 /// The running stack; stops (and drops its databases) when dropped.
 pub struct Stack {
     /// identity-svc's address.
@@ -43,6 +46,7 @@ impl Stack {
 
         let identity = identity_svc::app::App::build(identity_svc::config::Config {
             service: settings("identity", &identity_db),
+            service_secret: Some(SERVICE_SECRET.into()),
         })
         .await?;
         let roster = roster_svc::app::App::build(roster_svc::config::Config {

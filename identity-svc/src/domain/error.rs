@@ -56,3 +56,7 @@ impl From<diesel::result::Error> for IdentityError {
 
 /// The one message for every failed login, whatever failed.
 pub const LOGIN_FAILED: &str = "the identifier or the password is not correct";
+
+/// ID-8: the refusal naming the RO-6 setting.
+pub const SYNC_MANAGES_CONTACTS: &str = "contact details of this active user are managed by the sync: \
+the setting \"Allow the sync to update contact details of active users\" is ON, so change them in the SIS";

@@ -1,6 +1,7 @@
 //! identity-svc's rules: no tonic, no diesel.
 
 pub mod accounts;
+pub mod authz;
 pub mod credential;
 pub mod error;
 pub mod password;

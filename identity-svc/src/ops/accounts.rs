@@ -178,3 +178,31 @@ pub fn view(conn: &mut DbConn, account_id: &str) -> Result<AccountView, Identity
         last_login_at: row.last_login_at,
     })
 }
+
+/// ID-8: whether `caller` may edit the account's name, email and phone now, and
+/// if not, why.
+pub fn editable_by(
+    caller: &homeroom_platform::auth::Principal,
+    view: &AccountView,
+) -> (bool, String) {
+    use homeroom_platform::auth::{Principal, Role};
+    if view.status == AccountStatus::Active && view.contact_managed_by_sync {
+        return (false, crate::domain::error::SYNC_MANAGES_CONTACTS.into());
+    }
+    let allowed = match caller {
+        Principal::Account { account_id, .. } if *account_id == view.id => true,
+        Principal::Account { .. } => {
+            caller.has_district_role(&view.district_id, Role::UserManager)
+                || caller.has_district_role(&view.district_id, Role::DistrictAdmin)
+        }
+        Principal::Service { .. } => false,
+    };
+    if allowed {
+        (true, String::new())
+    } else {
+        (
+            false,
+            "only the user or a user manager of the district may change contact details".into(),
+        )
+    }
+}

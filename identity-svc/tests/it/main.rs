@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod grpc;
 mod login;
 mod process;
 mod store;

@@ -1,0 +1,362 @@
+//! Conversions between the wire types and the domain: parse at the edge.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDateTime;
+use homeroom_proto::identity::v1 as pb;
+
+use crate::{
+    domain::{
+        accounts::{
+            AccountKind, AccountStatus, CredentialKind, LinkedStudent, Names, Role, ScopedRole,
+        },
+        credential::{Email, Phone, Region},
+        error::IdentityError,
+        upsert::{Difference, Field, Incoming},
+    },
+    ops::{
+        accounts::AccountView,
+        login::{ChoiceOption, SignIn},
+        tokens::IssuedTokens,
+        upsert::{ItemRejected, ItemResult, Outcome},
+    },
+};
+
+/// A UTC time on the wire.
+pub fn timestamp(t: NaiveDateTime) -> prost_types::Timestamp {
+    let utc = t.and_utc();
+    prost_types::Timestamp {
+        seconds: utc.timestamp(),
+        nanos: utc.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn opt_timestamp(t: Option<NaiveDateTime>) -> Option<prost_types::Timestamp> {
+    t.map(timestamp)
+}
+
+/// The phone region of a request ('' → US).
+pub fn region(code: &str) -> Result<Region, IdentityError> {
+    if code.trim().is_empty() {
+        return Ok(Region::US);
+    }
+    Region::parse(code).map_err(|e| IdentityError::InvalidArgument(format!("phone_region: {e}")))
+}
+
+/// Proto role → domain role.
+pub fn role_from_pb(value: i32) -> Result<Role, String> {
+    Ok(
+        match pb::Role::try_from(value).unwrap_or(pb::Role::Unspecified) {
+            pb::Role::DistrictAdmin => Role::DistrictAdmin,
+            pb::Role::RosteringAdmin => Role::RosteringAdmin,
+            pb::Role::CommunicationsAdmin => Role::CommunicationsAdmin,
+            pb::Role::UserManager => Role::UserManager,
+            pb::Role::Teacher => Role::Teacher,
+            pb::Role::Staff => Role::Staff,
+            pb::Role::Guardian => Role::Guardian,
+            pb::Role::Unspecified => return Err("roles: a role is required".into()),
+        },
+    )
+}
+
+/// Domain role → proto role.
+pub fn role_to_pb(role: Role) -> pb::Role {
+    match role {
+        Role::DistrictAdmin => pb::Role::DistrictAdmin,
+        Role::RosteringAdmin => pb::Role::RosteringAdmin,
+        Role::CommunicationsAdmin => pb::Role::CommunicationsAdmin,
+        Role::UserManager => pb::Role::UserManager,
+        Role::Teacher => pb::Role::Teacher,
+        Role::Staff => pb::Role::Staff,
+        Role::Guardian => pb::Role::Guardian,
+    }
+}
+
+fn kind_from_pb(value: i32) -> Result<AccountKind, String> {
+    match pb::AccountKind::try_from(value).unwrap_or(pb::AccountKind::Unspecified) {
+        pb::AccountKind::Guardian => Ok(AccountKind::Guardian),
+        pb::AccountKind::Staff => Ok(AccountKind::Staff),
+        pb::AccountKind::Student => Ok(AccountKind::Student),
+        pb::AccountKind::Unspecified => Err("kind: GUARDIAN, STAFF or STUDENT is required".into()),
+    }
+}
+
+/// Domain kind → proto kind.
+pub fn kind_to_pb(kind: AccountKind) -> pb::AccountKind {
+    match kind {
+        AccountKind::Guardian => pb::AccountKind::Guardian,
+        AccountKind::Staff => pb::AccountKind::Staff,
+        AccountKind::Student => pb::AccountKind::Student,
+    }
+}
+
+/// Domain status → proto status.
+pub fn status_to_pb(status: AccountStatus) -> pb::AccountStatus {
+    match status {
+        AccountStatus::Invitee => pb::AccountStatus::Invitee,
+        AccountStatus::Active => pb::AccountStatus::Active,
+        AccountStatus::Deactivated => pb::AccountStatus::Deactivated,
+    }
+}
+
+fn credential_kind_to_pb(kind: CredentialKind) -> pb::CredentialKind {
+    match kind {
+        CredentialKind::Email => pb::CredentialKind::Email,
+        CredentialKind::MobilePhone => pb::CredentialKind::MobilePhone,
+        CredentialKind::HomePhone => pb::CredentialKind::HomePhone,
+    }
+}
+
+/// One upsert item: valid, or rejected with a message naming the field.
+pub fn incoming(
+    item: pb::AccountUpsert,
+    district_id: &str,
+    region: Region,
+) -> Result<Incoming, ItemRejected> {
+    let source_id = item.source_id.trim().to_string();
+    let reject = |message: String| ItemRejected {
+        source_id: source_id.clone(),
+        message,
+    };
+    if source_id.is_empty() {
+        return Err(reject("source_id: required".into()));
+    }
+    let kind = kind_from_pb(item.kind).map_err(&reject)?;
+    let email = item
+        .email
+        .map(|e| match e.trim() {
+            "" => Ok(None),
+            raw => Email::parse(raw).map(|e| Some(e.as_str().to_string())),
+        })
+        .transpose()
+        .map_err(|e| reject(e.to_string()))?;
+    let phone = |value: Option<String>, field: &str| {
+        value
+            .map(|p| match p.trim() {
+                "" => Ok(None),
+                raw => Phone::parse(raw, region).map(|p| Some(p.as_str().to_string())),
+            })
+            .transpose()
+            .map_err(|e| reject(format!("{field}: {e}")))
+    };
+    let mobile_phone = phone(item.mobile_phone, "mobile_phone")?;
+    let home_phone = phone(item.home_phone, "home_phone")?;
+    let mut roles = BTreeSet::new();
+    for r in item.roles {
+        if !r.district_id.is_empty() && r.district_id != district_id {
+            return Err(reject(
+                "roles: a role must be in the batch's district".into(),
+            ));
+        }
+        roles.insert(ScopedRole {
+            role: role_from_pb(r.role).map_err(&reject)?,
+            school_id: r.school_id,
+        });
+    }
+    if item.given_name.trim().is_empty() && item.family_name.trim().is_empty() {
+        return Err(reject("given_name, family_name: a name is required".into()));
+    }
+    Ok(Incoming {
+        source_id: source_id.clone(),
+        account_id: Some(item.account_id).filter(|a| !a.is_empty()),
+        kind,
+        names: Names {
+            given: item.given_name.trim().to_string(),
+            middle: item.middle_name.trim().to_string(),
+            family: item.family_name.trim().to_string(),
+        },
+        language: item.preferred_language.map(|l| normalise_language(&l)),
+        email,
+        mobile_phone,
+        home_phone,
+        roles,
+        contact_managed_by_sync: item.contact_managed_by_sync,
+        linked_students: item.linked_students.map(|list| {
+            list.students
+                .into_iter()
+                .map(|s| LinkedStudent {
+                    student_id: s.student_id,
+                    display_name: s.display_name,
+                    school_id: s.school_id,
+                })
+                .collect()
+        }),
+    })
+}
+
+/// BCP 47 codes are case-insensitive; "en" is the default and stored as ''.
+fn normalise_language(code: &str) -> String {
+    let code = code.trim();
+    if code.eq_ignore_ascii_case("en") {
+        String::new()
+    } else {
+        code.to_string()
+    }
+}
+
+fn field_to_pb(field: Field) -> pb::ContactField {
+    match field {
+        Field::GivenName => pb::ContactField::GivenName,
+        Field::MiddleName => pb::ContactField::MiddleName,
+        Field::FamilyName => pb::ContactField::FamilyName,
+        Field::Credential(CredentialKind::Email) => pb::ContactField::Email,
+        Field::Credential(CredentialKind::MobilePhone) => pb::ContactField::MobilePhone,
+        Field::Credential(CredentialKind::HomePhone) => pb::ContactField::HomePhone,
+    }
+}
+
+fn differences(ds: Vec<Difference>) -> Vec<pb::ContactDifference> {
+    ds.into_iter()
+        .map(|d| pb::ContactDifference {
+            field: field_to_pb(d.field) as i32,
+            current_value: d.current,
+            incoming_value: d.incoming,
+        })
+        .collect()
+}
+
+/// Upsert results on the wire.
+pub fn upsert_response(results: Vec<ItemResult>) -> pb::UpsertAccountsResponse {
+    let mut response = pb::UpsertAccountsResponse::default();
+    for (index, r) in results.into_iter().enumerate() {
+        let outcome = match r.outcome {
+            Outcome::Created => {
+                response.created_count += 1;
+                pb::UpsertOutcome::Created
+            }
+            Outcome::Updated => {
+                response.updated_count += 1;
+                pb::UpsertOutcome::Updated
+            }
+            Outcome::Unchanged => {
+                response.unchanged_count += 1;
+                pb::UpsertOutcome::Unchanged
+            }
+            Outcome::Error => {
+                response.error_count += 1;
+                pb::UpsertOutcome::Error
+            }
+        };
+        response.results.push(pb::AccountUpsertResult {
+            index: index as u32,
+            source_id: r.source_id,
+            account_id: r.account_id,
+            outcome: outcome as i32,
+            status: r
+                .status
+                .map_or(pb::AccountStatus::Unspecified, status_to_pb) as i32,
+            changed_fields: r.changed_fields.into_iter().map(str::to_owned).collect(),
+            contact_differences_not_applied: differences(r.not_applied),
+            contact_changes_applied: differences(r.applied),
+            error: r.error,
+        });
+    }
+    response
+}
+
+/// An account on the wire; `editable` is the caller's ID-8 right.
+pub fn account(view: AccountView, editable: (bool, String)) -> pb::Account {
+    let display_name = view.names.display();
+    pb::Account {
+        account_id: view.id,
+        district_id: view.district_id.clone(),
+        kind: kind_to_pb(view.kind) as i32,
+        status: status_to_pb(view.status) as i32,
+        given_name: view.names.given,
+        middle_name: view.names.middle,
+        family_name: view.names.family,
+        display_name,
+        preferred_language: view.language,
+        external_ids: view
+            .external_ids
+            .into_iter()
+            .map(|(source_system, source_id)| pb::ExternalId {
+                source_system,
+                source_id,
+            })
+            .collect(),
+        roles: view
+            .roles
+            .into_iter()
+            .map(|r| pb::RoleAssignment {
+                role: role_to_pb(r.role.role) as i32,
+                district_id: view.district_id.clone(),
+                school_id: r.role.school_id,
+                sync_managed: r.sync_managed,
+            })
+            .collect(),
+        credentials: view
+            .credentials
+            .into_iter()
+            .map(|c| pb::Credential {
+                kind: credential_kind_to_pb(c.kind) as i32,
+                value: c.value,
+                shared: c.shared_count > 1,
+                shared_count: c.shared_count,
+                confirmed: c.confirmed_at.is_some(),
+                confirmed_at: opt_timestamp(c.confirmed_at),
+                added_at: Some(timestamp(c.added_at)),
+            })
+            .collect(),
+        contact_managed_by_sync: view.contact_managed_by_sync,
+        has_password: view.has_password,
+        sso_issuers: Vec::new(),
+        linked_students: view
+            .linked_students
+            .into_iter()
+            .map(|s| pb::LinkedStudent {
+                student_id: s.student_id,
+                display_name: s.display_name,
+                school_id: s.school_id,
+            })
+            .collect(),
+        contact_details_editable: editable.0,
+        contact_details_locked_reason: editable.1,
+        created_at: Some(timestamp(view.created_at)),
+        updated_at: Some(timestamp(view.updated_at)),
+        activated_at: opt_timestamp(view.activated_at),
+        deactivated_at: opt_timestamp(view.deactivated_at),
+        last_login_at: opt_timestamp(view.last_login_at),
+    }
+}
+
+/// Tokens on the wire.
+pub fn auth_tokens(t: IssuedTokens) -> pb::AuthTokens {
+    pb::AuthTokens {
+        access_token: t.access_token,
+        access_token_expires_at: Some(timestamp(t.access_expires_at)),
+        refresh_token: t.refresh_token,
+        refresh_token_expires_at: Some(timestamp(t.refresh_expires_at)),
+        token_type: "Bearer".into(),
+        account_id: t.account_id,
+    }
+}
+
+fn choice_option(o: ChoiceOption) -> pb::AccountChoiceOption {
+    pb::AccountChoiceOption {
+        account_id: o.account_id,
+        display_name: o.display_name,
+        kind: kind_to_pb(o.kind) as i32,
+        role: o.role.map_or(pb::Role::Unspecified, role_to_pb) as i32,
+        school_id: o.school_id,
+        school_name: o.school_name,
+        district_id: o.district_id,
+        district_name: o.district_name,
+    }
+}
+
+/// A login outcome on the wire.
+pub fn login_outcome(sign_in: SignIn) -> pb::login_response::Outcome {
+    match sign_in {
+        SignIn::Tokens(t) => pb::login_response::Outcome::Tokens(auth_tokens(t)),
+        SignIn::Choice {
+            selection_token,
+            expires_at,
+            options,
+        } => pb::login_response::Outcome::AccountChoice(pb::AccountChoice {
+            selection_token,
+            expires_at: Some(timestamp(expires_at)),
+            choices: options.into_iter().map(choice_option).collect(),
+        }),
+    }
+}
