@@ -4,7 +4,14 @@
 //! [`Db::run`] the one way to reach the database from async code: the closure
 //! runs on the blocking pool and keeps the caller's tracing span.
 
-use std::{fmt, time::Duration};
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use diesel::{
     Connection,
@@ -156,7 +163,18 @@ impl DbSettings {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    bulk: Arc<BulkWrites>,
 }
+
+/// Rows this process wrote in bulk, and the count at which statistics are next refreshed.
+#[derive(Debug, Default)]
+struct BulkWrites {
+    written: AtomicU64,
+    next_analyze: AtomicU64,
+}
+
+/// First bulk-write count that refreshes planner statistics; then each doubling.
+const FIRST_ANALYZE_AT: u64 = 2_000;
 
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -184,7 +202,14 @@ impl Db {
             .connection_timeout(settings.connect_timeout)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build_unchecked(manager);
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            bulk: Arc::new(BulkWrites {
+                written: AtomicU64::new(0),
+                next_analyze: AtomicU64::new(FIRST_ANALYZE_AT),
+            }),
+        })
     }
 
     /// The backend this pool talks to.
@@ -225,6 +250,40 @@ impl Db {
     /// Answers whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from))
+            .await
+    }
+
+    /// Notes `rows` written in bulk to `tables`; on PostgreSQL, refreshes their
+    /// planner statistics each time this process's bulk writes double. A fresh
+    /// district grows from nothing within minutes, faster than autovacuum
+    /// analyzes it, and stale statistics turn batch lookups into sequential scans.
+    pub async fn after_bulk_write(
+        &self,
+        rows: u64,
+        tables: &'static [&'static str],
+    ) -> Result<(), DbError> {
+        if self.backend != Backend::Postgres || rows == 0 {
+            return Ok(());
+        }
+        let written = self.bulk.written.fetch_add(rows, Ordering::Relaxed) + rows;
+        let due = self.bulk.next_analyze.load(Ordering::Relaxed);
+        if written < due
+            || self
+                .bulk
+                .next_analyze
+                .compare_exchange(
+                    due,
+                    written.saturating_mul(2),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return Ok(());
+        }
+        let sql = format!("ANALYZE {}", tables.join(", "));
+        tracing::debug!(written, %sql, "refreshing planner statistics");
+        self.run(move |conn| conn.batch_execute(&sql).map_err(DbError::from))
             .await
     }
 
@@ -272,15 +331,24 @@ struct Manager {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
 
+/// diesel prepares every statement. A generic plan cached while a table was
+/// small (a fresh district) keeps scanning it sequentially as it grows; batch
+/// lookups (`= ANY($1)`) are planned per execution instead.
+const PG_SETTINGS: &str = "SET plan_cache_mode = force_custom_plan;";
+
 impl ManageConnection for Manager {
     type Connection = DbConn;
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.url)
-                .map(DbConn::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                let mut conn =
+                    PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(PG_SETTINGS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn =
                     SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
@@ -311,4 +379,27 @@ macro_rules! on_backend {
             $crate::db::DbConn::Sqlite($c) => $body,
         }
     };
+}
+
+/// Inserts new rows in bulk: `COPY … FROM STDIN` on PostgreSQL, multi-row
+/// `INSERT`s of `$chunk` rows on SQLite. Evaluates to `QueryResult<usize>`.
+/// For rows that cannot conflict (fresh ids); conflicts fail the whole call.
+#[macro_export]
+macro_rules! bulk_insert {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let rows = $rows;
+        match $conn {
+            $crate::db::DbConn::Pg(c) if !rows.is_empty() => {
+                diesel::copy_from($table).from_insertable(rows).execute(c)
+            }
+            $crate::db::DbConn::Pg(_) => Ok(0),
+            $crate::db::DbConn::Sqlite(c) => {
+                let mut n = 0;
+                for chunk in rows.chunks($chunk) {
+                    n += diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+                Ok(n)
+            }
+        }
+    }};
 }

@@ -106,8 +106,28 @@ pub async fn upsert_accounts(
             "district_id and source_system are required".into(),
         ));
     }
-    db.transaction(move |conn| apply_batch(conn, &batch)).await
+    let dry_run = batch.dry_run;
+    let results = db
+        .transaction(move |conn| apply_batch(conn, &batch))
+        .await?;
+    if !dry_run {
+        let written = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Created)
+            .count() as u64;
+        db.after_bulk_write(written, BULK_TABLES).await?;
+    }
+    Ok(results)
 }
+
+/// Tables a batch of new accounts grows.
+const BULK_TABLES: &[&str] = &[
+    "accounts",
+    "account_sources",
+    "addresses",
+    "account_credentials",
+    "role_grants",
+];
 
 fn apply_batch(
     conn: &mut homeroom_platform::db::DbConn,

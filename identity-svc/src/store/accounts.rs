@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use homeroom_platform::{db::DbConn, on_backend};
+use homeroom_platform::{bulk_insert, db::DbConn, on_backend};
 
 use super::schema::{
     account_credentials, account_sources, accounts, addresses, linked_students, role_grants,
@@ -19,7 +19,7 @@ use crate::domain::{
 
 /// A row of `accounts`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = accounts)]
+#[diesel(table_name = accounts, treat_none_as_default_value = false)]
 pub struct AccountRow {
     pub id: String,
     pub district_id: String,
@@ -60,7 +60,7 @@ impl AccountRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = account_sources)]
+#[diesel(table_name = account_sources, treat_none_as_default_value = false)]
 struct SourceRow<'a> {
     district_id: &'a str,
     source_system: &'a str,
@@ -69,7 +69,7 @@ struct SourceRow<'a> {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = addresses)]
+#[diesel(table_name = addresses, treat_none_as_default_value = false)]
 struct AddressRow<'a> {
     id: String,
     kind: &'a str,
@@ -78,7 +78,7 @@ struct AddressRow<'a> {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = account_credentials)]
+#[diesel(table_name = account_credentials, treat_none_as_default_value = false)]
 struct CredentialRow<'a> {
     account_id: &'a str,
     kind: &'a str,
@@ -88,7 +88,7 @@ struct CredentialRow<'a> {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = role_grants)]
+#[diesel(table_name = role_grants, treat_none_as_default_value = false)]
 struct RoleRow<'a> {
     account_id: &'a str,
     role: &'a str,
@@ -98,7 +98,7 @@ struct RoleRow<'a> {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = linked_students)]
+#[diesel(table_name = linked_students, treat_none_as_default_value = false)]
 struct LinkedStudentRow<'a> {
     account_id: &'a str,
     student_id: &'a str,
@@ -138,11 +138,13 @@ pub fn snapshots(
 ) -> QueryResult<HashMap<String, AccountSnapshot>> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<AccountRow> = accounts::table
-            .filter(accounts::district_id.eq(district_id))
+        // By primary key only: with a district filter SQLite may walk the
+        // district index instead; the district is checked on the rows.
+        let mut rows: Vec<AccountRow> = accounts::table
             .filter(accounts::id.eq_any(chunk))
             .select(AccountRow::as_select())
             .load(conn)?;
+        rows.retain(|r| r.district_id == district_id);
         let contacts = contacts_of(conn, chunk)?;
         let roles: Vec<(String, String, String)> = role_grants::table
             .filter(role_grants::account_id.eq_any(chunk))
@@ -201,21 +203,32 @@ pub fn snapshots(
     Ok(out)
 }
 
-/// Contacts of the given accounts.
+/// Contacts of the given accounts. Two indexed lookups rather than a join: the
+/// planner would otherwise hash the whole address table for a batch.
 pub fn contacts_of(conn: &mut DbConn, ids: &[String]) -> QueryResult<HashMap<String, Contacts>> {
     let rows: Vec<(String, String, String)> = account_credentials::table
-        .inner_join(addresses::table)
         .filter(account_credentials::account_id.eq_any(ids))
         .select((
             account_credentials::account_id,
             account_credentials::kind,
-            addresses::value,
+            account_credentials::address_id,
         ))
         .load(conn)?;
+    let mut address_ids: Vec<&str> = rows.iter().map(|(_, _, a)| a.as_str()).collect();
+    address_ids.sort_unstable();
+    address_ids.dedup();
+    let values: HashMap<String, String> = addresses::table
+        .filter(addresses::id.eq_any(&address_ids))
+        .select((addresses::id, addresses::value))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
     let mut out: HashMap<String, Contacts> = HashMap::new();
-    for (account_id, kind, value) in rows {
-        if let Ok(kind) = kind.parse::<CredentialKind>() {
-            out.entry(account_id).or_default().set(kind, Some(value));
+    for (account_id, kind, address_id) in rows {
+        if let (Ok(kind), Some(value)) = (kind.parse::<CredentialKind>(), values.get(&address_id)) {
+            out.entry(account_id)
+                .or_default()
+                .set(kind, Some(value.clone()));
         }
     }
     Ok(out)
@@ -322,7 +335,6 @@ pub fn apply(
 
     let mut new_accounts = Vec::new();
     let mut new_sources = Vec::new();
-    let mut new_credentials = Vec::new();
     let mut new_roles = Vec::new();
     let mut new_students = Vec::new();
     let mut credential_address_ids = Vec::new();
@@ -416,26 +428,16 @@ pub fn apply(
             }),
         }
     }
-    for chunk in new_accounts.chunks(CHUNK / 2) {
-        on_backend!(conn, c => diesel::insert_into(accounts::table).values(chunk).execute(c))?;
-    }
-    for chunk in new_sources.chunks(CHUNK) {
-        on_backend!(conn, c => diesel::insert_into(account_sources::table).values(chunk).execute(c))?;
-    }
-    new_credentials.extend(
-        credential_address_ids
-            .iter()
-            .map(|(account_id, kind, address_id)| CredentialRow {
-                account_id,
-                kind: kind.as_str(),
-                address_id,
-                confirmed_at: None,
-                created_at: now,
-            }),
-    );
-    for chunk in new_credentials.chunks(CHUNK) {
-        on_backend!(conn, c => diesel::insert_into(account_credentials::table).values(chunk).execute(c))?;
-    }
+    let new_credentials: Vec<CredentialRow<'_>> = credential_address_ids
+        .iter()
+        .map(|(account_id, kind, address_id)| CredentialRow {
+            account_id,
+            kind: kind.as_str(),
+            address_id,
+            confirmed_at: None,
+            created_at: now,
+        })
+        .collect();
     let role_rows: Vec<RoleRow<'_>> = new_roles
         .iter()
         .map(|(account_id, r)| RoleRow {
@@ -446,12 +448,11 @@ pub fn apply(
             created_at: now,
         })
         .collect();
-    for chunk in role_rows.chunks(CHUNK) {
-        on_backend!(conn, c => diesel::insert_into(role_grants::table).values(chunk).execute(c))?;
-    }
-    for chunk in new_students.chunks(CHUNK) {
-        on_backend!(conn, c => diesel::insert_into(linked_students::table).values(chunk).execute(c))?;
-    }
+    bulk_insert!(conn, accounts::table, &new_accounts, 200)?;
+    bulk_insert!(conn, account_sources::table, &new_sources, 500)?;
+    bulk_insert!(conn, account_credentials::table, &new_credentials, 500)?;
+    bulk_insert!(conn, role_grants::table, &role_rows, 500)?;
+    bulk_insert!(conn, linked_students::table, &new_students, 500)?;
     Ok(())
 }
 
