@@ -200,6 +200,9 @@ impl Db {
             .max_size(settings.max_connections.max(1))
             .min_idle(Some(0))
             .connection_timeout(settings.connect_timeout)
+            // A query per checkout would cost a round trip on every call;
+            // broken connections are dropped by `has_broken` instead.
+            .test_on_check_out(false)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build_unchecked(manager);
         Ok(Db {
@@ -331,24 +334,15 @@ struct Manager {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
 
-/// diesel prepares every statement. A generic plan cached while a table was
-/// small (a fresh district) keeps scanning it sequentially as it grows; batch
-/// lookups (`= ANY($1)`) are planned per execution instead.
-const PG_SETTINGS: &str = "SET plan_cache_mode = force_custom_plan;";
-
 impl ManageConnection for Manager {
     type Connection = DbConn;
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.backend {
-            Backend::Postgres => {
-                let mut conn =
-                    PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(PG_SETTINGS)
-                    .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Pg(conn))
-            }
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
                 let mut conn =
                     SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
@@ -365,6 +359,18 @@ impl ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         conn.is_broken()
+    }
+}
+
+/// For the rest of the current transaction, plans each statement with its
+/// actual parameters (PostgreSQL; a no-op on SQLite). diesel prepares every
+/// statement, and a generic plan cached while a table was small (a fresh
+/// district) keeps scanning it sequentially as it grows; bulk batch lookups
+/// (`= ANY($1)`) call this first. Other paths keep cheap cached plans.
+pub fn prefer_custom_plans(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => c.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan"),
+        DbConn::Sqlite(_) => Ok(()),
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::{
 
 use argon2::{
     Argon2,
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
+    password_hash::{PasswordHash, PasswordHasher, SaltString, rand_core::OsRng},
 };
 
 /// Shortest password accepted when one is set.
@@ -45,12 +45,13 @@ impl Passwords {
     /// Checks `password` against a PHC string; a malformed hash never matches.
     pub fn verify(&self, phc: &str, password: &str) -> bool {
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        match PasswordHash::new(phc) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
+        match PasswordHash::new(phc)
+            .ok()
+            .and_then(|parsed| verify_reusing_memory(&parsed, password))
+        {
+            Some(matched) => matched,
             // Still spend the same work so a broken row is not a timing signal.
-            Err(_) => self.verify_decoy_inner(password),
+            None => self.verify_decoy_inner(password),
         }
     }
 
@@ -61,11 +62,12 @@ impl Passwords {
     }
 
     fn verify_decoy_inner(&self, password: &str) -> bool {
-        match PasswordHash::new(&self.decoy) {
-            Ok(parsed) => {
-                let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
-            }
-            Err(_) => tracing::error!("decoy hash does not parse"),
+        match PasswordHash::new(&self.decoy)
+            .ok()
+            .and_then(|p| verify_reusing_memory(&p, password))
+        {
+            Some(_) => {}
+            None => tracing::error!("decoy hash does not parse"),
         }
         false
     }
@@ -74,6 +76,39 @@ impl Passwords {
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
     }
+}
+
+thread_local! {
+    /// Argon2's 19 MiB working memory, kept per thread: allocating and faulting
+    /// it in on every verification costs more than the rest of a login.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Recomputes an argon2id PHC hash into this thread's reused memory and compares
+/// in constant time. `None` when the PHC string is not one we can check.
+fn verify_reusing_memory(parsed: &PasswordHash<'_>, password: &str) -> Option<bool> {
+    use subtle::ConstantTimeEq;
+    let algorithm = argon2::Algorithm::try_from(parsed.algorithm).ok()?;
+    let version = parsed.version.map_or(Some(argon2::Version::V0x13), |v| {
+        argon2::Version::try_from(v).ok()
+    })?;
+    let params = argon2::Params::try_from(parsed).ok()?;
+    let expected = parsed.hash?;
+    let mut salt = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+    let mut out = vec![0u8; expected.len()];
+    let blocks = params.block_count();
+    let hasher = Argon2::new(algorithm, version, params);
+    BLOCKS.with(|cell| {
+        let mut memory = cell.borrow_mut();
+        if memory.len() != blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        hasher
+            .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..])
+            .ok()
+    })?;
+    Some(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
 }
 
 fn hash_with_params(password: &str) -> anyhow::Result<String> {

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     domain::{
-        accounts::{AccountKind, Role},
+        accounts::{AccountKind, Role, ScopedRole},
         credential::Identifier,
         error::{IdentityError, LOGIN_FAILED},
         throttle::{self, Scope},
@@ -84,38 +84,37 @@ pub async fn login(ctx: &Ctx, attempt: LoginAttempt) -> Result<SignIn, IdentityE
         .map(|a| Scope::ClientAddress.key(a));
     let (address_kind, value) = address_of(&attempt.identifier);
     let district = attempt.district_id.clone();
-    let gate_keys: Vec<String> = std::iter::once(identifier_key.clone())
-        .chain(client_key.clone())
-        .collect();
-    let (gates, candidates, account_gates) = ctx
+    let client_key_read = client_key.clone();
+    let identifier_key_read = identifier_key.clone();
+    let (candidates, counters, roles) = ctx
         .db
         .run(move |conn| {
-            let gates = session_store::throttles(conn, &gate_keys)?;
             let candidates =
                 store::accounts::login_holders(conn, address_kind, &value, district.as_deref())?;
-            let keys: Vec<String> = candidates
+            let mut keys: Vec<String> = candidates
                 .iter()
                 .map(|a| Scope::Account.key(&a.id))
                 .collect();
-            let account_gates = session_store::throttles(conn, &keys)?;
-            Ok::<_, IdentityError>((gates, candidates, account_gates))
+            keys.push(identifier_key_read);
+            keys.extend(client_key_read);
+            let counters = session_store::throttles(conn, &keys)?;
+            let ids: Vec<String> = candidates.iter().map(|a| a.id.clone()).collect();
+            let roles = store::accounts::roles_of_many(conn, &ids)?;
+            Ok::<_, IdentityError>((candidates, counters, roles))
         })
         .await?;
-    if let Some(wait) = gates
-        .iter()
-        .filter_map(|(_, _, until)| throttle::remaining(*until, now))
-        .max()
-    {
+    let blocked_key = |key: &str| {
+        counters
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .and_then(|(_, _, until)| throttle::remaining(*until, now))
+    };
+    let gate = std::iter::once(&identifier_key).chain(client_key.as_ref());
+    if let Some(wait) = gate.filter_map(|k| blocked_key(k)).max() {
         audit_attempt(ctx, "login_throttled", &candidates, &attempt, now).await?;
         return Err(IdentityError::Throttled { retry_after: wait });
     }
-    let blocked_for = |account: &AccountRow| {
-        let key = Scope::Account.key(&account.id);
-        account_gates
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .and_then(|(_, _, until)| throttle::remaining(*until, now))
-    };
+    let blocked_for = |account: &AccountRow| blocked_key(&Scope::Account.key(&account.id));
     let (blocked, open): (Vec<&AccountRow>, Vec<&AccountRow>) =
         candidates.iter().partition(|a| blocked_for(a).is_some());
 
@@ -140,58 +139,66 @@ pub async fn login(ctx: &Ctx, attempt: LoginAttempt) -> Result<SignIn, IdentityE
         }
         return Err(IdentityError::Unauthenticated(LOGIN_FAILED));
     }
+    // Forget the counters of this identifier and the matched accounts, if any.
     let mut cleared: Vec<String> = vec![identifier_key];
     cleared.extend(matched.iter().map(|id| Scope::Account.key(id)));
-    ctx.db
-        .run(move |conn| {
-            session_store::clear_throttles(conn, &cleared).map_err(IdentityError::from)
-        })
-        .await?;
-    let unlocked: Vec<AccountRow> = candidates
+    cleared.retain(|k| counters.iter().any(|(c, _, _)| c == k));
+    let mut roles = roles;
+    let unlocked: Vec<(AccountRow, Vec<ScopedRole>)> = candidates
         .into_iter()
         .filter(|a| matched.contains(&a.id))
+        .map(|a| {
+            let r = roles.remove(&a.id).unwrap_or_default();
+            (a, r)
+        })
         .collect();
-    finish(ctx, unlocked, attempt.client_address.as_deref(), "password").await
+    finish(
+        ctx,
+        unlocked,
+        attempt.client_address.as_deref(),
+        "password",
+        cleared,
+    )
+    .await
 }
 
-/// Signs in the single unlocked account, or offers a choice among them.
+/// Signs in the single unlocked account, or offers a choice among them;
+/// forgets the `cleared` failure counters either way.
 pub async fn finish(
     ctx: &Ctx,
-    unlocked: Vec<AccountRow>,
+    unlocked: Vec<(AccountRow, Vec<ScopedRole>)>,
     client_address: Option<&str>,
     method: &str,
+    cleared: Vec<String>,
 ) -> Result<SignIn, IdentityError> {
     let now = chrono::Utc::now().naive_utc();
     match unlocked.as_slice() {
         [] => Err(IdentityError::Unauthenticated(LOGIN_FAILED)),
-        [one] => {
-            let tokens = sessions::open(ctx, &one.id).await?;
-            let (id, district) = (one.id.clone(), one.district_id.clone());
-            let mut audit = AuditRow::new("login_success", &district, now);
-            audit.actor_id = Some(id.clone());
-            audit.subject_account_id = Some(id.clone());
+        [(one, roles)] => {
+            let mut audit = AuditRow::new("login_success", &one.district_id, now);
+            audit.actor_id = Some(one.id.clone());
+            audit.subject_account_id = Some(one.id.clone());
             audit.client_address = client_address.map(str::to_owned);
             audit.detail = format!("method={method}");
-            ctx.db
-                .run(move |conn| {
-                    store::accounts::touch_login(conn, &id, now)?;
-                    store::audit::insert(conn, &[audit])?;
-                    Ok::<_, IdentityError>(())
-                })
-                .await?;
+            let record = sessions::LoginRecord { audit, cleared };
+            let tokens = sessions::open_with(ctx, one, Some(roles.clone()), Some(record)).await?;
             Ok(SignIn::Tokens(tokens))
         }
         several => {
-            let options = choice_options(ctx, several).await?;
+            let several: Vec<AccountRow> = several.iter().map(|(a, _)| a.clone()).collect();
+            let options = choice_options(ctx, &several).await?;
             let token = random_token();
             let expires_at = now
                 + chrono::Duration::from_std(ctx.tokens.lifetimes.selection).unwrap_or_default();
             let ids: Vec<String> = several.iter().map(|a| a.id.clone()).collect();
             let hash = hash_token(&token);
             ctx.db
-                .run(move |conn| {
-                    session_store::insert_selection(conn, &hash, &ids, now, expires_at)
-                        .map_err(IdentityError::from)
+                .transaction(move |conn| {
+                    if !cleared.is_empty() {
+                        session_store::clear_throttles(conn, &cleared)?;
+                    }
+                    session_store::insert_selection(conn, &hash, &ids, now, expires_at)?;
+                    Ok::<_, IdentityError>(())
                 })
                 .await?;
             Ok(SignIn::Choice {

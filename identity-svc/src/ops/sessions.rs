@@ -7,8 +7,11 @@ use super::{
     tokens::{IssuedTokens, hash_token},
 };
 use crate::{
-    domain::{accounts::AccountStatus, error::IdentityError},
-    store::{self, audit::AuditRow, sessions},
+    domain::{
+        accounts::{AccountStatus, ScopedRole},
+        error::IdentityError,
+    },
+    store::{self, accounts::AccountRow, audit::AuditRow, sessions},
 };
 
 const SESSION_EXPIRED: &str = "the session has expired; sign in again";
@@ -16,45 +19,62 @@ const SESSION_EXPIRED: &str = "the session has expired; sign in again";
 /// Issues tokens for an account in a new refresh-token family.
 pub async fn open(ctx: &Ctx, account_id: &str) -> Result<IssuedTokens, IdentityError> {
     let id = account_id.to_string();
-    let (row, roles) = ctx
+    let row = ctx
         .db
-        .run(move |conn| {
-            let row = store::accounts::find(conn, &id)?;
-            let roles = store::accounts::roles_of(conn, &id)?;
-            Ok::<_, IdentityError>((row, roles))
-        })
-        .await?;
-    let row = row.ok_or(IdentityError::Unauthenticated(SESSION_EXPIRED))?;
-    if row.status() == AccountStatus::Deactivated {
-        return Err(IdentityError::Unauthenticated(SESSION_EXPIRED));
-    }
-    let family = uuid::Uuid::now_v7().to_string();
-    issue(ctx, &row.id, &row.district_id, grants(roles), &family).await
+        .run(move |conn| store::accounts::find(conn, &id).map_err(IdentityError::from))
+        .await?
+        .ok_or(IdentityError::Unauthenticated(SESSION_EXPIRED))?;
+    open_with(ctx, &row, None, None).await
 }
 
-async fn issue(
+/// What a login adds to opening its session.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    /// The `login_success` audit row.
+    pub audit: AuditRow,
+    /// Failure counters to forget.
+    pub cleared: Vec<String>,
+}
+
+/// Issues tokens for `account` in a new refresh-token family, storing the
+/// login's bookkeeping with the refresh token (one statement on PostgreSQL).
+pub async fn open_with(
     ctx: &Ctx,
-    account_id: &str,
-    district_id: &str,
-    roles: Vec<RoleGrant>,
-    family: &str,
+    account: &AccountRow,
+    known_roles: Option<Vec<ScopedRole>>,
+    login: Option<LoginRecord>,
 ) -> Result<IssuedTokens, IdentityError> {
+    if account.status() == AccountStatus::Deactivated {
+        return Err(IdentityError::Unauthenticated(SESSION_EXPIRED));
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let family = uuid::Uuid::now_v7().to_string();
+    let (refresh_token, row) = ctx.tokens.new_refresh(&account.id, &family, now);
+    let refresh_expires_at = row.expires_at;
+    let id = account.id.clone();
+    let roles = ctx
+        .db
+        .run(move |conn| {
+            if let Some(cleared) = login.as_ref().map(|l| &l.cleared).filter(|c| !c.is_empty()) {
+                sessions::clear_throttles(conn, cleared)?;
+            }
+            sessions::start_session(conn, &row, login.as_ref().map(|l| &l.audit))?;
+            match known_roles {
+                Some(roles) => Ok::<_, IdentityError>(roles),
+                None => Ok(store::accounts::roles_of(conn, &id)?),
+            }
+        })
+        .await?;
     let (access_token, access_expires_at) = ctx
         .tokens
-        .access_token(account_id, district_id, roles)
-        .await?;
-    let now = chrono::Utc::now().naive_utc();
-    let (refresh_token, row) = ctx.tokens.new_refresh(account_id, family, now);
-    let refresh_expires_at = row.expires_at;
-    ctx.db
-        .run(move |conn| sessions::insert_refresh(conn, &row).map_err(IdentityError::from))
+        .access_token(&account.id, &account.district_id, grants(roles))
         .await?;
     Ok(IssuedTokens {
         access_token,
         access_expires_at,
         refresh_token,
         refresh_expires_at,
-        account_id: account_id.to_string(),
+        account_id: account.id.clone(),
     })
 }
 
@@ -73,6 +93,7 @@ pub fn grants(roles: Vec<crate::domain::accounts::ScopedRole>) -> Vec<RoleGrant>
 pub async fn refresh(ctx: &Ctx, token: &str) -> Result<IssuedTokens, IdentityError> {
     let hash = hash_token(token);
     let now = chrono::Utc::now().naive_utc();
+    let tokens = ctx.tokens.clone();
     let found = ctx
         .db
         .transaction(move |conn| {
@@ -94,9 +115,16 @@ pub async fn refresh(ctx: &Ctx, token: &str) -> Result<IssuedTokens, IdentityErr
                 store::audit::insert(conn, &[audit])?;
                 return Ok(Err(true));
             }
-            let account = store::accounts::find(conn, &row.account_id)?;
+            let Some(account) = store::accounts::find(conn, &row.account_id)?
+                .filter(|a| a.status() != AccountStatus::Deactivated)
+            else {
+                return Ok(Err(false));
+            };
+            // The successor is stored in the same transaction as the rotation.
+            let (token, next) = tokens.new_refresh(&row.account_id, &row.family_id, now);
+            sessions::insert_refresh(conn, &next)?;
             let roles = store::accounts::roles_of(conn, &row.account_id)?;
-            Ok(Ok((row, account, roles)))
+            Ok(Ok((account, roles, token, next.expires_at)))
         })
         .await?;
     match found {
@@ -106,17 +134,19 @@ pub async fn refresh(ctx: &Ctx, token: &str) -> Result<IssuedTokens, IdentityErr
             }
             Err(IdentityError::Unauthenticated(SESSION_EXPIRED))
         }
-        Ok((row, Some(account), roles)) if account.status() != AccountStatus::Deactivated => {
-            issue(
-                ctx,
-                &row.account_id,
-                &account.district_id,
-                grants(roles),
-                &row.family_id,
-            )
-            .await
+        Ok((account, roles, refresh_token, refresh_expires_at)) => {
+            let (access_token, access_expires_at) = ctx
+                .tokens
+                .access_token(&account.id, &account.district_id, grants(roles))
+                .await?;
+            Ok(IssuedTokens {
+                access_token,
+                access_expires_at,
+                refresh_token,
+                refresh_expires_at,
+                account_id: account.id,
+            })
         }
-        Ok(_) => Err(IdentityError::Unauthenticated(SESSION_EXPIRED)),
     }
 }
 

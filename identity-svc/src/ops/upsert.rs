@@ -133,6 +133,7 @@ fn apply_batch(
     conn: &mut homeroom_platform::db::DbConn,
     batch: &UpsertBatch,
 ) -> Result<Vec<ItemResult>, IdentityError> {
+    homeroom_platform::db::prefer_custom_plans(conn)?;
     let now = chrono::Utc::now().naive_utc();
     let mut seen = HashSet::new();
     let mut valid: Vec<(usize, &Incoming)> = Vec::new();

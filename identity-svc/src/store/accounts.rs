@@ -571,19 +571,18 @@ pub fn login_holders(
     value: &str,
     district_id: Option<&str>,
 ) -> QueryResult<Vec<AccountRow>> {
-    let mut query = accounts::table
+    // Not boxed, so the statement is prepared once; an address has few holders,
+    // so the district is checked on the rows.
+    let mut rows: Vec<AccountRow> = accounts::table
         .inner_join(account_credentials::table.inner_join(addresses::table))
-        .filter(addresses::kind.eq(address_kind))
         .filter(addresses::value.eq(value))
+        .filter(addresses::kind.eq(address_kind))
         .filter(account_credentials::kind.ne(CredentialKind::HomePhone.as_str()))
         .filter(accounts::status.ne(AccountStatus::Deactivated.as_str()))
         .select(AccountRow::as_select())
         .order(accounts::id)
-        .into_boxed();
-    if let Some(district_id) = district_id {
-        query = query.filter(accounts::district_id.eq(district_id));
-    }
-    let mut rows = query.load(conn)?;
+        .load(conn)?;
+    rows.retain(|a| district_id.is_none_or(|d| a.district_id == d));
     rows.dedup_by(|a, b| a.id == b.id);
     Ok(rows)
 }
@@ -604,6 +603,33 @@ pub fn roles_of(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<ScopedRo
         })
         .collect();
     Ok(set.into_iter().collect())
+}
+
+/// Every role of each of the given accounts.
+pub fn roles_of_many(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> QueryResult<HashMap<String, Vec<ScopedRole>>> {
+    let rows: Vec<(String, String, String)> = role_grants::table
+        .filter(role_grants::account_id.eq_any(ids))
+        .select((
+            role_grants::account_id,
+            role_grants::role,
+            role_grants::school_id,
+        ))
+        .load(conn)?;
+    let mut sets: HashMap<String, BTreeSet<ScopedRole>> = HashMap::new();
+    for (account_id, role, school_id) in rows {
+        if let Ok(role) = parse_role(&role) {
+            sets.entry(account_id)
+                .or_default()
+                .insert(ScopedRole { role, school_id });
+        }
+    }
+    Ok(sets
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect()))
+        .collect())
 }
 
 /// Records a successful login.

@@ -201,3 +201,46 @@ pub fn save_throttle(
 pub fn clear_throttles(conn: &mut DbConn, keys: &[String]) -> QueryResult<usize> {
     diesel::delete(login_throttles::table.filter(login_throttles::key.eq_any(keys))).execute(conn)
 }
+
+/// Stores a new session's refresh token with the login's bookkeeping (last login
+/// time and audit row). One statement on PostgreSQL (data-modifying CTEs), one
+/// transaction on SQLite: signing in is on the hot path of every login.
+pub fn start_session(
+    conn: &mut DbConn,
+    refresh: &RefreshTokenRow,
+    login: Option<&super::audit::AuditRow>,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    let Some(audit) = login else {
+        return insert_refresh(conn, refresh).map(|_| ());
+    };
+    match conn {
+        DbConn::Pg(c) => diesel::sql_query(
+            "WITH r AS (INSERT INTO refresh_tokens (token_hash, family_id, account_id, created_at, expires_at) \
+                        VALUES ($1, $2, $3, $4, $5)), \
+                  a AS (INSERT INTO audit_events (id, district_id, kind, actor_id, subject_account_id, client_address, detail, created_at) \
+                        VALUES ($6, $7, $8, $9, $10, $11, $12, $4)) \
+             UPDATE accounts SET last_login_at = $4 WHERE id = $3",
+        )
+        .bind::<Text, _>(&refresh.token_hash)
+        .bind::<Text, _>(&refresh.family_id)
+        .bind::<Text, _>(&refresh.account_id)
+        .bind::<Timestamp, _>(refresh.created_at)
+        .bind::<Timestamp, _>(refresh.expires_at)
+        .bind::<Text, _>(&audit.id)
+        .bind::<Text, _>(&audit.district_id)
+        .bind::<Text, _>(&audit.kind)
+        .bind::<Nullable<Text>, _>(&audit.actor_id)
+        .bind::<Nullable<Text>, _>(&audit.subject_account_id)
+        .bind::<Nullable<Text>, _>(&audit.client_address)
+        .bind::<Text, _>(&audit.detail)
+        .execute(c)
+        .map(|_| ()),
+        DbConn::Sqlite(_) => conn.transaction(|conn| {
+            insert_refresh(conn, refresh)?;
+            super::audit::insert(conn, std::slice::from_ref(audit))?;
+            super::accounts::touch_login(conn, &refresh.account_id, refresh.created_at)?;
+            Ok(())
+        }),
+    }
+}
