@@ -206,4 +206,6 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         let results = ops::upsert::upsert_accounts(&self.ctx.db, batch).await?;
         Ok(Response::new(convert::upsert_response(results)))
     }
+
+    // -- reports (ID-9, ID-10): delegations to grpc/reports.rs go here --
 }
