@@ -103,18 +103,40 @@ impl Suite {
     /// Binds the three services, then the gateway pointed at them, and prints
     /// a `<name> listening on <addr>` line for each.
     pub async fn start(config: SuiteConfig) -> anyhow::Result<Suite> {
-        let identity = identity_svc::app::App::build(identity_svc::config::Config {
-            service: config.service("identity", config.identity_addr),
-            service_secret: Some(config.service_secret.clone()),
-        })
+        // Bind every port first, so each service can be told the others' addresses.
+        let identity_settings = config.service("identity", config.identity_addr);
+        let roster_settings = config.service("roster", config.roster_addr);
+        let messaging_settings = config.service("messaging", config.messaging_addr);
+        let identity_listener = homeroom_platform::grpc::bind(&identity_settings).await?;
+        let roster_listener = homeroom_platform::grpc::bind(&roster_settings).await?;
+        let messaging_listener = homeroom_platform::grpc::bind(&messaging_settings).await?;
+        let messaging_url = format!("http://{}", dialable(messaging_listener.local_addr()?));
+        let identity_url = format!("http://{}", dialable(identity_listener.local_addr()?));
+
+        let identity = identity_svc::app::App::build_on(
+            identity_listener,
+            identity_svc::config::Config {
+                service: identity_settings,
+                service_secret: Some(config.service_secret.clone()),
+                messaging_url,
+            },
+        )
         .await?;
-        let roster = roster_svc::app::App::build(roster_svc::config::Config {
-            service: config.service("roster", config.roster_addr),
-        })
+        let roster = roster_svc::app::App::build_on(
+            roster_listener,
+            roster_svc::config::Config {
+                service: roster_settings,
+                identity_url: identity_url.clone(),
+            },
+        )
         .await?;
-        let messaging = messaging_svc::app::App::build(messaging_svc::config::Config {
-            service: config.service("messaging", config.messaging_addr),
-        })
+        let messaging = messaging_svc::app::App::build_on(
+            messaging_listener,
+            messaging_svc::config::Config {
+                service: messaging_settings,
+                identity_url,
+            },
+        )
         .await?;
         let url = |addr: SocketAddr| format!("http://{}", dialable(addr));
         let gateway = gateway::app::App::build(gateway::config::Config {

@@ -144,6 +144,7 @@ async fn main() {
     let app = App::build(Config {
         service,
         service_secret: None,
+        messaging_url: "http://127.0.0.1:1".into(),
     })
     .await
     .unwrap();

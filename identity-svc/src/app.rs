@@ -16,7 +16,7 @@ use crate::{
     MIGRATIONS,
     config::Config,
     grpc::IdentityApi,
-    ops::{Ctx, tokens::OwnKeys},
+    ops::{Ctx, messenger::GrpcMessenger, tokens::OwnKeys},
 };
 
 /// A bound identity-svc, ready to run.
@@ -27,8 +27,22 @@ pub struct App {
 impl App {
     /// Opens the database pool and binds the listener (port 0 works).
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        let listener = homeroom_platform::grpc::bind(&config.service).await?;
+        App::build_on(listener, config).await
+    }
+
+    /// Like [`App::build`], on a listener bound earlier.
+    pub async fn build_on(
+        listener: tokio::net::TcpListener,
+        config: Config,
+    ) -> anyhow::Result<App> {
         let db = Db::new(&config.service.database)?;
-        let ctx = Ctx::new(db.clone())?;
+        let messaging = tonic::transport::Endpoint::from_shared(config.messaging_url.clone())
+            .map_err(|e| anyhow::anyhow!("HOMEROOM_MESSAGING_URL is not valid: {e}"))?
+            .connect_lazy();
+        let ctx = Ctx::new(db.clone(), |tokens| {
+            Arc::new(GrpcMessenger::new(messaging, tokens))
+        })?;
         let verifier = Arc::new(Verifier::new(OwnKeys(ctx.tokens.clone())));
         let api = IdentityApi::new(ctx, config.service_secret.clone());
         let spec = ServiceSpec {
@@ -39,7 +53,7 @@ impl App {
             migrations: &MIGRATIONS,
         };
         Ok(App {
-            host: GrpcHost::bind(config.service, db, spec).await?,
+            host: GrpcHost::on(listener, config.service, db, spec).await?,
         })
     }
 

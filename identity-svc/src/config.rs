@@ -5,6 +5,8 @@
 //! `HOMEROOM_DB_POOL_SIZE`, `HOMEROOM_DRAIN_SECONDS`,
 //! `HOMEROOM_MAX_CONNECTION_AGE_SECONDS`, `HOMEROOM_MIGRATE_ON_START`; see
 //! `homeroom_platform::config`), and:
+//! - `HOMEROOM_MESSAGING_URL`: messaging-svc, for codes and invitations
+//!   (default `http://127.0.0.1:50053`)
 //! - `HOMEROOM_SERVICE_SECRET`: the secret roster, messaging and the gateway
 //!   present to `IssueServiceToken`; unset disables service tokens.
 
@@ -21,6 +23,8 @@ pub struct Config {
     pub service: ServiceSettings,
     /// Shared secret of the service clients.
     pub service_secret: Option<SecretString>,
+    /// messaging-svc's gRPC URL.
+    pub messaging_url: String,
 }
 
 impl Config {
@@ -29,6 +33,7 @@ impl Config {
         Config {
             service: ServiceSettings::defaults("identity", loopback(DEFAULT_PORT)),
             service_secret: None,
+            messaging_url: "http://127.0.0.1:50053".into(),
         }
     }
 
@@ -37,6 +42,11 @@ impl Config {
         Ok(Config {
             service: ServiceSettings::from_env(env, "identity", loopback(DEFAULT_PORT))?,
             service_secret: env.get("SERVICE_SECRET").map(SecretString::from),
+            messaging_url: homeroom_platform::config::uri_or(
+                env,
+                "MESSAGING_URL",
+                "http://127.0.0.1:50053",
+            )?,
         })
     }
 }

@@ -4,7 +4,8 @@
 //! `127.0.0.1:50053`; `DATABASE_URL`, default `data/messaging.db`;
 //! `HOMEROOM_DB_POOL_SIZE`, `HOMEROOM_DRAIN_SECONDS`,
 //! `HOMEROOM_MAX_CONNECTION_AGE_SECONDS`, `HOMEROOM_MIGRATE_ON_START`; see
-//! `homeroom_platform::config`).
+//! `homeroom_platform::config`), and `HOMEROOM_IDENTITY_URL` (default
+//! `http://127.0.0.1:50051`): identity-svc, whose JWKS verifies callers' tokens.
 
 use homeroom_platform::config::{Env, ServiceSettings, loopback};
 
@@ -16,6 +17,8 @@ pub const DEFAULT_PORT: u16 = 50053;
 pub struct Config {
     /// Listener, database, drain.
     pub service: ServiceSettings,
+    /// identity-svc's gRPC URL: its JWKS verifies callers' tokens.
+    pub identity_url: String,
 }
 
 impl Config {
@@ -23,6 +26,7 @@ impl Config {
     pub fn defaults() -> Config {
         Config {
             service: ServiceSettings::defaults("messaging", loopback(DEFAULT_PORT)),
+            identity_url: "http://127.0.0.1:50051".into(),
         }
     }
 
@@ -30,6 +34,11 @@ impl Config {
     pub fn from_env(env: &Env) -> anyhow::Result<Config> {
         Ok(Config {
             service: ServiceSettings::from_env(env, "messaging", loopback(DEFAULT_PORT))?,
+            identity_url: homeroom_platform::config::uri_or(
+                env,
+                "IDENTITY_URL",
+                "http://127.0.0.1:50051",
+            )?,
         })
     }
 }

@@ -48,16 +48,20 @@ impl GrpcHost {
     pub async fn bind(
         settings: ServiceSettings,
         db: Db,
+        spec: ServiceSpec,
+    ) -> anyhow::Result<GrpcHost> {
+        let listener = bind(&settings).await?;
+        GrpcHost::on(listener, settings, db, spec).await
+    }
+
+    /// A host on a listener bound earlier (a launcher binds every service's
+    /// port before building any, so each can be told the others' addresses).
+    pub async fn on(
+        listener: TcpListener,
+        settings: ServiceSettings,
+        db: Db,
         mut spec: ServiceSpec,
     ) -> anyhow::Result<GrpcHost> {
-        let listener = TcpListener::bind(settings.listen_addr)
-            .await
-            .with_context(|| {
-                format!(
-                    "{} cannot listen on {}",
-                    settings.name, settings.listen_addr
-                )
-            })?;
         let (health, health_server) = tonic_health::server::health_reporter();
         for name in spec.names.iter().copied().chain([""]) {
             health
@@ -168,6 +172,18 @@ impl GrpcHost {
             None => Ok(()),
         }
     }
+}
+
+/// Binds a service's listen address, naming the service on failure.
+pub async fn bind(settings: &ServiceSettings) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(settings.listen_addr)
+        .await
+        .with_context(|| {
+            format!(
+                "{} cannot listen on {}",
+                settings.name, settings.listen_addr
+            )
+        })
 }
 
 /// Reflection for the given packages plus health (reflection adds its own).

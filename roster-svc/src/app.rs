@@ -19,17 +19,28 @@ pub struct App {
 impl App {
     /// Opens the database pool and binds the listener (port 0 works).
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        let listener = homeroom_platform::grpc::bind(&config.service).await?;
+        App::build_on(listener, config).await
+    }
+
+    /// Like [`App::build`], on a listener bound earlier.
+    pub async fn build_on(
+        listener: tokio::net::TcpListener,
+        config: Config,
+    ) -> anyhow::Result<App> {
         let db = Db::new(&config.service.database)?;
         let api = RosterApi::new(db.clone());
         let spec = ServiceSpec {
             routes: Routes::new(pb::roster_service_server::RosterServiceServer::new(api)),
             names: vec![pb::SERVICE_NAME],
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
-            verifier: None,
+            verifier: Some(std::sync::Arc::new(homeroom_platform::auth::Verifier::new(
+                homeroom_platform::identity_keys::IdentityKeys::new(&config.identity_url)?,
+            ))),
             migrations: &MIGRATIONS,
         };
         Ok(App {
-            host: GrpcHost::bind(config.service, db, spec).await?,
+            host: GrpcHost::on(listener, config.service, db, spec).await?,
         })
     }
 

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use homeroom_platform::{
     config::{ServiceSettings, loopback},
     db::DbSettings,
+    grpc::bind,
     testing::TestDb,
 };
 use tokio_util::sync::CancellationToken;
@@ -44,18 +45,40 @@ impl Stack {
         );
         let stop = CancellationToken::new();
 
-        let identity = identity_svc::app::App::build(identity_svc::config::Config {
-            service: settings("identity", &identity_db),
-            service_secret: Some(SERVICE_SECRET.into()),
-        })
+        let (identity_settings, roster_settings, messaging_settings) = (
+            settings("identity", &identity_db),
+            settings("roster", &roster_db),
+            settings("messaging", &messaging_db),
+        );
+        let identity_listener = bind(&identity_settings).await?;
+        let roster_listener = bind(&roster_settings).await?;
+        let messaging_listener = bind(&messaging_settings).await?;
+        let messaging_url = format!("http://{}", messaging_listener.local_addr()?);
+        let identity_url = format!("http://{}", identity_listener.local_addr()?);
+        let identity = identity_svc::app::App::build_on(
+            identity_listener,
+            identity_svc::config::Config {
+                service: identity_settings,
+                service_secret: Some(SERVICE_SECRET.into()),
+                messaging_url,
+            },
+        )
         .await?;
-        let roster = roster_svc::app::App::build(roster_svc::config::Config {
-            service: settings("roster", &roster_db),
-        })
+        let roster = roster_svc::app::App::build_on(
+            roster_listener,
+            roster_svc::config::Config {
+                service: roster_settings,
+                identity_url: identity_url.clone(),
+            },
+        )
         .await?;
-        let messaging = messaging_svc::app::App::build(messaging_svc::config::Config {
-            service: settings("messaging", &messaging_db),
-        })
+        let messaging = messaging_svc::app::App::build_on(
+            messaging_listener,
+            messaging_svc::config::Config {
+                service: messaging_settings,
+                identity_url,
+            },
+        )
         .await?;
         let (identity_addr, roster_addr, messaging_addr) = (
             identity.local_addr()?,

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod authz;
+pub mod codes;
 pub mod credential;
 pub mod error;
 pub mod password;

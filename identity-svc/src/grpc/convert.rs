@@ -360,3 +360,122 @@ pub fn login_outcome(sign_in: SignIn) -> pb::login_response::Outcome {
         }),
     }
 }
+
+/// Proto credential kind → domain kind.
+pub fn credential_kind_from_pb(value: i32) -> Result<CredentialKind, IdentityError> {
+    match pb::CredentialKind::try_from(value).unwrap_or(pb::CredentialKind::Unspecified) {
+        pb::CredentialKind::Email => Ok(CredentialKind::Email),
+        pb::CredentialKind::MobilePhone => Ok(CredentialKind::MobilePhone),
+        pb::CredentialKind::HomePhone => Ok(CredentialKind::HomePhone),
+        pb::CredentialKind::Unspecified => Err(IdentityError::InvalidArgument(
+            "kind: EMAIL or MOBILE_PHONE is required".into(),
+        )),
+    }
+}
+
+/// Proto credential kind of a domain kind.
+pub fn credential_kind(kind: CredentialKind) -> pb::CredentialKind {
+    credential_kind_to_pb(kind)
+}
+
+/// A contact edit: each present field validated (emails and phones normalised).
+pub fn contact_edit(
+    r: &pb::UpdateContactDetailsRequest,
+    region: Region,
+) -> Result<crate::ops::contacts::ContactEdit, IdentityError> {
+    let invalid = |e: crate::domain::credential::CredentialError, field: &str| {
+        IdentityError::InvalidArgument(format!("{field}: {e}"))
+    };
+    let mut contacts = Vec::new();
+    if let Some(email) = &r.email {
+        let value = match email.trim() {
+            "" => None,
+            raw => Some(
+                Email::parse(raw)
+                    .map_err(|e| invalid(e, "email"))?
+                    .as_str()
+                    .to_string(),
+            ),
+        };
+        contacts.push((CredentialKind::Email, value));
+    }
+    for (field, kind, raw) in [
+        ("mobile_phone", CredentialKind::MobilePhone, &r.mobile_phone),
+        ("home_phone", CredentialKind::HomePhone, &r.home_phone),
+    ] {
+        if let Some(raw) = raw {
+            let value = match raw.trim() {
+                "" => None,
+                raw => Some(
+                    Phone::parse(raw, region)
+                        .map_err(|e| invalid(e, field))?
+                        .as_str()
+                        .to_string(),
+                ),
+            };
+            contacts.push((kind, value));
+        }
+    }
+    let name = |v: &Option<String>,
+                field: &str,
+                required: bool|
+     -> Result<Option<String>, IdentityError> {
+        match v.as_deref().map(str::trim) {
+            Some("") if required => Err(IdentityError::InvalidArgument(format!(
+                "{field}: cannot be empty"
+            ))),
+            other => Ok(other.map(str::to_owned)),
+        }
+    };
+    Ok(crate::ops::contacts::ContactEdit {
+        given_name: name(&r.given_name, "given_name", true)?,
+        middle_name: name(&r.middle_name, "middle_name", false)?,
+        family_name: name(&r.family_name, "family_name", true)?,
+        contacts,
+        language: r.preferred_language.as_deref().map(normalise_language),
+    })
+}
+
+/// An invitation outcome on the wire.
+pub fn invitation_result(
+    (account_id, outcome): (String, crate::ops::contacts::Invitation),
+) -> pb::InvitationResult {
+    use crate::ops::contacts::Invitation;
+    let (outcome, sent_to) = match outcome {
+        Invitation::Sent(kinds) => (
+            pb::InvitationOutcome::Sent,
+            kinds
+                .into_iter()
+                .map(|k| credential_kind_to_pb(k) as i32)
+                .collect(),
+        ),
+        Invitation::AlreadyInvited => (pb::InvitationOutcome::AlreadyInvited, vec![]),
+        Invitation::AlreadyActive => (pb::InvitationOutcome::AlreadyActive, vec![]),
+        Invitation::Deactivated => (pb::InvitationOutcome::Deactivated, vec![]),
+        Invitation::NoAddress => (pb::InvitationOutcome::NoAddress, vec![]),
+        Invitation::NotFound => (pb::InvitationOutcome::NotFound, vec![]),
+    };
+    pb::InvitationResult {
+        account_id,
+        outcome: outcome as i32,
+        sent_to,
+    }
+}
+
+/// A deactivation outcome on the wire.
+pub fn deactivation_result(
+    (source_id, account_id, outcome): (String, String, crate::ops::contacts::Deactivation),
+) -> pb::AccountDeactivationResult {
+    use crate::ops::contacts::Deactivation;
+    let outcome = match outcome {
+        Deactivation::Deactivated => pb::DeactivationOutcome::Deactivated,
+        Deactivation::AlreadyDeactivated => pb::DeactivationOutcome::AlreadyDeactivated,
+        Deactivation::KeptByOtherSource => pb::DeactivationOutcome::KeptByOtherSource,
+        Deactivation::NotFound => pb::DeactivationOutcome::NotFound,
+    };
+    pb::AccountDeactivationResult {
+        source_id,
+        account_id,
+        outcome: outcome as i32,
+    }
+}

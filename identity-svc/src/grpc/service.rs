@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::{
-    domain::{authz, credential::Identifier, error::IdentityError},
+    domain::{accounts::Role, authz, codes::Purpose, credential::Identifier, error::IdentityError},
     ops::{self, Ctx, login::LoginAttempt, upsert::UpsertBatch},
 };
 
@@ -42,6 +42,20 @@ fn client_address<T>(request: &Request<T>, info: Option<&pb::ClientInfo>) -> Opt
     info.map(|c| c.ip_address.trim().to_string())
         .filter(|ip| !ip.is_empty())
         .or_else(|| request.remote_addr().map(|a| a.ip().to_string()))
+}
+
+/// The signed-in account, which must be `account_id` (or `account_id` empty).
+fn own_account(
+    caller: &homeroom_platform::auth::Principal,
+    account_id: &str,
+) -> Result<String, IdentityError> {
+    let me = authz::account_id(caller)?;
+    if !account_id.is_empty() && account_id != me {
+        return Err(IdentityError::PermissionDenied(
+            "you can only confirm your own contact details".into(),
+        ));
+    }
+    Ok(me.to_string())
 }
 
 fn identifier(raw: &str, region: &str) -> Result<Identifier, IdentityError> {
@@ -152,6 +166,208 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         }))
     }
 
+    async fn send_one_time_code(
+        &self,
+        request: Request<pb::SendOneTimeCodeRequest>,
+    ) -> Answer<pb::SendOneTimeCodeResponse> {
+        let r = request.into_inner();
+        let purpose = match pb::OneTimeCodePurpose::try_from(r.purpose).unwrap_or_default() {
+            pb::OneTimeCodePurpose::Invitation => Purpose::Invitation,
+            pb::OneTimeCodePurpose::Login | pb::OneTimeCodePurpose::Unspecified => Purpose::Login,
+        };
+        let sent = ops::codes::send(
+            &self.ctx,
+            ops::codes::SendCode {
+                identifier: identifier(&r.identifier, &r.phone_region)?,
+                district_id: Some(r.district_id).filter(|d| !d.is_empty()),
+                account_id: Some(r.account_id).filter(|a| !a.is_empty()),
+                purpose,
+                idempotency_key: Some(r.idempotency_key).filter(|k| !k.is_empty()),
+            },
+        )
+        .await?;
+        Ok(Response::new(pb::SendOneTimeCodeResponse {
+            masked_destination: sent.masked_destination,
+            expires_at: Some(convert::timestamp(sent.expires_at)),
+        }))
+    }
+
+    async fn verify_one_time_code(
+        &self,
+        request: Request<pb::VerifyOneTimeCodeRequest>,
+    ) -> Answer<pb::VerifyOneTimeCodeResponse> {
+        let client = client_address(&request, request.get_ref().client.as_ref());
+        let r = request.into_inner();
+        let id = identifier(&r.identifier, &r.phone_region)?;
+        let outcome = ops::codes::verify(&self.ctx, &id, &r.code, client.as_deref()).await?;
+        let outcome = match convert::login_outcome(outcome) {
+            pb::login_response::Outcome::Tokens(t) => {
+                pb::verify_one_time_code_response::Outcome::Tokens(t)
+            }
+            pb::login_response::Outcome::AccountChoice(c) => {
+                pb::verify_one_time_code_response::Outcome::AccountChoice(c)
+            }
+        };
+        Ok(Response::new(pb::VerifyOneTimeCodeResponse {
+            outcome: Some(outcome),
+        }))
+    }
+
+    async fn accept_invitation(
+        &self,
+        request: Request<pb::AcceptInvitationRequest>,
+    ) -> Answer<pb::AcceptInvitationResponse> {
+        let client = client_address(&request, request.get_ref().client.as_ref());
+        let r = request.into_inner();
+        let id = identifier(&r.identifier, &r.phone_region)?;
+        let tokens = ops::codes::accept_invitation(
+            &self.ctx,
+            &id,
+            &r.code,
+            r.new_password,
+            client.as_deref(),
+        )
+        .await?;
+        Ok(Response::new(pb::AcceptInvitationResponse {
+            tokens: Some(convert::auth_tokens(tokens)),
+        }))
+    }
+
+    async fn update_contact_details(
+        &self,
+        request: Request<pb::UpdateContactDetailsRequest>,
+    ) -> Answer<pb::UpdateContactDetailsResponse> {
+        let caller = principal(&request)?;
+        let client = client_address(&request, request.get_ref().client.as_ref());
+        let r = request.into_inner();
+        let edit = convert::contact_edit(&r, convert::region(&r.phone_region)?)?;
+        let (view, unconfirmed) =
+            ops::contacts::update(&self.ctx, &caller, &r.account_id, edit, client).await?;
+        let editable = ops::accounts::editable_by(&caller, &view);
+        Ok(Response::new(pb::UpdateContactDetailsResponse {
+            account: Some(convert::account(view, editable)),
+            unconfirmed: unconfirmed
+                .into_iter()
+                .map(|k| convert::credential_kind(k) as i32)
+                .collect(),
+        }))
+    }
+
+    async fn send_credential_confirmation_code(
+        &self,
+        request: Request<pb::SendCredentialConfirmationCodeRequest>,
+    ) -> Answer<pb::SendCredentialConfirmationCodeResponse> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let me = own_account(&caller, &r.account_id)?;
+        let kind = convert::credential_kind_from_pb(r.kind)?;
+        let key = Some(r.idempotency_key).filter(|k| !k.is_empty());
+        let sent = ops::codes::send_confirmation(&self.ctx, &me, kind, key).await?;
+        Ok(Response::new(pb::SendCredentialConfirmationCodeResponse {
+            masked_destination: sent.masked_destination,
+            expires_at: Some(convert::timestamp(sent.expires_at)),
+        }))
+    }
+
+    async fn confirm_credential(
+        &self,
+        request: Request<pb::ConfirmCredentialRequest>,
+    ) -> Answer<pb::ConfirmCredentialResponse> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let me = own_account(&caller, &r.account_id)?;
+        let kind = convert::credential_kind_from_pb(r.kind)?;
+        ops::codes::confirm(&self.ctx, &me, kind, &r.code).await?;
+        let view = ops::accounts::get(&self.ctx.db, me).await?;
+        let editable = ops::accounts::editable_by(&caller, &view);
+        let account = convert::account(view, editable);
+        let credential = account
+            .credentials
+            .into_iter()
+            .find(|c| c.kind == convert::credential_kind(kind) as i32);
+        Ok(Response::new(pb::ConfirmCredentialResponse { credential }))
+    }
+
+    async fn invite_accounts(
+        &self,
+        request: Request<pb::InviteAccountsRequest>,
+    ) -> Answer<pb::InviteAccountsResponse> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let staff = [Role::DistrictAdmin, Role::UserManager, Role::RosteringAdmin];
+        if !caller.is_service(&["roster"])
+            && !staff
+                .iter()
+                .any(|&role| caller.has_district_role(&r.district_id, role))
+        {
+            return Err(IdentityError::PermissionDenied(
+                "inviting needs the district administrator, user manager or rostering administrator role".into(),
+            )
+            .into());
+        }
+        if r.account_ids.len() > 1_000 {
+            return Err(IdentityError::InvalidArgument(
+                "account_ids: at most 1,000 per call".into(),
+            )
+            .into());
+        }
+        let key = if r.idempotency_key.is_empty() {
+            uuid::Uuid::now_v7().to_string()
+        } else {
+            r.idempotency_key
+        };
+        let results =
+            ops::contacts::invite(&self.ctx, &r.district_id, r.account_ids, r.resend, &key).await?;
+        Ok(Response::new(pb::InviteAccountsResponse {
+            results: results
+                .into_iter()
+                .map(convert::invitation_result)
+                .collect(),
+        }))
+    }
+
+    async fn deactivate_accounts(
+        &self,
+        request: Request<pb::DeactivateAccountsRequest>,
+    ) -> Answer<pb::DeactivateAccountsResponse> {
+        authz::require_service(&principal(&request)?, &["roster"])?;
+        let r = request.into_inner();
+        let results = ops::contacts::deactivate(
+            &self.ctx,
+            &r.district_id,
+            &r.source_system,
+            r.source_ids,
+            r.account_ids,
+            r.dry_run,
+            &r.reason,
+        )
+        .await?;
+        Ok(Response::new(pb::DeactivateAccountsResponse {
+            results: results
+                .into_iter()
+                .map(convert::deactivation_result)
+                .collect(),
+        }))
+    }
+
+    async fn set_contact_managed_by_sync(
+        &self,
+        request: Request<pb::SetContactManagedBySyncRequest>,
+    ) -> Answer<pb::SetContactManagedBySyncResponse> {
+        authz::require_service(&principal(&request)?, &["roster"])?;
+        let r = request.into_inner();
+        let n = ops::contacts::set_managed_by_sync(
+            &self.ctx,
+            &r.district_id,
+            &r.source_system,
+            r.contact_managed_by_sync,
+        )
+        .await?;
+        Ok(Response::new(pb::SetContactManagedBySyncResponse {
+            updated_count: n as u32,
+        }))
+    }
+
     async fn get_account(
         &self,
         request: Request<pb::GetAccountRequest>,
@@ -208,4 +424,32 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
     }
 
     // -- reports (ID-9, ID-10): delegations to grpc/reports.rs go here --
+
+    async fn list_shared_credentials(
+        &self,
+        request: Request<pb::ListSharedCredentialsRequest>,
+    ) -> Answer<pb::ListSharedCredentialsResponse> {
+        super::reports::list_shared_credentials(&self.ctx, request).await
+    }
+
+    async fn download_shared_credentials_report(
+        &self,
+        request: Request<pb::DownloadSharedCredentialsReportRequest>,
+    ) -> Answer<super::reports::CsvStream> {
+        super::reports::download_shared_credentials_report(&self.ctx, request).await
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Answer<pb::ListAuditEventsResponse> {
+        super::reports::list_audit_events(&self.ctx, request).await
+    }
+
+    async fn record_audit_events(
+        &self,
+        request: Request<pb::RecordAuditEventsRequest>,
+    ) -> Answer<pb::RecordAuditEventsResponse> {
+        super::reports::record_audit_events(&self.ctx, request).await
+    }
 }

@@ -2,7 +2,11 @@
 //! `domain`, and writes the outcome through `store`, in one transaction.
 
 pub mod accounts;
+pub mod codes;
+pub mod contacts;
 pub mod login;
+pub mod messenger;
+pub mod reports;
 pub mod sessions;
 pub mod tokens;
 pub mod upsert;
@@ -25,17 +29,32 @@ pub struct Ctx {
     pub hashing: Arc<Semaphore>,
     /// Token issuing.
     pub tokens: Arc<tokens::Tokens>,
+    /// System messages through messaging-svc.
+    pub messenger: Arc<dyn messenger::Messenger>,
+}
+
+impl std::fmt::Debug for dyn messenger::Messenger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Messenger")
+    }
 }
 
 impl Ctx {
-    /// A context over `db` with default token lifetimes.
-    pub fn new(db: Db) -> anyhow::Result<Ctx> {
+    /// A context over `db` with default token lifetimes; `messenger` makes the
+    /// messenger from the context's tokens (messaging-svc takes identity's
+    /// service token).
+    pub fn new(
+        db: Db,
+        messenger: impl FnOnce(Arc<tokens::Tokens>) -> Arc<dyn messenger::Messenger>,
+    ) -> anyhow::Result<Ctx> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let tokens = Arc::new(tokens::Tokens::new(
+            db.clone(),
+            tokens::Lifetimes::default(),
+        ));
         Ok(Ctx {
-            tokens: Arc::new(tokens::Tokens::new(
-                db.clone(),
-                tokens::Lifetimes::default(),
-            )),
+            messenger: messenger(tokens.clone()),
+            tokens,
             db,
             passwords: Passwords::new()?,
             hashing: Arc::new(Semaphore::new(cores)),

@@ -36,6 +36,7 @@ pub struct AccountRow {
     pub activated_at: Option<NaiveDateTime>,
     pub deactivated_at: Option<NaiveDateTime>,
     pub last_login_at: Option<NaiveDateTime>,
+    pub invited_at: Option<NaiveDateTime>,
 }
 
 impl AccountRow {
@@ -357,6 +358,7 @@ pub fn apply(
                     activated_at: None,
                     deactivated_at: None,
                     last_login_at: None,
+                    invited_at: None,
                 });
                 new_sources.push(SourceRow {
                     district_id,
@@ -648,4 +650,119 @@ pub fn org_names(conn: &mut DbConn, ids: &[String]) -> QueryResult<HashMap<Strin
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect())
+}
+
+/// The id of an address row, if the address is known.
+pub fn address_id(conn: &mut DbConn, kind: &str, value: &str) -> QueryResult<Option<String>> {
+    addresses::table
+        .filter(addresses::value.eq(value))
+        .filter(addresses::kind.eq(kind))
+        .select(addresses::id)
+        .first(conn)
+        .optional()
+}
+
+/// An account's credential of `kind`: (address id, value).
+pub fn credential_of(
+    conn: &mut DbConn,
+    account_id: &str,
+    kind: CredentialKind,
+) -> QueryResult<Option<(String, String)>> {
+    account_credentials::table
+        .inner_join(addresses::table)
+        .filter(account_credentials::account_id.eq(account_id))
+        .filter(account_credentials::kind.eq(kind.as_str()))
+        .select((addresses::id, addresses::value))
+        .first(conn)
+        .optional()
+}
+
+/// ID-7: marks an account's credential confirmed.
+pub fn confirm_credential(
+    conn: &mut DbConn,
+    account_id: &str,
+    kind: CredentialKind,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        account_credentials::table
+            .filter(account_credentials::account_id.eq(account_id))
+            .filter(account_credentials::kind.eq(kind.as_str())),
+    )
+    .set(account_credentials::confirmed_at.eq(now))
+    .execute(conn)
+}
+
+/// Marks accounts invited now.
+pub fn mark_invited(conn: &mut DbConn, ids: &[String], now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(accounts::table.filter(accounts::id.eq_any(ids)))
+        .set(accounts::invited_at.eq(now))
+        .execute(conn)
+}
+
+/// How many non-deactivated accounts hold each address value (any kind).
+pub fn holder_counts_by_value(
+    conn: &mut DbConn,
+    values: &[String],
+) -> QueryResult<HashMap<String, i64>> {
+    let rows: Vec<(String, String)> = addresses::table
+        .inner_join(account_credentials::table.inner_join(accounts::table))
+        .filter(addresses::value.eq_any(values))
+        .filter(accounts::status.ne(AccountStatus::Deactivated.as_str()))
+        .select((addresses::value, account_credentials::account_id))
+        .distinct()
+        .load(conn)?;
+    let mut counts = HashMap::new();
+    for (value, _) in rows {
+        *counts.entry(value).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
+/// Source keys of an account in sources other than `source_system`.
+pub fn other_sources(conn: &mut DbConn, account_id: &str, source_system: &str) -> QueryResult<i64> {
+    account_sources::table
+        .filter(account_sources::account_id.eq(account_id))
+        .filter(account_sources::source_system.ne(source_system))
+        .count()
+        .get_result(conn)
+}
+
+/// Deactivates accounts (kept with their history) and revokes their sessions.
+pub fn deactivate(conn: &mut DbConn, ids: &[String], now: NaiveDateTime) -> QueryResult<usize> {
+    use super::schema::refresh_tokens;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::account_id.eq_any(ids))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    diesel::update(accounts::table.filter(accounts::id.eq_any(ids)))
+        .set((
+            accounts::status.eq(AccountStatus::Deactivated.as_str()),
+            accounts::deactivated_at.eq(now),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// RO-6: sets `contact_managed_by_sync` on every account a source supplies.
+pub fn set_contact_managed_by_sync(
+    conn: &mut DbConn,
+    district_id: &str,
+    source_system: &str,
+    managed: bool,
+) -> QueryResult<usize> {
+    let ids = account_sources::table
+        .filter(account_sources::district_id.eq(district_id))
+        .filter(account_sources::source_system.eq(source_system))
+        .select(account_sources::account_id);
+    diesel::update(
+        accounts::table
+            .filter(accounts::id.eq_any(ids))
+            .filter(accounts::contact_managed_by_sync.ne(managed)),
+    )
+    .set(accounts::contact_managed_by_sync.eq(managed))
+    .execute(conn)
 }

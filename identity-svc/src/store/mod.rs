@@ -3,5 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod codes;
+pub mod reports;
 pub mod schema;
 pub mod sessions;

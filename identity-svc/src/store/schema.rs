@@ -17,6 +17,7 @@ diesel::table! {
         activated_at -> Nullable<Timestamp>,
         deactivated_at -> Nullable<Timestamp>,
         last_login_at -> Nullable<Timestamp>,
+        invited_at -> Nullable<Timestamp>,
     }
 }
 

@@ -25,6 +25,7 @@ async fn server() -> Server {
     let app = App::build(Config {
         service,
         service_secret: Some(SECRET.into()),
+        messaging_url: "http://127.0.0.1:1".into(),
     })
     .await
     .unwrap();

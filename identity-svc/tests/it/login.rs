@@ -20,19 +20,24 @@ use identity_svc::{
 
 use crate::upsert::{batch, guardian, smiths};
 
-struct World {
+pub struct World {
     _db: TestDb,
-    ctx: Ctx,
+    pub ctx: Ctx,
+    pub messages: std::sync::Arc<crate::support::RecordingMessenger>,
 }
 
-async fn world() -> World {
+pub async fn world() -> World {
     let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
-    let ctx = Ctx::new(test_db.db.clone()).unwrap();
-    World { _db: test_db, ctx }
+    let (ctx, messages) = crate::support::ctx(test_db.db.clone());
+    World {
+        _db: test_db,
+        ctx,
+        messages,
+    }
 }
 
 impl World {
-    async fn set_password(&self, account_id: &str, password: &str) {
+    pub async fn set_password(&self, account_id: &str, password: &str) {
         let hash = self.ctx.passwords.hash(password).unwrap();
         let id = account_id.to_string();
         self.ctx
@@ -51,7 +56,7 @@ impl World {
     }
 
     /// Sarah and Kevin (seed 000), each with a password; returns their ids.
-    async fn smiths(&self) -> (String, String) {
+    pub async fn smiths(&self) -> (String, String) {
         let results = upsert_accounts(&self.ctx.db, batch(smiths()))
             .await
             .unwrap();
@@ -61,7 +66,7 @@ impl World {
         (sarah, kevin)
     }
 
-    async fn login(&self, identifier: &str, password: &str) -> Result<SignIn, IdentityError> {
+    pub async fn login(&self, identifier: &str, password: &str) -> Result<SignIn, IdentityError> {
         self.login_from(identifier, password, "203.0.113.7").await
     }
 
@@ -80,7 +85,7 @@ impl World {
         login(&self.ctx, attempt).await
     }
 
-    async fn subject(&self, access_token: &str) -> String {
+    pub async fn subject(&self, access_token: &str) -> String {
         let verifier = Verifier::new(OwnKeys(self.ctx.tokens.clone()));
         match verifier.verify(access_token).await.unwrap() {
             homeroom_platform::auth::Principal::Account { account_id, .. } => account_id,
@@ -89,7 +94,7 @@ impl World {
     }
 }
 
-fn tokens(outcome: Result<SignIn, IdentityError>) -> identity_svc::ops::tokens::IssuedTokens {
+pub fn tokens(outcome: Result<SignIn, IdentityError>) -> identity_svc::ops::tokens::IssuedTokens {
     match outcome {
         Ok(SignIn::Tokens(t)) => t,
         other => panic!("expected tokens, got {other:?}"),

@@ -2,8 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod codes;
+mod contacts;
 mod grpc;
 mod login;
 mod process;
+mod reports;
 mod store;
+mod support;
 mod upsert;

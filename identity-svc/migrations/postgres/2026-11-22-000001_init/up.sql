@@ -14,7 +14,8 @@ CREATE TABLE accounts (
     updated_at TIMESTAMP NOT NULL,
     activated_at TIMESTAMP,
     deactivated_at TIMESTAMP,
-    last_login_at TIMESTAMP
+    last_login_at TIMESTAMP,
+    invited_at TIMESTAMP
 );
 CREATE INDEX accounts_district ON accounts (district_id, kind, status);
 
