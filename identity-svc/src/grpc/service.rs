@@ -12,7 +12,13 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::{
-    domain::{accounts::Role, authz, codes::Purpose, credential::Identifier, error::IdentityError},
+    domain::{
+        accounts::{Role, ScopedRole},
+        authz,
+        codes::Purpose,
+        credential::Identifier,
+        error::IdentityError,
+    },
     ops::{self, Ctx, login::LoginAttempt, upsert::UpsertBatch},
 };
 
@@ -323,6 +329,33 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
                 .into_iter()
                 .map(convert::invitation_result)
                 .collect(),
+        }))
+    }
+
+    async fn assign_roles(
+        &self,
+        request: Request<pb::AssignRolesRequest>,
+    ) -> Answer<pb::AssignRolesResponse> {
+        let caller = principal(&request)?;
+        let client = client_address(&request, request.get_ref().client.as_ref());
+        let r = request.into_inner();
+        let scoped = |list: Vec<pb::RoleAssignment>| -> Result<Vec<ScopedRole>, IdentityError> {
+            list.into_iter()
+                .map(|a| {
+                    Ok(ScopedRole {
+                        role: convert::role_from_pb(a.role)
+                            .map_err(IdentityError::InvalidArgument)?,
+                        school_id: a.school_id,
+                    })
+                })
+                .collect()
+        };
+        let (grant, revoke) = (scoped(r.grant)?, scoped(r.revoke)?);
+        let view =
+            ops::roles::assign(&self.ctx, &caller, &r.account_id, grant, revoke, client).await?;
+        let editable = ops::accounts::editable_by(&caller, &view);
+        Ok(Response::new(pb::AssignRolesResponse {
+            account: Some(convert::account(view, editable)),
         }))
     }
 

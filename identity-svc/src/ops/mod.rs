@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod login;
 pub mod messenger;
 pub mod reports;
+pub mod roles;
 pub mod sessions;
 pub mod tokens;
 pub mod upsert;

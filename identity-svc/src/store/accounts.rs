@@ -766,3 +766,36 @@ pub fn set_contact_managed_by_sync(
     .set(accounts::contact_managed_by_sync.eq(managed))
     .execute(conn)
 }
+
+/// Adds and removes administrator-assigned roles (source '').
+pub fn assign_roles(
+    conn: &mut DbConn,
+    account_id: &str,
+    grant: &[ScopedRole],
+    revoke: &[ScopedRole],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    for r in revoke {
+        diesel::delete(
+            role_grants::table
+                .filter(role_grants::account_id.eq(account_id))
+                .filter(role_grants::role.eq(role_str(r.role)))
+                .filter(role_grants::school_id.eq(&r.school_id))
+                .filter(role_grants::source_system.eq("")),
+        )
+        .execute(conn)?;
+    }
+    for r in grant {
+        on_backend!(conn, c => diesel::insert_into(role_grants::table)
+            .values(RoleRow {
+                account_id,
+                role: role_str(r.role),
+                school_id: &r.school_id,
+                source_system: "",
+                created_at: now,
+            })
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}

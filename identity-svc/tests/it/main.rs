@@ -8,6 +8,7 @@ mod grpc;
 mod login;
 mod process;
 mod reports;
+mod roles;
 mod store;
 mod support;
 mod upsert;
