@@ -479,3 +479,31 @@ pub fn deactivation_result(
         outcome: outcome as i32,
     }
 }
+
+/// A contact point on the wire.
+pub fn contact_point(p: crate::ops::accounts::ContactPointView) -> pb::ContactPoint {
+    let credential = |kind: CredentialKind, c: Option<(String, u32, Option<NaiveDateTime>)>| {
+        c.map(|(value, shared_count, confirmed_at)| pb::Credential {
+            kind: credential_kind_to_pb(kind) as i32,
+            value,
+            shared: shared_count > 1,
+            shared_count,
+            confirmed: confirmed_at.is_some(),
+            confirmed_at: opt_timestamp(confirmed_at),
+            added_at: None,
+        })
+    };
+    let a = p.account;
+    pb::ContactPoint {
+        display_name: a.names().display(),
+        kind: kind_to_pb(a.kind()) as i32,
+        status: status_to_pb(a.status()) as i32,
+        account_id: a.id,
+        district_id: a.district_id,
+        given_name: a.given_name,
+        family_name: a.family_name,
+        preferred_language: a.preferred_language,
+        email: credential(CredentialKind::Email, p.email),
+        mobile_phone: credential(CredentialKind::MobilePhone, p.mobile_phone),
+    }
+}

@@ -359,6 +359,19 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         }))
     }
 
+    async fn get_contact_points(
+        &self,
+        request: Request<pb::GetContactPointsRequest>,
+    ) -> Answer<pb::GetContactPointsResponse> {
+        authz::require_service(&principal(&request)?, &["messaging", "roster"])?;
+        let (points, missing) =
+            ops::accounts::contact_points(&self.ctx.db, request.into_inner().account_ids).await?;
+        Ok(Response::new(pb::GetContactPointsResponse {
+            contact_points: points.into_iter().map(convert::contact_point).collect(),
+            missing_account_ids: missing,
+        }))
+    }
+
     async fn deactivate_accounts(
         &self,
         request: Request<pb::DeactivateAccountsRequest>,

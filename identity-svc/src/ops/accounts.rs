@@ -206,3 +206,99 @@ pub fn editable_by(
         )
     }
 }
+
+/// One account's contact point for messaging (MS-2).
+#[derive(Debug, Clone)]
+pub struct ContactPointView {
+    /// The account row.
+    pub account: crate::store::accounts::AccountRow,
+    /// Email: value, accounts holding it, confirmed.
+    pub email: Option<(String, u32, Option<NaiveDateTime>)>,
+    /// Mobile phone: value, accounts holding it, confirmed.
+    pub mobile_phone: Option<(String, u32, Option<NaiveDateTime>)>,
+}
+
+/// Most accounts one `GetContactPoints` call takes.
+pub const MAX_CONTACT_POINTS: usize = 5_000;
+
+/// Contact points of a batch of accounts, in request order, and the ids not found.
+pub async fn contact_points(
+    db: &Db,
+    ids: Vec<String>,
+) -> Result<(Vec<ContactPointView>, Vec<String>), IdentityError> {
+    if ids.len() > MAX_CONTACT_POINTS {
+        return Err(IdentityError::InvalidArgument(format!(
+            "account_ids: at most {MAX_CONTACT_POINTS} per call, got {}",
+            ids.len()
+        )));
+    }
+    db.run(move |conn| {
+        let mut rows = HashMap::new();
+        for chunk in ids.chunks(1_000) {
+            let found: Vec<crate::store::accounts::AccountRow> =
+                crate::store::schema::accounts::table
+                    .filter(crate::store::schema::accounts::id.eq_any(chunk))
+                    .select(crate::store::accounts::AccountRow::as_select())
+                    .load(conn)?;
+            rows.extend(found.into_iter().map(|r| (r.id.clone(), r)));
+        }
+        let mut credentials: Vec<(String, String, String, String, Option<NaiveDateTime>)> =
+            Vec::new();
+        for chunk in ids.chunks(1_000) {
+            credentials.extend(
+                account_credentials::table
+                    .inner_join(addresses::table)
+                    .filter(account_credentials::account_id.eq_any(chunk))
+                    .filter(account_credentials::kind.ne(CredentialKind::HomePhone.as_str()))
+                    .select((
+                        account_credentials::account_id,
+                        account_credentials::kind,
+                        addresses::id,
+                        addresses::value,
+                        account_credentials::confirmed_at,
+                    ))
+                    .load::<(String, String, String, String, Option<NaiveDateTime>)>(conn)?,
+            );
+        }
+        let mut address_ids: Vec<String> = credentials.iter().map(|c| c.2.clone()).collect();
+        address_ids.sort();
+        address_ids.dedup();
+        let mut holders = HashMap::new();
+        for chunk in address_ids.chunks(1_000) {
+            holders.extend(store::accounts::holders(conn, chunk)?);
+        }
+        let mut points: HashMap<String, ContactPointView> = HashMap::new();
+        let mut missing = Vec::new();
+        for id in &ids {
+            match rows.remove(id) {
+                Some(account) => {
+                    points.insert(
+                        id.clone(),
+                        ContactPointView {
+                            account,
+                            email: None,
+                            mobile_phone: None,
+                        },
+                    );
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        for (account_id, kind, address_id, value, confirmed) in credentials {
+            let Some(point) = points.get_mut(&account_id) else {
+                continue;
+            };
+            let shared = holders.get(&address_id).copied().unwrap_or(1).max(1) as u32;
+            match kind.parse() {
+                Ok(CredentialKind::Email) => point.email = Some((value, shared, confirmed)),
+                Ok(CredentialKind::MobilePhone) => {
+                    point.mobile_phone = Some((value, shared, confirmed))
+                }
+                _ => {}
+            }
+        }
+        let ordered = ids.iter().filter_map(|id| points.remove(id)).collect();
+        Ok((ordered, missing))
+    })
+    .await
+}

@@ -236,3 +236,60 @@ async fn the_jwks_holds_the_key_access_tokens_are_signed_with() {
         ("OKP", "Ed25519", "EdDSA")
     );
 }
+
+#[tokio::test]
+async fn messaging_gets_contact_points_with_shared_counts_in_request_order() {
+    let mut s = server().await;
+    let roster = service_token(&mut s.client, "roster").await;
+    let answer = s
+        .client
+        .upsert_accounts(bearer(smiths_request(), &roster))
+        .await
+        .unwrap()
+        .into_inner();
+    let (sarah, kevin) = (
+        answer.results[0].account_id.clone(),
+        answer.results[1].account_id.clone(),
+    );
+    let messaging = service_token(&mut s.client, "messaging").await;
+    let request = pb::GetContactPointsRequest {
+        account_ids: vec![kevin.clone(), "no-such-account".into(), sarah.clone()],
+    };
+    let points = s
+        .client
+        .get_contact_points(bearer(request.clone(), &messaging))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = points
+        .contact_points
+        .iter()
+        .map(|p| p.account_id.as_str())
+        .collect();
+    assert_eq!(ids, vec![kevin.as_str(), sarah.as_str()]);
+    assert_eq!(
+        points.missing_account_ids,
+        vec!["no-such-account".to_string()]
+    );
+    let kevin_point = &points.contact_points[0];
+    assert_eq!(kevin_point.given_name, "Kevin");
+    assert_eq!(
+        kevin_point
+            .email
+            .as_ref()
+            .map(|e| (e.value.as_str(), e.shared_count)),
+        Some(("smithparent@mail.com", 2))
+    );
+    assert_eq!(
+        kevin_point.mobile_phone.as_ref().map(|p| p.shared_count),
+        Some(1)
+    );
+
+    let gateway = service_token(&mut s.client, "gateway").await;
+    let denied = s
+        .client
+        .get_contact_points(bearer(request, &gateway))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
