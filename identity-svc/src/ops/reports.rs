@@ -69,9 +69,13 @@ fn admin_district(
     if !district.is_empty() && caller.has_district_role(district, Role::DistrictAdmin) {
         return Ok(district.to_string());
     }
+    let scope = if district.is_empty() {
+        "a signed-in account with the DISTRICT_ADMIN role for the whole district".to_string()
+    } else {
+        format!("the DISTRICT_ADMIN role granted for the whole of district {district:?}")
+    };
     Err(IdentityError::PermissionDenied(format!(
-        "the {report} is for district administrators: it needs the DISTRICT_ADMIN role \
-         granted for the whole of district {district:?}"
+        "the {report} is for district administrators: it needs {scope}"
     )))
 }
 
@@ -550,20 +554,26 @@ fn csv_cell(out: &mut String, cell: &str) {
 // ---- ID-10: the audit log ----
 
 macro_rules! audit_kinds {
-    ($($variant:ident = $text:literal, $summary:literal;)+) => {
-        /// Kinds of audited events (ID-10); the stored text is the one mapping.
+    ($($variant:ident = $text:literal $(| $alias:literal)*, $summary:literal;)+) => {
+        /// Kinds of audited events (ID-10). The first stored text is the one written
+        /// for the kind; aliases are texts other code paths already write.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum AuditKind { $(#[doc = $summary] $variant),+ }
 
         impl AuditKind {
-            /// The text stored in `audit_events.kind`.
+            /// The text written to `audit_events.kind`.
             pub fn as_str(self) -> &'static str {
                 match self { $(AuditKind::$variant => $text),+ }
             }
 
+            /// Every stored text read as this kind.
+            pub fn stored_texts(self) -> &'static [&'static str] {
+                match self { $(AuditKind::$variant => &[$text $(, $alias)*]),+ }
+            }
+
             /// The kind of a stored text, if it is one Homeroom knows.
             pub fn from_stored(text: &str) -> Option<AuditKind> {
-                match text { $($text => Some(AuditKind::$variant),)+ _ => None }
+                match text { $($text $(| $alias)* => Some(AuditKind::$variant),)+ _ => None }
             }
 
             /// A summary for rows that carry none.
@@ -586,11 +596,11 @@ audit_kinds! {
     RefreshTokenReused = "token_reuse", "a rotated refresh token was reused; its sessions were revoked";
     LoggedOut = "logout", "logged out";
     PasswordChanged = "password_changed", "password changed";
-    CredentialChanged = "credential_changed", "credential changed";
+    CredentialChanged = "credential_changed" | "contact_details_changed", "contact details changed";
     CredentialConfirmed = "credential_confirmed", "credential confirmed";
     NameChanged = "name_changed", "name changed";
     RoleChanged = "role_changed", "role changed";
-    StatusChanged = "status_changed", "account status changed";
+    StatusChanged = "status_changed" | "account_deactivated", "account status changed";
     AddressStatusReset = "status_reset", "address status reset";
     AccountsMerged = "accounts_merged", "accounts merged";
     ServiceTokenIssued = "service_token_issued", "service token issued";
@@ -699,7 +709,12 @@ pub async fn list_audit_events(
     };
     let filter = AuditFilter {
         district_id: district,
-        kinds: query.kinds.iter().map(|k| k.as_str().to_string()).collect(),
+        kinds: query
+            .kinds
+            .iter()
+            .flat_map(|k| k.stored_texts())
+            .map(|t| t.to_string())
+            .collect(),
         account_id: query.account_id,
         since: query.since,
         until: query.until,
@@ -783,7 +798,7 @@ fn event_view(row: AuditRow) -> AuditEventView {
         kind,
         occurred_at: row.created_at,
         district_id: row.district_id,
-        actor_account_id: row.actor_id.unwrap_or_default(),
+        actor_account_id: String::new(),
         actor_service: String::new(),
         subject_account_id: row.subject_account_id.unwrap_or_default(),
         source: String::new(),
@@ -792,6 +807,23 @@ fn event_view(row: AuditRow) -> AuditEventView {
         summary: String::new(),
         details: BTreeMap::new(),
     };
+    // Services acting on their own are stored as `service:<name>[:<source system>]`.
+    match row
+        .actor_id
+        .as_deref()
+        .map(|a| (a, a.strip_prefix("service:")))
+    {
+        Some((_, Some(service))) => {
+            let (name, source_system) = service.split_once(':').unwrap_or((service, ""));
+            view.actor_service = name.to_string();
+            if !source_system.is_empty() {
+                view.details
+                    .insert("source_system".into(), source_system.into());
+            }
+        }
+        Some((account, None)) => view.actor_account_id = account.to_string(),
+        None => {}
+    }
     match serde_json::from_str::<Value>(&row.detail) {
         Ok(Value::Object(fields)) => {
             let text = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or_default();
@@ -807,19 +839,15 @@ fn event_view(row: AuditRow) -> AuditEventView {
                 }
             }
         }
-        _ => {
-            let pairs: Option<Vec<(&str, &str)>> = row
-                .detail
-                .split_whitespace()
-                .map(|p| p.split_once('='))
-                .collect();
-            match pairs {
-                Some(pairs) if !pairs.is_empty() => view
-                    .details
-                    .extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into()))),
-                _ => view.summary = row.detail,
+        // `method=password`, `email=s***@mail.com names`: pairs (bare words as
+        // flags) under the kind's summary; anything else is a sentence.
+        _ if row.detail.contains('=') => {
+            for token in row.detail.split_whitespace() {
+                let (k, v) = token.split_once('=').unwrap_or((token, ""));
+                view.details.insert(k.into(), v.into());
             }
         }
+        _ => view.summary = row.detail,
     }
     if view.summary.is_empty() {
         view.summary = kind.map_or_else(|| row.kind.replace('_', " "), |k| k.summary().into());
@@ -885,6 +913,27 @@ mod tests {
             Some("password")
         );
         assert_eq!(view.summary, "login succeeded");
+
+        let mut row = AuditRow::new("account_deactivated", "d1", now);
+        row.actor_id = Some("service:roster:sis".into());
+        row.detail = "missing from the bulk sync".into();
+        let view = event_view(row);
+        assert_eq!(view.kind, Some(AuditKind::StatusChanged));
+        assert_eq!(
+            (view.actor_account_id.as_str(), view.actor_service.as_str()),
+            ("", "roster")
+        );
+        assert_eq!(view.summary, "missing from the bulk sync");
+
+        let mut row = AuditRow::new("contact_details_changed", "d1", now);
+        row.detail = "email=s***@mail.com names".into();
+        let view = event_view(row);
+        assert_eq!(view.kind, Some(AuditKind::CredentialChanged));
+        assert_eq!(
+            view.details.get("email").map(String::as_str),
+            Some("s***@mail.com")
+        );
+        assert!(view.details.contains_key("names"));
 
         let mut row = AuditRow::new("merged_by_hand", "d1", now);
         row.detail = "two accounts were merged by support".into();

@@ -65,6 +65,17 @@ pub async fn open_with(
             }
         })
         .await?;
+    with_access_token(ctx, account, roles, refresh_token, refresh_expires_at).await
+}
+
+/// Completes a session's tokens with a freshly signed access token.
+async fn with_access_token(
+    ctx: &Ctx,
+    account: &AccountRow,
+    roles: Vec<ScopedRole>,
+    refresh_token: String,
+    refresh_expires_at: chrono::NaiveDateTime,
+) -> Result<IssuedTokens, IdentityError> {
     let (access_token, access_expires_at) = ctx
         .tokens
         .access_token(&account.id, &account.district_id, grants(roles))
@@ -135,17 +146,7 @@ pub async fn refresh(ctx: &Ctx, token: &str) -> Result<IssuedTokens, IdentityErr
             Err(IdentityError::Unauthenticated(SESSION_EXPIRED))
         }
         Ok((account, roles, refresh_token, refresh_expires_at)) => {
-            let (access_token, access_expires_at) = ctx
-                .tokens
-                .access_token(&account.id, &account.district_id, grants(roles))
-                .await?;
-            Ok(IssuedTokens {
-                access_token,
-                access_expires_at,
-                refresh_token,
-                refresh_expires_at,
-                account_id: account.id,
-            })
+            with_access_token(ctx, &account, roles, refresh_token, refresh_expires_at).await
         }
     }
 }

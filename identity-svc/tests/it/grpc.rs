@@ -1,67 +1,9 @@
 //! identity-svc over gRPC: who may call what, and errors a person can act on.
 
-use homeroom_platform::{
-    config::{ServiceSettings, loopback},
-    db::DbSettings,
-    testing::TestDb,
-};
-use homeroom_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
-use identity_svc::{MIGRATIONS, app::App, config::Config};
-use tokio_util::sync::CancellationToken;
-use tonic::{Code, Request, transport::Channel};
+use homeroom_proto::identity::v1 as pb;
+use tonic::Code;
 
-const SECRET: &str = "test-service-secret";
-
-struct Server {
-    client: IdentityServiceClient<Channel>,
-    _db: TestDb,
-    _stop: tokio_util::sync::DropGuard,
-}
-
-async fn server() -> Server {
-    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
-    let mut service = ServiceSettings::defaults("identity", loopback(0));
-    service.database = DbSettings::new(test_db.url.clone());
-    let app = App::build(Config {
-        service,
-        service_secret: Some(SECRET.into()),
-        messaging_url: "http://127.0.0.1:1".into(),
-    })
-    .await
-    .unwrap();
-    let addr = app.local_addr().unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
-    let client = IdentityServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
-    Server {
-        client,
-        _db: test_db,
-        _stop: stop.drop_guard(),
-    }
-}
-
-fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
-async fn service_token(client: &mut IdentityServiceClient<Channel>, name: &str) -> String {
-    client
-        .issue_service_token(pb::IssueServiceTokenRequest {
-            client_id: name.into(),
-            client_secret: SECRET.into(),
-            scopes: vec![],
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_token
-}
+use crate::support::{bearer, server};
 
 fn smiths_request() -> pb::UpsertAccountsRequest {
     let guardian = |id: &str, given: &str, email: &str, phone: &str| pb::AccountUpsert {
@@ -89,7 +31,7 @@ fn smiths_request() -> pb::UpsertAccountsRequest {
 #[tokio::test]
 async fn roster_upserts_with_a_service_token_and_a_bad_row_fails_alone() {
     let mut s = server().await;
-    let token = service_token(&mut s.client, "roster").await;
+    let token = s.service_token("roster").await;
     let answer = s
         .client
         .upsert_accounts(bearer(smiths_request(), &token))
@@ -140,7 +82,7 @@ async fn upsert_refuses_anonymous_callers_and_other_services() {
         .await
         .unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
-    let messaging = service_token(&mut s.client, "messaging").await;
+    let messaging = s.service_token("messaging").await;
     let other = s
         .client
         .upsert_accounts(bearer(smiths_request(), &messaging))
@@ -191,7 +133,7 @@ async fn junk_identifiers_are_invalid_argument_with_a_message() {
 #[tokio::test]
 async fn unknown_identifier_and_wrong_password_get_the_same_answer() {
     let mut s = server().await;
-    let token = service_token(&mut s.client, "roster").await;
+    let token = s.service_token("roster").await;
     s.client
         .upsert_accounts(bearer(smiths_request(), &token))
         .await
@@ -217,7 +159,7 @@ async fn unknown_identifier_and_wrong_password_get_the_same_answer() {
 #[tokio::test]
 async fn the_jwks_holds_the_key_access_tokens_are_signed_with() {
     let mut s = server().await;
-    let token = service_token(&mut s.client, "gateway").await;
+    let token = s.service_token("gateway").await;
     let jwks = s
         .client
         .get_jwks(pb::GetJwksRequest {})
@@ -240,7 +182,7 @@ async fn the_jwks_holds_the_key_access_tokens_are_signed_with() {
 #[tokio::test]
 async fn messaging_gets_contact_points_with_shared_counts_in_request_order() {
     let mut s = server().await;
-    let roster = service_token(&mut s.client, "roster").await;
+    let roster = s.service_token("roster").await;
     let answer = s
         .client
         .upsert_accounts(bearer(smiths_request(), &roster))
@@ -251,7 +193,7 @@ async fn messaging_gets_contact_points_with_shared_counts_in_request_order() {
         answer.results[0].account_id.clone(),
         answer.results[1].account_id.clone(),
     );
-    let messaging = service_token(&mut s.client, "messaging").await;
+    let messaging = s.service_token("messaging").await;
     let request = pb::GetContactPointsRequest {
         account_ids: vec![kevin.clone(), "no-such-account".into(), sarah.clone()],
     };
@@ -285,7 +227,7 @@ async fn messaging_gets_contact_points_with_shared_counts_in_request_order() {
         Some(1)
     );
 
-    let gateway = service_token(&mut s.client, "gateway").await;
+    let gateway = s.service_token("gateway").await;
     let denied = s
         .client
         .get_contact_points(bearer(request, &gateway))

@@ -7,15 +7,12 @@ use diesel::prelude::*;
 use futures::StreamExt;
 use homeroom_platform::{
     auth::{Principal, RoleGrant},
-    config::{ServiceSettings, loopback},
-    db::{Db, DbError, DbSettings},
+    db::{Db, DbError},
     testing::TestDb,
 };
-use homeroom_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
+use homeroom_proto::identity::v1 as pb;
 use identity_svc::{
     MIGRATIONS,
-    app::App,
-    config::Config,
     domain::{
         accounts::{AccountStatus, CredentialKind, LinkedStudent, Role, ScopedRole},
         credential::{Identifier, Region},
@@ -33,10 +30,12 @@ use identity_svc::{
     },
     store,
 };
-use tokio_util::sync::CancellationToken;
-use tonic::{Code, Request, transport::Channel};
+use tonic::Code;
 
-use crate::upsert::{batch, guardian, smiths};
+use crate::{
+    support::{Server, bearer, server},
+    upsert::{batch, guardian, smiths},
+};
 
 const DISTRICT: &str = "district-1";
 
@@ -433,60 +432,7 @@ async fn the_audit_log_shows_logins_newest_first_and_is_denied_to_a_guardian() {
 
 // ---- over gRPC ----
 
-const SECRET: &str = "test-service-secret";
-
-struct Server {
-    client: IdentityServiceClient<Channel>,
-    db: TestDb,
-    _stop: tokio_util::sync::DropGuard,
-}
-
-async fn server() -> Server {
-    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
-    let mut service = ServiceSettings::defaults("identity", loopback(0));
-    service.database = DbSettings::new(test_db.url.clone());
-    let app = App::build(Config {
-        service,
-        service_secret: Some(SECRET.into()),
-        messaging_url: "http://127.0.0.1:1".into(),
-    })
-    .await
-    .unwrap();
-    let addr = app.local_addr().unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
-    let client = IdentityServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
-    Server {
-        client,
-        db: test_db,
-        _stop: stop.drop_guard(),
-    }
-}
-
-fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
 impl Server {
-    async fn service_token(&mut self, name: &str) -> String {
-        self.client
-            .issue_service_token(pb::IssueServiceTokenRequest {
-                client_id: name.into(),
-                client_secret: SECRET.into(),
-                scopes: vec![],
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .access_token
-    }
-
     /// An access token signed with the server's key (made by the first service token).
     async fn account_token(
         &mut self,
@@ -708,99 +654,4 @@ async fn record_audit_events_is_refused_to_accounts_and_accepted_from_messaging(
         event.details.get("channel").map(String::as_str),
         Some("email")
     );
-}
-
-#[tokio::test]
-#[ignore]
-async fn scratch_timing_at_100k() {
-    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
-    let n = 100_000;
-    let items: Vec<Incoming> = (0..n)
-        .map(|i| {
-            let shares = i % 5 == 4;
-            let owner = if shares { i - 1 } else { i };
-            let (email, phone) = if shares && i % 2 == 0 {
-                (
-                    format!("family{owner}@example.org"),
-                    format!("+1202{:07}", i),
-                )
-            } else if shares {
-                (
-                    format!("guardian{i}@example.org"),
-                    format!("+1202{:07}", owner),
-                )
-            } else {
-                (format!("family{i}@example.org"), format!("+1202{:07}", i))
-            };
-            let mut g = guardian(&format!("g-{i}"), &format!("G{i}"), "F", &email, &phone);
-            g.linked_students = Some(vec![LinkedStudent {
-                student_id: format!("s{i}"),
-                display_name: "S".into(),
-                school_id: format!("school-{}", i % 20),
-            }]);
-            g
-        })
-        .collect();
-    for chunk in items.chunks(1000) {
-        upsert_accounts(&test_db.db, batch(chunk.to_vec()))
-            .await
-            .unwrap();
-    }
-    test_db
-        .db
-        .after_bulk_write(
-            1_000_000,
-            &[
-                "accounts",
-                "account_credentials",
-                "addresses",
-                "linked_students",
-                "role_grants",
-            ],
-        )
-        .await
-        .unwrap();
-    for (label, filter) in [
-        ("all", default_filter()),
-        ("school", SharedFilter::new("", "school-3", [], false)),
-    ] {
-        for _ in 0..2 {
-            let t = std::time::Instant::now();
-            let page = list_shared_credentials(
-                &test_db.db,
-                &admin(),
-                filter.clone(),
-                PageRequest::new(50, "").unwrap(),
-            )
-            .await
-            .unwrap();
-            let t1 = t.elapsed();
-            let page2 = list_shared_credentials(
-                &test_db.db,
-                &admin(),
-                filter.clone(),
-                PageRequest::new(500, &page.next_page_token).unwrap(),
-            )
-            .await
-            .unwrap();
-            eprintln!(
-                "{label}: total {} first page {:?}, next 500 {:?}",
-                page.total_size,
-                t1,
-                t.elapsed() - t1
-            );
-            assert_eq!(page2.credentials.len(), 500);
-        }
-    }
-    let t = std::time::Instant::now();
-    let csv =
-        identity_svc::ops::reports::shared_credentials_csv(&test_db.db, &admin(), default_filter())
-            .await
-            .unwrap();
-    let bytes: usize = csv
-        .chunks
-        .map(|c| c.unwrap().len())
-        .fold(0, |a, b| async move { a + b })
-        .await;
-    eprintln!("csv {bytes} bytes in {:?}", t.elapsed());
 }

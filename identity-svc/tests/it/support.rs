@@ -4,6 +4,13 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use homeroom_platform::db::Db;
+use homeroom_platform::{
+    config::{ServiceSettings, loopback},
+    db::DbSettings,
+    testing::TestDb,
+};
+use homeroom_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
+use identity_svc::{MIGRATIONS, app::App, config::Config};
 use identity_svc::{
     domain::error::IdentityError,
     ops::{
@@ -11,6 +18,8 @@ use identity_svc::{
         messenger::{Messenger, SystemMessage},
     },
 };
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, transport::Channel};
 
 /// Records every system message instead of sending it.
 #[derive(Debug, Default)]
@@ -47,4 +56,64 @@ pub fn ctx(db: Db) -> (Ctx, Arc<RecordingMessenger>) {
     let messenger = Arc::new(RecordingMessenger::default());
     let m = messenger.clone();
     (Ctx::new(db, move |_| m).unwrap(), messenger)
+}
+
+/// The service secret test servers accept.
+pub const SECRET: &str = "test-service-secret";
+
+/// identity-svc on a free port with its own database, stopped when dropped.
+pub struct Server {
+    pub client: IdentityServiceClient<Channel>,
+    pub db: TestDb,
+    _stop: tokio_util::sync::DropGuard,
+}
+
+/// Starts identity-svc for a test.
+pub async fn server() -> Server {
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let mut service = ServiceSettings::defaults("identity", loopback(0));
+    service.database = DbSettings::new(test_db.url.clone());
+    let app = App::build(Config {
+        service,
+        service_secret: Some(SECRET.into()),
+        messaging_url: "http://127.0.0.1:1".into(),
+    })
+    .await
+    .unwrap();
+    let addr = app.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
+    let client = IdentityServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    Server {
+        client,
+        db: test_db,
+        _stop: stop.drop_guard(),
+    }
+}
+
+impl Server {
+    /// A service token for `name` (roster, messaging, gateway).
+    pub async fn service_token(&mut self, name: &str) -> String {
+        self.client
+            .issue_service_token(pb::IssueServiceTokenRequest {
+                client_id: name.into(),
+                client_secret: SECRET.into(),
+                scopes: vec![],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .access_token
+    }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn bearer<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
 }
