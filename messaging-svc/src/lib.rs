@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod domain;
 pub mod grpc;
 
 /// The service's embedded migrations, one tree per backend.

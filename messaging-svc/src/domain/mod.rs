@@ -1,0 +1,3 @@
+//! messaging-svc's rules: no tonic, no diesel.
+
+pub mod system_messages;
