@@ -1,3 +1,4 @@
 //! messaging-svc's rules: no tonic, no diesel.
 
+pub mod plan;
 pub mod system_messages;
