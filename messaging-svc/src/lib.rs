@@ -6,6 +6,8 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod providers;
+pub mod queue;
+pub mod store;
 
 /// The service's embedded migrations, one tree per backend.
 pub static MIGRATIONS: homeroom_platform::db::Migrations = homeroom_platform::db::Migrations {

@@ -1,4 +1,5 @@
 //! messaging-svc's rules: no tonic, no diesel.
 
+pub mod address_rules;
 pub mod plan;
 pub mod system_messages;

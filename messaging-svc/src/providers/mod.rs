@@ -4,6 +4,9 @@
 
 use futures::future::BoxFuture;
 
+pub mod smtp;
+pub mod twilio;
+
 /// One email to one address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {

@@ -2,5 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod addresses;
+mod mock_twilio;
 mod process;
+mod queue;
+mod smtp;
+mod smtp_sink;
 mod store;
+mod twilio;
+mod worker;

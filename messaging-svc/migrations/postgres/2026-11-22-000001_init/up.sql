@@ -2,7 +2,8 @@
 CREATE TABLE communications (
     id TEXT PRIMARY KEY,
     district_id TEXT NOT NULL,
-    sender_account_id TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'communication',  -- communication | system
+    sender_account_id TEXT NOT NULL,             -- '' for system messages
     idempotency_key TEXT NOT NULL,
     request_fingerprint TEXT NOT NULL,
     subject TEXT NOT NULL DEFAULT '',
@@ -29,7 +30,9 @@ CREATE TABLE deliveries (
     communication_id TEXT NOT NULL REFERENCES communications (id),
     channel TEXT NOT NULL,                    -- email | sms | voice
     address TEXT NOT NULL,                    -- normalised email or E.164 phone
-    language TEXT NOT NULL DEFAULT 'en',
+    language TEXT NOT NULL DEFAULT '',
+    subject TEXT,                             -- rendered text of system messages
+    body TEXT,
     status TEXT NOT NULL,                     -- queued | sending | sent | delivered | failed | bounced | skipped
     skip_reason TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -43,6 +46,7 @@ CREATE TABLE deliveries (
     UNIQUE (communication_id, channel, address)
 );
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+CREATE INDEX deliveries_leases ON deliveries (status, lease_expires_at);
 CREATE INDEX deliveries_provider ON deliveries (provider_message_id);
 
 -- Which recipients a delivery stands for (history per account, MS-5).
@@ -53,9 +57,10 @@ CREATE TABLE delivery_recipients (
 );
 CREATE INDEX delivery_recipients_account ON delivery_recipients (account_id);
 
--- MS-6/MS-7/MS-3: status per address, not per person. A STOP opt-out is its own flag.
+-- MS-6/MS-7/MS-3: status per (channel, address), not per person (a landline is bad
+-- for SMS, not for voice). A STOP opt-out is its own flag that Reset Status keeps.
 CREATE TABLE address_status (
-    channel_kind TEXT NOT NULL,               -- email | phone
+    channel TEXT NOT NULL,                    -- email | sms | voice
     address TEXT NOT NULL,
     bad BOOLEAN NOT NULL DEFAULT FALSE,
     bad_reason TEXT,
@@ -63,13 +68,13 @@ CREATE TABLE address_status (
     opted_out BOOLEAN NOT NULL DEFAULT FALSE,
     opted_out_at TIMESTAMP,
     updated_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (channel_kind, address)
+    PRIMARY KEY (channel, address)
 );
 
 -- Bounce and provider event history, so rules (3 soft bounces in 7 days) can be evaluated.
 CREATE TABLE address_events (
     id TEXT PRIMARY KEY,
-    channel_kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
     address TEXT NOT NULL,
     kind TEXT NOT NULL,                       -- hard_bounce | soft_bounce | complaint | delivered | reset | stop | start
     reason TEXT NOT NULL DEFAULT '',
@@ -77,7 +82,7 @@ CREATE TABLE address_events (
     actor_id TEXT,
     created_at TIMESTAMP NOT NULL
 );
-CREATE INDEX address_events_address ON address_events (channel_kind, address, created_at);
+CREATE INDEX address_events_address ON address_events (channel, address, created_at);
 
 -- MS-3: per account and channel.
 CREATE TABLE preferences (

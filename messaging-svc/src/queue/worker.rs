@@ -1,0 +1,306 @@
+//! One delivery worker: claim → render → send → record. Any number run side by
+//! side, in one process or many (the claim is the lock).
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use homeroom_platform::db::{Db, DbConn, DbError};
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::RetryPolicy;
+use crate::{
+    domain::{
+        address_rules::{self, Bounce},
+        plan::Channel,
+    },
+    providers::{
+        EmailProvider, OutgoingCall, OutgoingEmail, OutgoingSms, PhoneProvider, SendOutcome,
+    },
+    store::{
+        addresses,
+        deliveries::{self, Claimed, Completion},
+        schema::communications,
+    },
+};
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Name written on its claims.
+    pub owner: String,
+    /// Deliveries claimed at a time.
+    pub batch: i64,
+    /// How long a claim holds before it returns to the queue.
+    pub lease: Duration,
+    /// Pause when nothing is due.
+    pub idle: Duration,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            owner: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+            batch: 50,
+            lease: Duration::from_secs(120),
+            idle: Duration::from_millis(500),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A delivery worker.
+pub struct Worker {
+    db: Db,
+    email: Arc<dyn EmailProvider>,
+    phone: Arc<dyn PhoneProvider>,
+    settings: WorkerSettings,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("owner", &self.settings.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The text of a communication, by language.
+#[derive(Debug, Clone)]
+struct Text {
+    subject: String,
+    body: String,
+    variants: HashMap<String, (String, String)>,
+}
+
+impl Worker {
+    /// A worker over the queue in `db`.
+    pub fn new(
+        db: Db,
+        email: Arc<dyn EmailProvider>,
+        phone: Arc<dyn PhoneProvider>,
+        settings: WorkerSettings,
+    ) -> Worker {
+        Worker {
+            db,
+            email,
+            phone,
+            settings,
+        }
+    }
+
+    /// Works until `stop`; finishes the batch in hand first.
+    pub async fn run_until(self, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            match self.run_once().await {
+                Ok(0) => {
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        () = tokio::time::sleep(self.settings.idle) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery worker could not reach the queue");
+                    tokio::time::sleep(self.settings.idle).await;
+                }
+            }
+        }
+    }
+
+    /// Claims one batch and sends it; returns how many deliveries it handled.
+    pub async fn run_once(&self) -> Result<usize, DbError> {
+        let (owner, lease, limit) = (
+            self.settings.owner.clone(),
+            self.settings.lease,
+            self.settings.batch,
+        );
+        let claimed = self
+            .db
+            .run(move |c| {
+                let now = chrono::Utc::now().naive_utc();
+                let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+                deliveries::claim(c, &owner, until, now, limit).map_err(DbError::from)
+            })
+            .await?;
+        let n = claimed.len();
+        let texts = self.texts(&claimed).await?;
+        for delivery in claimed {
+            let outcome = self.send(&delivery, &texts).await;
+            self.record(delivery, outcome).await?;
+        }
+        Ok(n)
+    }
+
+    async fn texts(&self, claimed: &[Claimed]) -> Result<HashMap<String, Text>, DbError> {
+        let mut ids: Vec<String> = claimed
+            .iter()
+            .filter(|d| d.body.is_none())
+            .map(|d| d.communication_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.db
+            .run(move |c| {
+                let rows: Vec<(String, String, String, String)> = communications::table
+                    .filter(communications::id.eq_any(&ids))
+                    .select((
+                        communications::id,
+                        communications::subject,
+                        communications::body,
+                        communications::variants,
+                    ))
+                    .load(c)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, subject, body, variants)| {
+                        let variants =
+                            serde_json::from_str::<Vec<(String, String, String)>>(&variants)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|(lang, s, b)| (lang, (s, b)))
+                                .collect();
+                        (
+                            id,
+                            Text {
+                                subject,
+                                body,
+                                variants,
+                            },
+                        )
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    async fn send(&self, d: &Claimed, texts: &HashMap<String, Text>) -> SendOutcome {
+        let (subject, body) = match (&d.body, texts.get(&d.communication_id)) {
+            (Some(body), _) => (d.subject.clone().unwrap_or_default(), body.clone()),
+            (None, Some(text)) => text
+                .variants
+                .get(&d.language)
+                .cloned()
+                .unwrap_or_else(|| (text.subject.clone(), text.body.clone())),
+            (None, None) => {
+                return SendOutcome::Permanent {
+                    code: "internal".into(),
+                    reason: "the communication of this delivery is missing".into(),
+                };
+            }
+        };
+        match Channel::parse(&d.channel) {
+            Some(Channel::Email) => {
+                self.email
+                    .send_email(OutgoingEmail {
+                        delivery_id: d.id.clone(),
+                        to: d.address.clone(),
+                        subject,
+                        body,
+                        language: d.language.clone(),
+                    })
+                    .await
+            }
+            Some(Channel::Sms) => {
+                self.phone
+                    .send_sms(OutgoingSms {
+                        delivery_id: d.id.clone(),
+                        to: d.address.clone(),
+                        body,
+                    })
+                    .await
+            }
+            Some(Channel::Voice) => {
+                self.phone
+                    .place_call(OutgoingCall {
+                        delivery_id: d.id.clone(),
+                        to: d.address.clone(),
+                        text: body,
+                        language: d.language.clone(),
+                    })
+                    .await
+            }
+            None => SendOutcome::Permanent {
+                code: "internal".into(),
+                reason: format!("unknown channel {:?}", d.channel),
+            },
+        }
+    }
+
+    async fn record(&self, d: Claimed, outcome: SendOutcome) -> Result<(), DbError> {
+        let owner = self.settings.owner.clone();
+        let retry = self.settings.retry;
+        self.db
+            .transaction(move |c| {
+                let now = chrono::Utc::now().naive_utc();
+                let channel = Channel::parse(&d.channel).unwrap_or(Channel::Email);
+                let completion = match outcome {
+                    SendOutcome::Sent { provider_message_id } => Completion::Sent { provider_message_id },
+                    SendOutcome::Transient { reason, retry_after } if retry.retries(d.attempts) => {
+                        let wait = retry.delay(d.attempts, retry_after);
+                        Completion::Retry {
+                            at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                            error: reason,
+                        }
+                    }
+                    SendOutcome::Transient { reason, .. } => Completion::Final {
+                        status: "failed",
+                        error: format!("gave up after {} tries: {reason}", d.attempts),
+                    },
+                    SendOutcome::Permanent { code, reason } => {
+                        let why = format!("{code} {reason}");
+                        bounce(c, channel, &d.address, Bounce::Hard, &why, &d.id, now)?;
+                        Completion::Final { status: "bounced", error: why }
+                    }
+                    SendOutcome::OptedOut { reason } => {
+                        addresses::set_opted_out(c, &d.address, true, now)?;
+                        addresses::record_event(c, channel, &d.address, "stop", &reason, Some(&d.id), None, now)?;
+                        Completion::Final { status: "skipped", error: reason }
+                    }
+                };
+                if !deliveries::complete(c, &d.id, &owner, &completion, now)? {
+                    tracing::warn!(delivery_id = %d.id, "lease lost before the outcome was recorded");
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// Records a bounce on an address and marks it bad when the rules say so (MS-6).
+pub fn bounce(
+    c: &mut DbConn,
+    channel: Channel,
+    address: &str,
+    kind: Bounce,
+    reason: &str,
+    delivery_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    let event = match kind {
+        Bounce::Hard => "hard_bounce",
+        Bounce::Soft => "soft_bounce",
+        Bounce::Complaint => "complaint",
+    };
+    let window = now - chrono::Duration::days(address_rules::SOFT_WINDOW_DAYS);
+    let earlier = addresses::soft_bounces_since(c, channel, address, window)?;
+    addresses::record_event(
+        c,
+        channel,
+        address,
+        event,
+        reason,
+        Some(delivery_id),
+        None,
+        now,
+    )?;
+    if address_rules::becomes_bad(kind, now, &earlier) {
+        addresses::mark_bad(c, channel, address, reason, now)?;
+    }
+    Ok(())
+}

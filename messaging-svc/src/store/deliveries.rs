@@ -1,0 +1,302 @@
+//! Communications and the delivery queue (MS-2, MS-4): deliveries are rows,
+//! unique per (communication, channel, address); workers claim them under a
+//! lease — `FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's single writer —
+//! and a crashed worker's claims come back when the lease runs out.
+
+use chrono::NaiveDateTime;
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Integer, Nullable, Text, Timestamp},
+};
+use homeroom_platform::{bulk_insert, db::DbConn};
+
+use super::schema::{communication_recipients, communications, deliveries, delivery_recipients};
+use crate::domain::plan::{Plan, PlannedDelivery};
+
+/// A communication row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = communications, treat_none_as_default_value = false)]
+pub struct CommunicationRow {
+    pub id: String,
+    pub district_id: String,
+    pub kind: String,
+    pub sender_account_id: String,
+    pub idempotency_key: String,
+    pub request_fingerprint: String,
+    pub subject: String,
+    pub body: String,
+    pub variants: String,
+    pub channels: String,
+    pub emergency: bool,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = deliveries, treat_none_as_default_value = false)]
+struct NewDelivery<'a> {
+    id: String,
+    communication_id: &'a str,
+    channel: &'a str,
+    address: &'a str,
+    language: &'a str,
+    subject: Option<&'a str>,
+    body: Option<&'a str>,
+    status: &'a str,
+    skip_reason: Option<&'a str>,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    lease_owner: Option<&'a str>,
+    lease_expires_at: Option<NaiveDateTime>,
+    provider_message_id: Option<&'a str>,
+    last_error: Option<&'a str>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Rendered text carried by a system message's single delivery.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// Email subject.
+    pub subject: Option<String>,
+    /// Text.
+    pub body: Option<String>,
+}
+
+/// Stores a communication, its recipients and its planned deliveries (skipped
+/// ones with their reason). Returns the delivery ids in plan order.
+pub fn insert_planned(
+    conn: &mut DbConn,
+    communication: &CommunicationRow,
+    recipients: &[String],
+    plan: &Plan,
+    rendered: &Rendered,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    diesel::insert_into(communications::table)
+        .values(communication)
+        .execute(conn)?;
+    let recipient_rows: Vec<_> = recipients
+        .iter()
+        .map(|a| {
+            (
+                communication_recipients::communication_id.eq(&communication.id),
+                communication_recipients::account_id.eq(a),
+            )
+        })
+        .collect();
+    // Recipients arrive deduplicated (the audience is a set of accounts).
+    for chunk in recipient_rows.chunks(500) {
+        homeroom_platform::on_backend!(conn, c => diesel::insert_into(communication_recipients::table).values(chunk).execute(c))?;
+    }
+    let ids: Vec<String> = plan
+        .deliveries
+        .iter()
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let rows: Vec<NewDelivery<'_>> = plan
+        .deliveries
+        .iter()
+        .zip(&ids)
+        .map(|(d, id)| new_delivery(id.clone(), &communication.id, d, rendered, now))
+        .collect();
+    bulk_insert!(conn, deliveries::table, &rows, 200)?;
+    let links: Vec<(String, String)> = plan
+        .deliveries
+        .iter()
+        .zip(&ids)
+        .flat_map(|(d, id)| d.recipients.iter().map(move |a| (id.clone(), a.clone())))
+        .collect();
+    let link_rows: Vec<_> = links
+        .iter()
+        .map(|(d, a)| {
+            (
+                delivery_recipients::delivery_id.eq(d),
+                delivery_recipients::account_id.eq(a),
+            )
+        })
+        .collect();
+    for chunk in link_rows.chunks(500) {
+        homeroom_platform::on_backend!(conn, c => diesel::insert_into(delivery_recipients::table).values(chunk).execute(c))?;
+    }
+    Ok(ids)
+}
+
+fn new_delivery<'a>(
+    id: String,
+    communication_id: &'a str,
+    d: &'a PlannedDelivery,
+    rendered: &'a Rendered,
+    now: NaiveDateTime,
+) -> NewDelivery<'a> {
+    NewDelivery {
+        id,
+        communication_id,
+        channel: d.channel.as_str(),
+        address: &d.address,
+        language: &d.language,
+        subject: rendered.subject.as_deref(),
+        body: rendered.body.as_deref(),
+        status: if d.skip.is_some() {
+            "skipped"
+        } else {
+            "queued"
+        },
+        skip_reason: d.skip.map(|s| s.as_str()),
+        attempts: 0,
+        next_attempt_at: now,
+        lease_owner: None,
+        lease_expires_at: None,
+        provider_message_id: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A delivery a worker has claimed.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    /// The delivery.
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    /// Its communication.
+    #[diesel(sql_type = Text)]
+    pub communication_id: String,
+    /// email | sms | voice.
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    /// Address.
+    #[diesel(sql_type = Text)]
+    pub address: String,
+    /// Language.
+    #[diesel(sql_type = Text)]
+    pub language: String,
+    /// Rendered subject (system messages).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub subject: Option<String>,
+    /// Rendered body (system messages).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub body: Option<String>,
+    /// Tries so far, this one included.
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+const CLAIM_SQL: &str = "UPDATE deliveries SET status = 'sending', lease_owner = $1, lease_expires_at = $2, \
+     attempts = attempts + 1, updated_at = $3 \
+     WHERE id IN (SELECT id FROM deliveries \
+                  WHERE (status = 'queued' AND next_attempt_at <= $3) \
+                     OR (status = 'sending' AND lease_expires_at < $3) \
+                  ORDER BY next_attempt_at LIMIT $4{lock}) \
+     RETURNING id, communication_id, channel, address, language, subject, body, attempts";
+
+/// Claims up to `limit` due deliveries (queued and due, or whose lease ran out)
+/// for `owner` until `lease_until`.
+pub fn claim(
+    conn: &mut DbConn,
+    owner: &str,
+    lease_until: NaiveDateTime,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Claimed>> {
+    match conn {
+        DbConn::Pg(c) => diesel::sql_query(CLAIM_SQL.replace("{lock}", " FOR UPDATE SKIP LOCKED"))
+            .bind::<Text, _>(owner)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c),
+        // One writer at a time on SQLite: the UPDATE itself is the lock.
+        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQL.replace("{lock}", ""))
+            .bind::<Text, _>(owner)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c),
+    }
+}
+
+/// How a claimed delivery ended (this try).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// Handed to the provider.
+    Sent {
+        /// Provider's id.
+        provider_message_id: String,
+    },
+    /// Try again at `at`.
+    Retry {
+        /// When.
+        at: NaiveDateTime,
+        /// Why.
+        error: String,
+    },
+    /// Gave up or bounced: final status (`failed`, `bounced`, `skipped`) and why.
+    Final {
+        /// Status.
+        status: &'static str,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Records the end of a try — only if `owner` still holds the lease, so a
+/// worker that lost its lease cannot overwrite the one that took over.
+/// Returns whether it was recorded.
+pub fn complete(
+    conn: &mut DbConn,
+    id: &str,
+    owner: &str,
+    completion: &Completion,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let mine = deliveries::table
+        .filter(deliveries::id.eq(id))
+        .filter(deliveries::status.eq("sending"))
+        .filter(deliveries::lease_owner.eq(owner));
+    let released = (
+        deliveries::lease_owner.eq(None::<String>),
+        deliveries::lease_expires_at.eq(None::<NaiveDateTime>),
+        deliveries::updated_at.eq(now),
+    );
+    let n = match completion {
+        Completion::Sent {
+            provider_message_id,
+        } => diesel::update(mine)
+            .set((
+                deliveries::status.eq("sent"),
+                deliveries::provider_message_id.eq(provider_message_id),
+                released,
+            ))
+            .execute(conn)?,
+        Completion::Retry { at, error } => diesel::update(mine)
+            .set((
+                deliveries::status.eq("queued"),
+                deliveries::next_attempt_at.eq(at),
+                deliveries::last_error.eq(error),
+                released,
+            ))
+            .execute(conn)?,
+        Completion::Final { status, error } => diesel::update(mine)
+            .set((
+                deliveries::status.eq(*status),
+                deliveries::last_error.eq(error),
+                released,
+            ))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// Deliveries of a communication by status (for tests and listings).
+pub fn count_by_status(
+    conn: &mut DbConn,
+    communication_id: &str,
+) -> QueryResult<Vec<(String, i64)>> {
+    deliveries::table
+        .filter(deliveries::communication_id.eq(communication_id))
+        .group_by(deliveries::status)
+        .select((deliveries::status, diesel::dsl::count_star()))
+        .load(conn)
+}

@@ -1,0 +1,5 @@
+//! messaging-svc's tables: small sync functions over `&mut DbConn`.
+
+pub mod addresses;
+pub mod deliveries;
+pub mod schema;
