@@ -135,6 +135,8 @@ impl Suite {
             messaging_svc::config::Config {
                 service: messaging_settings,
                 identity_url,
+                outbox_dir: config.data_dir.join("outbox"),
+                ..messaging_svc::config::Config::defaults()
             },
         )
         .await?;

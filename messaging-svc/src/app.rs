@@ -9,11 +9,27 @@ use homeroom_platform::{
 use homeroom_proto::messaging::v1 as pb;
 use tonic::service::Routes;
 
-use crate::{MIGRATIONS, config::Config, grpc::MessagingApi};
+use std::sync::Arc;
 
-/// A bound messaging-svc, ready to run.
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    MIGRATIONS,
+    config::Config,
+    grpc::MessagingApi,
+    providers::{
+        EmailProvider, PhoneProvider,
+        outbox::OutboxPhoneProvider,
+        smtp::{FileProvider, SmtpProvider},
+        twilio::TwilioProvider,
+    },
+    queue::worker::{Worker, WorkerSettings},
+};
+
+/// A bound messaging-svc, ready to run: the gRPC server and its workers.
 pub struct App {
     host: GrpcHost,
+    workers: Vec<Worker>,
 }
 
 impl App {
@@ -29,6 +45,17 @@ impl App {
         config: Config,
     ) -> anyhow::Result<App> {
         let db = Db::new(&config.service.database)?;
+        let (email, phone) = providers(&config)?;
+        let workers = (0..config.workers)
+            .map(|_| {
+                Worker::new(
+                    db.clone(),
+                    email.clone(),
+                    phone.clone(),
+                    WorkerSettings::default(),
+                )
+            })
+            .collect();
         let api = MessagingApi::new(db.clone());
         let spec = ServiceSpec {
             routes: Routes::new(pb::messaging_service_server::MessagingServiceServer::new(
@@ -43,6 +70,7 @@ impl App {
         };
         Ok(App {
             host: GrpcHost::on(listener, config.service, db, spec).await?,
+            workers,
         })
     }
 
@@ -51,10 +79,39 @@ impl App {
         self.host.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then drains.
+    /// Serves and delivers until `shutdown` resolves; workers finish the batch
+    /// in hand (their claims' leases cover the rest) while the server drains.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        self.host.run_until(shutdown).await
+        let stop = CancellationToken::new();
+        let workers: Vec<_> = self
+            .workers
+            .into_iter()
+            .map(|w| tokio::spawn(w.run_until(stop.clone())))
+            .collect();
+        let served = self.host.run_until(shutdown).await;
+        stop.cancel();
+        for w in workers {
+            w.await.ok();
+        }
+        served
     }
+}
+
+/// The configured providers: SMTP and Twilio when set, else the outbox.
+fn providers(config: &Config) -> anyhow::Result<(Arc<dyn EmailProvider>, Arc<dyn PhoneProvider>)> {
+    let email: Arc<dyn EmailProvider> = match &config.smtp {
+        Some(smtp) => Arc::new(SmtpProvider::new(smtp.clone())?),
+        None => Arc::new(FileProvider::new(
+            &config.outbox_dir,
+            &config.email_from.0,
+            &config.email_from.1,
+        )?),
+    };
+    let phone: Arc<dyn PhoneProvider> = match &config.twilio {
+        Some(twilio) => Arc::new(TwilioProvider::new(twilio.clone())?),
+        None => Arc::new(OutboxPhoneProvider::new(&config.outbox_dir)?),
+    };
+    Ok((email, phone))
 }
 
 /// Runs messaging-svc's pending migrations and returns how many ran.

@@ -4,10 +4,26 @@
 //! `127.0.0.1:50053`; `DATABASE_URL`, default `data/messaging.db`;
 //! `HOMEROOM_DB_POOL_SIZE`, `HOMEROOM_DRAIN_SECONDS`,
 //! `HOMEROOM_MAX_CONNECTION_AGE_SECONDS`, `HOMEROOM_MIGRATE_ON_START`; see
-//! `homeroom_platform::config`), and `HOMEROOM_IDENTITY_URL` (default
-//! `http://127.0.0.1:50051`): identity-svc, whose JWKS verifies callers' tokens.
+//! `homeroom_platform::config`), and:
+//! - `HOMEROOM_IDENTITY_URL` (default `http://127.0.0.1:50051`): identity-svc,
+//!   whose JWKS verifies callers' tokens
+//! - `HOMEROOM_WORKERS` (default 2): delivery workers in this process
+//! - `HOMEROOM_OUTBOX_DIR` (default `data/outbox`): without SMTP, email is
+//!   written there as `.eml` files; without Twilio, SMS and calls go to `sms.jsonl`
+//! - `HOMEROOM_EMAIL_FROM` (default `no-reply@homeroom.local`), `HOMEROOM_EMAIL_FROM_NAME` (default `Homeroom`)
+//! - `HOMEROOM_SMTP_HOST` (enables SMTP), `HOMEROOM_SMTP_PORT`, `HOMEROOM_SMTP_TLS`
+//!   (`none`, `starttls`, `tls`; default `starttls`), `HOMEROOM_SMTP_USERNAME`, `HOMEROOM_SMTP_PASSWORD`
+//! - `HOMEROOM_TWILIO_ACCOUNT_SID` (enables Twilio), `HOMEROOM_TWILIO_AUTH_TOKEN`,
+//!   `HOMEROOM_TWILIO_FROM` or `HOMEROOM_TWILIO_MESSAGING_SERVICE_SID`,
+//!   `HOMEROOM_TWILIO_BASE_URL` (default `https://api.twilio.com`),
+//!   `HOMEROOM_TWILIO_STATUS_CALLBACK`, `HOMEROOM_TWILIO_MAX_PER_SECOND`
 
-use homeroom_platform::config::{Env, ServiceSettings, loopback};
+use std::path::PathBuf;
+
+use homeroom_platform::config::{Env, ServiceSettings, loopback, uri_or};
+use secrecy::SecretString;
+
+use crate::providers::{smtp::SmtpSettings, twilio::TwilioSettings};
 
 /// Default port of messaging-svc.
 pub const DEFAULT_PORT: u16 = 50053;
@@ -19,26 +35,88 @@ pub struct Config {
     pub service: ServiceSettings,
     /// identity-svc's gRPC URL: its JWKS verifies callers' tokens.
     pub identity_url: String,
+    /// Delivery workers to run.
+    pub workers: usize,
+    /// Where the embedded providers write.
+    pub outbox_dir: PathBuf,
+    /// Sender of emails.
+    pub email_from: (String, String),
+    /// SMTP, when configured.
+    pub smtp: Option<SmtpSettings>,
+    /// Twilio, when configured.
+    pub twilio: Option<TwilioSettings>,
 }
 
 impl Config {
-    /// Laptop defaults.
+    /// Laptop defaults: the outbox under `data/`.
     pub fn defaults() -> Config {
         Config {
             service: ServiceSettings::defaults("messaging", loopback(DEFAULT_PORT)),
             identity_url: "http://127.0.0.1:50051".into(),
+            workers: 2,
+            outbox_dir: "data/outbox".into(),
+            email_from: ("no-reply@homeroom.local".into(), "Homeroom".into()),
+            smtp: None,
+            twilio: None,
         }
     }
 
     /// Reads the environment over the defaults.
     pub fn from_env(env: &Env) -> anyhow::Result<Config> {
+        let d = Config::defaults();
+        let email_from = (
+            env.get("EMAIL_FROM").unwrap_or(d.email_from.0),
+            env.get("EMAIL_FROM_NAME").unwrap_or(d.email_from.1),
+        );
+        let smtp = match env.get("SMTP_HOST") {
+            None => None,
+            Some(host) => {
+                let tls = env.parse_or("SMTP_TLS", crate::providers::smtp::SmtpTls::StartTls)?;
+                Some(SmtpSettings {
+                    host,
+                    port: env.parse_or("SMTP_PORT", tls.default_port())?,
+                    tls,
+                    username: env.get("SMTP_USERNAME"),
+                    password: env.get("SMTP_PASSWORD").map(SecretString::from),
+                    from_address: email_from.0.clone(),
+                    from_name: email_from.1.clone(),
+                    timeout: SmtpSettings::DEFAULT_TIMEOUT,
+                    max_connections: SmtpSettings::DEFAULT_MAX_CONNECTIONS,
+                })
+            }
+        };
+        let twilio = match env.get("TWILIO_ACCOUNT_SID") {
+            None => None,
+            Some(sid) => {
+                let token = env.get("TWILIO_AUTH_TOKEN").ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "HOMEROOM_TWILIO_AUTH_TOKEN is required with HOMEROOM_TWILIO_ACCOUNT_SID"
+                    )
+                })?;
+                let mut t = TwilioSettings::new(sid, SecretString::from(token));
+                t.base_url = uri_or(env, "TWILIO_BASE_URL", &t.base_url)?;
+                t.from = env.get("TWILIO_FROM");
+                t.messaging_service_sid = env.get("TWILIO_MESSAGING_SERVICE_SID");
+                t.status_callback = env.get("TWILIO_STATUS_CALLBACK");
+                t.max_per_second = env
+                    .get("TWILIO_MAX_PER_SECOND")
+                    .map(|v| {
+                        v.parse().map_err(|e| {
+                            anyhow::anyhow!("HOMEROOM_TWILIO_MAX_PER_SECOND={v:?}: {e}")
+                        })
+                    })
+                    .transpose()?;
+                Some(t)
+            }
+        };
         Ok(Config {
             service: ServiceSettings::from_env(env, "messaging", loopback(DEFAULT_PORT))?,
-            identity_url: homeroom_platform::config::uri_or(
-                env,
-                "IDENTITY_URL",
-                "http://127.0.0.1:50051",
-            )?,
+            identity_url: uri_or(env, "IDENTITY_URL", &d.identity_url)?,
+            workers: env.parse_or("WORKERS", d.workers)?,
+            outbox_dir: env.get("OUTBOX_DIR").map_or(d.outbox_dir, PathBuf::from),
+            email_from,
+            smtp,
+            twilio,
         })
     }
 }

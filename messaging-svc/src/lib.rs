@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod ops;
 pub mod providers;
 pub mod queue;
 pub mod store;

@@ -24,8 +24,11 @@ pub struct Stack {
     pub messaging: SocketAddr,
     /// The gateway's address.
     pub gateway: SocketAddr,
+    /// Where messaging-svc writes email (`.eml`) and SMS (`sms.jsonl`).
+    pub outbox: std::path::PathBuf,
     stop: CancellationToken,
     _dbs: Vec<TestDb>,
+    _outbox: tempfile::TempDir,
 }
 
 fn settings(name: &'static str, db: &TestDb) -> ServiceSettings {
@@ -44,6 +47,7 @@ impl Stack {
             TestDb::empty().await?,
         );
         let stop = CancellationToken::new();
+        let outbox = tempfile::tempdir()?;
 
         let (identity_settings, roster_settings, messaging_settings) = (
             settings("identity", &identity_db),
@@ -77,6 +81,8 @@ impl Stack {
             messaging_svc::config::Config {
                 service: messaging_settings,
                 identity_url,
+                outbox_dir: outbox.path().to_path_buf(),
+                ..messaging_svc::config::Config::defaults()
             },
         )
         .await?;
@@ -104,8 +110,10 @@ impl Stack {
             roster: roster_addr,
             messaging: messaging_addr,
             gateway: gateway_addr,
+            outbox: outbox.path().to_path_buf(),
             stop,
             _dbs: vec![identity_db, roster_db, messaging_db],
+            _outbox: outbox,
         })
     }
 }

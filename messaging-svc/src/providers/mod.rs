@@ -4,6 +4,7 @@
 
 use futures::future::BoxFuture;
 
+pub mod outbox;
 pub mod smtp;
 pub mod twilio;
 

@@ -252,41 +252,11 @@ pub fn say_twiml(text: &str, language: &str) -> String {
     )
 }
 
-/// `(language subtag, Twilio <Say> locale)`; the first row of a language is its default.
-const SAY_LOCALES: &[(&str, &str)] = &[
-    ("en", "en-US"),
-    ("en", "en-GB"),
-    ("en", "en-AU"),
-    ("en", "en-CA"),
-    ("en", "en-IN"),
-    ("es", "es-MX"),
-    ("es", "es-US"),
-    ("es", "es-ES"),
-    ("fr", "fr-FR"),
-    ("fr", "fr-CA"),
-    ("pt", "pt-BR"),
-    ("pt", "pt-PT"),
-    ("zh", "zh-CN"),
-    ("zh", "zh-TW"),
-    ("zh", "zh-HK"),
-    ("yue", "zh-HK"),
-    ("de", "de-DE"),
-    ("it", "it-IT"),
-    ("ja", "ja-JP"),
-    ("ko", "ko-KR"),
-    ("ru", "ru-RU"),
-    ("pl", "pl-PL"),
-    ("nl", "nl-NL"),
-    ("sv", "sv-SE"),
-    ("da", "da-DK"),
-    ("nb", "nb-NO"),
-    ("no", "nb-NO"),
-    ("fi", "fi-FI"),
-    ("ca", "ca-ES"),
-    ("vi", "vi-VN"),
-    ("hi", "hi-IN"),
-    ("tr", "tr-TR"),
-    ("ar", "arb"),
+/// Twilio `<Say>` locales we speak; the first of a language is its default.
+const SAY_LOCALES: &[&str] = &[
+    "en-US", "en-GB", "en-AU", "en-CA", "en-IN", "es-MX", "es-US", "es-ES", "fr-FR", "fr-CA",
+    "pt-BR", "pt-PT", "zh-CN", "zh-TW", "zh-HK", "de-DE", "it-IT", "ja-JP", "ko-KR", "ru-RU",
+    "pl-PL", "nl-NL", "sv-SE", "da-DK", "nb-NO", "fi-FI", "ca-ES", "vi-VN", "hi-IN", "tr-TR",
 ];
 
 /// Maps a BCP 47 tag to a Twilio `<Say>` locale: an exact language-region
@@ -304,16 +274,19 @@ pub fn say_language(tag: &str) -> &'static str {
             _ => {}
         }
     }
-    if let Some(found) = region.and_then(|r| SAY_LOCALES.iter().find(|(_, l)| *l == r)) {
-        return found.1;
+    if let Some(exact) = region.and_then(|r| SAY_LOCALES.iter().find(|l| **l == r)) {
+        return exact;
     }
-    if language == "zh" && traditional {
-        return "zh-TW";
+    match language.as_str() {
+        "zh" if traditional => "zh-TW",
+        "yue" => "zh-HK",
+        "no" => "nb-NO",
+        "ar" => "arb",
+        _ => SAY_LOCALES
+            .iter()
+            .find(|l| l.split('-').next() == Some(language.as_str()))
+            .map_or("en-US", |l| l),
     }
-    SAY_LOCALES
-        .iter()
-        .find(|(lang, _)| *lang == language)
-        .map_or("en-US", |(_, locale)| locale)
 }
 
 /// Escapes text for XML content and attributes; drops characters XML 1.0 forbids.

@@ -300,3 +300,34 @@ pub fn count_by_status(
         .select((deliveries::status, diesel::dsl::count_star()))
         .load(conn)
 }
+
+/// An earlier system message with this key: its delivery, skip and fingerprint.
+pub fn system_replay(
+    conn: &mut DbConn,
+    district_id: &str,
+    key: &str,
+) -> QueryResult<Option<(String, Option<crate::domain::plan::SkipReason>, String)>> {
+    use crate::domain::plan::SkipReason;
+    let found: Option<(String, String)> = communications::table
+        .filter(communications::district_id.eq(district_id))
+        .filter(communications::idempotency_key.eq(key))
+        .select((communications::id, communications::request_fingerprint))
+        .first(conn)
+        .optional()?;
+    let Some((communication_id, fingerprint)) = found else {
+        return Ok(None);
+    };
+    let delivery: Option<(String, Option<String>)> = deliveries::table
+        .filter(deliveries::communication_id.eq(&communication_id))
+        .select((deliveries::id, deliveries::skip_reason))
+        .first(conn)
+        .optional()?;
+    Ok(delivery.map(|(id, skip)| {
+        let skip = skip.and_then(|s| match s.as_str() {
+            "bad_address" => Some(SkipReason::BadAddress),
+            "opted_out" => Some(SkipReason::OptedOut),
+            _ => None,
+        });
+        (id, skip, fingerprint)
+    }))
+}

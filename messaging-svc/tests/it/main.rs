@@ -9,5 +9,6 @@ mod queue;
 mod smtp;
 mod smtp_sink;
 mod store;
+mod system;
 mod twilio;
 mod worker;

@@ -1,0 +1,3 @@
+//! Operations: load what the rules need, apply them, write the outcome.
+
+pub mod system;
