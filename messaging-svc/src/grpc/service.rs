@@ -111,4 +111,8 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
             replayed: queued.replayed,
         }))
     }
+
+    // -- provider events and address status (MS-5, MS-6, MS-7, GW-2): delegations to grpc/events.rs go here --
+
+    // -- communications, preferences, history (MS-1, MS-2, MS-3, MS-5): delegations go here --
 }
