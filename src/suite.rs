@@ -112,6 +112,7 @@ impl Suite {
         let messaging_listener = homeroom_platform::grpc::bind(&messaging_settings).await?;
         let messaging_url = format!("http://{}", dialable(messaging_listener.local_addr()?));
         let identity_url = format!("http://{}", dialable(identity_listener.local_addr()?));
+        let roster_dial = dialable(roster_listener.local_addr()?);
 
         let identity = identity_svc::app::App::build_on(
             identity_listener,
@@ -136,6 +137,8 @@ impl Suite {
                 service: messaging_settings,
                 identity_url,
                 outbox_dir: config.data_dir.join("outbox"),
+                roster_url: format!("http://{roster_dial}"),
+                service_secret: Some(config.service_secret.clone()),
                 ..messaging_svc::config::Config::defaults()
             },
         )

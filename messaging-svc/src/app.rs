@@ -17,6 +17,7 @@ use crate::{
     MIGRATIONS,
     config::Config,
     grpc::MessagingApi,
+    ops::directory::GrpcDirectory,
     providers::{
         EmailProvider, PhoneProvider,
         outbox::OutboxPhoneProvider,
@@ -56,7 +57,17 @@ impl App {
                 )
             })
             .collect();
-        let api = MessagingApi::new(db.clone());
+        let lazy = |url: &str| -> anyhow::Result<tonic::transport::Channel> {
+            Ok(tonic::transport::Endpoint::from_shared(url.to_string())
+                .map_err(|e| anyhow::anyhow!("{url:?} is not a valid URL: {e}"))?
+                .connect_lazy())
+        };
+        let directory = GrpcDirectory::new(
+            lazy(&config.identity_url)?,
+            lazy(&config.roster_url)?,
+            config.service_secret.clone(),
+        );
+        let api = MessagingApi::new(db.clone(), directory);
         let spec = ServiceSpec {
             routes: Routes::new(pb::messaging_service_server::MessagingServiceServer::new(
                 api,

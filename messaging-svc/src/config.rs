@@ -7,6 +7,10 @@
 //! `homeroom_platform::config`), and:
 //! - `HOMEROOM_IDENTITY_URL` (default `http://127.0.0.1:50051`): identity-svc,
 //!   whose JWKS verifies callers' tokens
+//! - `HOMEROOM_ROSTER_URL` (default `http://127.0.0.1:50052`): roster-svc, which
+//!   resolves students, classes and schools to accounts
+//! - `HOMEROOM_SERVICE_SECRET`: presented to identity-svc for a service token
+//!   (contact points); unset, communications cannot be planned
 //! - `HOMEROOM_WORKERS` (default 2): delivery workers in this process
 //! - `HOMEROOM_OUTBOX_DIR` (default `data/outbox`): without SMTP, email is
 //!   written there as `.eml` files; without Twilio, SMS and calls go to `sms.jsonl`
@@ -35,6 +39,10 @@ pub struct Config {
     pub service: ServiceSettings,
     /// identity-svc's gRPC URL: its JWKS verifies callers' tokens.
     pub identity_url: String,
+    /// roster-svc's gRPC URL.
+    pub roster_url: String,
+    /// Secret for identity's `IssueServiceToken`.
+    pub service_secret: Option<SecretString>,
     /// Delivery workers to run.
     pub workers: usize,
     /// Where the embedded providers write.
@@ -53,6 +61,8 @@ impl Config {
         Config {
             service: ServiceSettings::defaults("messaging", loopback(DEFAULT_PORT)),
             identity_url: "http://127.0.0.1:50051".into(),
+            roster_url: "http://127.0.0.1:50052".into(),
+            service_secret: None,
             workers: 2,
             outbox_dir: "data/outbox".into(),
             email_from: ("no-reply@homeroom.local".into(), "Homeroom".into()),
@@ -112,6 +122,8 @@ impl Config {
         Ok(Config {
             service: ServiceSettings::from_env(env, "messaging", loopback(DEFAULT_PORT))?,
             identity_url: uri_or(env, "IDENTITY_URL", &d.identity_url)?,
+            roster_url: uri_or(env, "ROSTER_URL", &d.roster_url)?,
+            service_secret: env.get("SERVICE_SECRET").map(SecretString::from),
             workers: env.parse_or("WORKERS", d.workers)?,
             outbox_dir: env.get("OUTBOX_DIR").map_or(d.outbox_dir, PathBuf::from),
             email_from,

@@ -59,6 +59,7 @@ impl Stack {
         let messaging_listener = bind(&messaging_settings).await?;
         let messaging_url = format!("http://{}", messaging_listener.local_addr()?);
         let identity_url = format!("http://{}", identity_listener.local_addr()?);
+        let roster_url = format!("http://{}", roster_listener.local_addr()?);
         let identity = identity_svc::app::App::build_on(
             identity_listener,
             identity_svc::config::Config {
@@ -82,6 +83,8 @@ impl Stack {
                 service: messaging_settings,
                 identity_url,
                 outbox_dir: outbox.path().to_path_buf(),
+                roster_url: roster_url.clone(),
+                service_secret: Some(SERVICE_SECRET.into()),
                 ..messaging_svc::config::Config::defaults()
             },
         )

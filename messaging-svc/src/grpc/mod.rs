@@ -1,5 +1,6 @@
 //! gRPC handlers: convert the request, call the domain, convert the answer.
 
+mod communications;
 mod service;
 mod status;
 

@@ -16,15 +16,16 @@ use crate::{
 };
 
 /// The messaging service's gRPC face.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MessagingApi {
     db: Db,
+    directory: std::sync::Arc<dyn ops::directory::Directory>,
 }
 
 impl MessagingApi {
-    /// A service over the given database.
-    pub fn new(db: Db) -> MessagingApi {
-        MessagingApi { db }
+    /// A service over the given database and directory.
+    pub fn new(db: Db, directory: std::sync::Arc<dyn ops::directory::Directory>) -> MessagingApi {
+        MessagingApi { db, directory }
     }
 }
 
@@ -115,4 +116,92 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
     // -- provider events and address status (MS-5, MS-6, MS-7, GW-2): delegations to grpc/events.rs go here --
 
     // -- communications, preferences, history (MS-1, MS-2, MS-3, MS-5): delegations go here --
+
+    async fn send_communication(
+        &self,
+        request: Request<pb::SendCommunicationRequest>,
+    ) -> Result<Response<pb::SendCommunicationResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let sender = super::communications::sender(&caller, &r.district_id, &r.sender_account_id)?;
+        if r.idempotency_key.trim().is_empty() {
+            return Err(MessagingError::InvalidArgument(
+                "idempotency_key: required, so a retry never sends twice".into(),
+            )
+            .into());
+        }
+        if r.body.trim().is_empty() {
+            return Err(MessagingError::InvalidArgument("body: required".into()).into());
+        }
+        let summary = ops::communications::send(
+            &self.db,
+            self.directory.as_ref(),
+            ops::communications::NewCommunication {
+                idempotency_key: r.idempotency_key,
+                district_id: r.district_id.clone(),
+                sender_account_id: sender.clone(),
+                subject: r.subject.clone(),
+                body: r.body.clone(),
+                variants: r
+                    .variants
+                    .iter()
+                    .map(|v| (v.language.clone(), v.subject.clone(), v.body.clone()))
+                    .collect(),
+                channels: super::communications::channels(&r.channels)?,
+                audience: super::communications::audience(r.audience.clone()),
+                emergency: r.emergency,
+            },
+        )
+        .await?;
+        let communication = pb::Communication {
+            communication_id: summary.communication_id.clone(),
+            district_id: r.district_id,
+            sender_account_id: sender,
+            subject: r.subject,
+            body: r.body,
+            variants: r.variants,
+            channels: r.channels,
+            audience: r.audience,
+            emergency: r.emergency,
+            status: pb::CommunicationStatus::Sending as i32,
+            recipient_count: summary.recipients as u64,
+            channel_counts: super::communications::channel_counts(&summary),
+            ..Default::default()
+        };
+        Ok(Response::new(pb::SendCommunicationResponse {
+            communication_id: summary.communication_id,
+            communication: Some(communication),
+            replayed: summary.replayed,
+        }))
+    }
+
+    async fn preview_audience(
+        &self,
+        request: Request<pb::PreviewAudienceRequest>,
+    ) -> Result<Response<pb::PreviewAudienceResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        super::communications::sender(&caller, &r.district_id, "preview")?;
+        let summary = ops::communications::preview(
+            &self.db,
+            self.directory.as_ref(),
+            &r.district_id,
+            &super::communications::audience(r.audience),
+            &super::communications::channels(&r.channels)?,
+            r.emergency,
+        )
+        .await?;
+        Ok(Response::new(pb::PreviewAudienceResponse {
+            recipient_count: summary.recipients as u64,
+            channel_counts: super::communications::channel_counts(&summary),
+            not_found_ids: summary.not_found_ids,
+            out_of_scope_ids: Vec::new(),
+        }))
+    }
+}
+
+impl std::fmt::Debug for MessagingApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessagingApi").finish_non_exhaustive()
+    }
 }

@@ -1,3 +1,5 @@
 //! Operations: load what the rules need, apply them, write the outcome.
 
+pub mod communications;
+pub mod directory;
 pub mod system;

@@ -331,3 +331,25 @@ pub fn system_replay(
         (id, skip, fingerprint)
     }))
 }
+
+/// The communication sent under an idempotency key: its id and request fingerprint.
+pub fn communication_by_key(
+    conn: &mut DbConn,
+    district_id: &str,
+    key: &str,
+) -> QueryResult<Option<(String, String)>> {
+    communications::table
+        .filter(communications::district_id.eq(district_id))
+        .filter(communications::idempotency_key.eq(key))
+        .select((communications::id, communications::request_fingerprint))
+        .first(conn)
+        .optional()
+}
+
+/// How many accounts a communication was for.
+pub fn recipient_count(conn: &mut DbConn, communication_id: &str) -> QueryResult<i64> {
+    communication_recipients::table
+        .filter(communication_recipients::communication_id.eq(communication_id))
+        .count()
+        .get_result(conn)
+}

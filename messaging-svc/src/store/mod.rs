@@ -2,4 +2,5 @@
 
 pub mod addresses;
 pub mod deliveries;
+pub mod preferences;
 pub mod schema;

@@ -88,3 +88,16 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::joinable!(deliveries -> communications (communication_id));
+diesel::joinable!(delivery_recipients -> deliveries (delivery_id));
+diesel::joinable!(communication_recipients -> communications (communication_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    communications,
+    communication_recipients,
+    deliveries,
+    delivery_recipients,
+    address_status,
+    preferences,
+);

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod addresses;
+mod communications;
 mod mock_twilio;
 mod process;
 mod queue;

@@ -1,0 +1,279 @@
+//! Communications (MS-1, MS-2): resolve the audience, look up contact points,
+//! apply preferences and address status, collapse to one delivery per
+//! (channel, address), and enqueue — or, for a preview, only count.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use homeroom_platform::db::Db;
+use sha2::{Digest, Sha256};
+
+use super::directory::{AudienceSpec, Directory};
+use crate::{
+    domain::{
+        error::MessagingError,
+        plan::{Channel, Plan, PlanInputs, Recipient, SkipReason, plan},
+    },
+    store::{
+        addresses,
+        deliveries::{self, CommunicationRow, Rendered},
+        preferences,
+    },
+};
+
+/// A communication as the sender wrote it, validated at the edge.
+#[derive(Debug, Clone)]
+pub struct NewCommunication {
+    /// The same key never sends twice.
+    pub idempotency_key: String,
+    /// District.
+    pub district_id: String,
+    /// Who sends it.
+    pub sender_account_id: String,
+    /// Default subject.
+    pub subject: String,
+    /// Default body.
+    pub body: String,
+    /// Per-language (language, subject, body).
+    pub variants: Vec<(String, String, String)>,
+    /// Channels.
+    pub channels: BTreeSet<Channel>,
+    /// Who it is for.
+    pub audience: AudienceSpec,
+    /// Preferences do not apply.
+    pub emergency: bool,
+}
+
+/// Counts for one channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelSummary {
+    /// Accounts reached on it (through a delivery, sent or skipped).
+    pub recipients: usize,
+    /// Distinct addresses.
+    pub unique_addresses: usize,
+    /// Deliveries that will be sent.
+    pub queued: usize,
+    /// Skips by reason.
+    pub skipped: BTreeMap<SkipReason, usize>,
+}
+
+/// What a send or a preview found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The communication (empty for a preview).
+    pub communication_id: String,
+    /// An earlier send with the same key is the answer.
+    pub replayed: bool,
+    /// Accounts in the audience.
+    pub recipients: usize,
+    /// Per channel.
+    pub channels: BTreeMap<Channel, ChannelSummary>,
+    /// Audience ids nobody knew.
+    pub not_found_ids: Vec<String>,
+}
+
+fn summarise(plan: &Plan, channels: &BTreeSet<Channel>) -> BTreeMap<Channel, ChannelSummary> {
+    let mut out: BTreeMap<Channel, ChannelSummary> = channels
+        .iter()
+        .map(|c| (*c, ChannelSummary::default()))
+        .collect();
+    for d in &plan.deliveries {
+        let s = out.entry(d.channel).or_default();
+        s.recipients += d.recipients.len();
+        s.unique_addresses += 1;
+        match d.skip {
+            None => s.queued += 1,
+            Some(reason) => *s.skipped.entry(reason).or_insert(0) += 1,
+        }
+    }
+    for (_, channel, reason) in &plan.account_skips {
+        *out.entry(*channel)
+            .or_default()
+            .skipped
+            .entry(*reason)
+            .or_insert(0) += 1;
+    }
+    out
+}
+
+/// Resolves an audience to contact points and plans its deliveries.
+async fn planned(
+    db: &Db,
+    directory: &dyn Directory,
+    district_id: &str,
+    audience: &AudienceSpec,
+    channels: &BTreeSet<Channel>,
+    emergency: bool,
+) -> Result<(Vec<Recipient>, Plan, Vec<String>), MessagingError> {
+    if audience.is_empty() {
+        return Err(MessagingError::InvalidArgument(
+            "audience: name at least one account, student, class or school".into(),
+        ));
+    }
+    if channels.is_empty() {
+        return Err(MessagingError::InvalidArgument(
+            "channels: choose EMAIL, SMS or VOICE".into(),
+        ));
+    }
+    let resolved = directory.resolve(district_id, audience).await?;
+    let recipients = directory.contact_points(resolved.account_ids).await?;
+    let ids: Vec<String> = recipients.iter().map(|r| r.account_id.clone()).collect();
+    let addresses_of: Vec<String> = recipients
+        .iter()
+        .flat_map(|r| [r.email.clone(), r.phone.clone()])
+        .flatten()
+        .collect();
+    let (disabled, states) = db
+        .run(move |c| {
+            let disabled = preferences::disabled(c, &ids)?;
+            let states = addresses::states(c, &addresses_of)?;
+            Ok::<_, MessagingError>((disabled, states))
+        })
+        .await?;
+    let inputs = PlanInputs {
+        channels: channels.clone(),
+        emergency,
+        disabled,
+        addresses: states,
+    };
+    let plan = plan(&recipients, &inputs);
+    Ok((recipients, plan, resolved.not_found_ids))
+}
+
+/// MS-2: the counts a sender needs before sending; sends nothing.
+pub async fn preview(
+    db: &Db,
+    directory: &dyn Directory,
+    district_id: &str,
+    audience: &AudienceSpec,
+    channels: &BTreeSet<Channel>,
+    emergency: bool,
+) -> Result<Summary, MessagingError> {
+    let (recipients, plan, not_found_ids) =
+        planned(db, directory, district_id, audience, channels, emergency).await?;
+    Ok(Summary {
+        communication_id: String::new(),
+        replayed: false,
+        recipients: recipients.len(),
+        channels: summarise(&plan, channels),
+        not_found_ids,
+    })
+}
+
+/// MS-1/MS-2: plans and enqueues a communication; the same key never sends twice.
+pub async fn send(
+    db: &Db,
+    directory: &dyn Directory,
+    c: NewCommunication,
+) -> Result<Summary, MessagingError> {
+    let fingerprint = fingerprint(&c);
+    let (district, key, fp) = (
+        c.district_id.clone(),
+        c.idempotency_key.clone(),
+        fingerprint.clone(),
+    );
+    if let Some(earlier) = db
+        .run(move |conn| replay(conn, &district, &key, &fp))
+        .await?
+    {
+        return Ok(earlier);
+    }
+    let (recipients, plan, not_found_ids) = planned(
+        db,
+        directory,
+        &c.district_id,
+        &c.audience,
+        &c.channels,
+        c.emergency,
+    )
+    .await?;
+    let summary = Summary {
+        communication_id: uuid::Uuid::now_v7().to_string(),
+        replayed: false,
+        recipients: recipients.len(),
+        channels: summarise(&plan, &c.channels),
+        not_found_ids,
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let row = CommunicationRow {
+        id: summary.communication_id.clone(),
+        district_id: c.district_id.clone(),
+        kind: "communication".into(),
+        sender_account_id: c.sender_account_id.clone(),
+        idempotency_key: c.idempotency_key.clone(),
+        request_fingerprint: fingerprint.clone(),
+        subject: c.subject.clone(),
+        body: c.body.clone(),
+        variants: serde_json::to_string(&c.variants)
+            .map_err(|e| MessagingError::Internal(e.into()))?,
+        channels: c
+            .channels
+            .iter()
+            .map(|ch| ch.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        emergency: c.emergency,
+        status: "sending".into(),
+        created_at: now,
+    };
+    let accounts: Vec<String> = recipients.into_iter().map(|r| r.account_id).collect();
+    let (district, key) = (c.district_id.clone(), c.idempotency_key.clone());
+    let inserted = db
+        .transaction(move |conn| {
+            // A concurrent twin may have planned first: its answer wins.
+            if let Some(earlier) = replay(conn, &district, &key, &fingerprint)? {
+                return Ok::<_, MessagingError>(Some(earlier));
+            }
+            deliveries::insert_planned(conn, &row, &accounts, &plan, &Rendered::default(), now)?;
+            Ok(None)
+        })
+        .await?;
+    if let Some(earlier) = inserted {
+        return Ok(earlier);
+    }
+    db.after_bulk_write(summary.recipients as u64, BULK_TABLES)
+        .await?;
+    Ok(summary)
+}
+
+/// Tables a large communication grows.
+const BULK_TABLES: &[&str] = &[
+    "communications",
+    "communication_recipients",
+    "deliveries",
+    "delivery_recipients",
+];
+
+/// The first send under this key, or an error when the request differs.
+fn replay(
+    conn: &mut homeroom_platform::db::DbConn,
+    district_id: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<Summary>, MessagingError> {
+    let Some((id, earlier)) = deliveries::communication_by_key(conn, district_id, key)? else {
+        return Ok(None);
+    };
+    if earlier != fingerprint {
+        return Err(MessagingError::AlreadyExists(
+            "idempotency_key was already used for a different communication; use a new key".into(),
+        ));
+    }
+    let recipients = deliveries::recipient_count(conn, &id)?;
+    Ok(Some(Summary {
+        communication_id: id,
+        replayed: true,
+        recipients: recipients as usize,
+        ..Summary::default()
+    }))
+}
+
+fn fingerprint(c: &NewCommunication) -> String {
+    let text = format!(
+        "{}|{}|{}|{:?}|{:?}|{:?}|{}",
+        c.sender_account_id, c.subject, c.body, c.variants, c.channels, c.audience, c.emergency
+    );
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

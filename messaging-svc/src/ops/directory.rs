@@ -1,0 +1,229 @@
+//! Who an audience is and how to reach them: roster-svc resolves students,
+//! classes, schools and roles to accounts (`ResolveAudience`), identity-svc
+//! gives each account's name, language and addresses (`GetContactPoints`).
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use futures::future::BoxFuture;
+use homeroom_proto::{identity::v1 as idpb, roster::v1 as rpb};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+use tonic::transport::Channel;
+
+use crate::domain::{error::MessagingError, plan::Recipient};
+
+/// An audience as the sender wrote it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AudienceSpec {
+    /// Accounts named directly.
+    pub account_ids: Vec<String>,
+    /// Students: their guardians.
+    pub student_ids: Vec<String>,
+    /// Classes.
+    pub class_ids: Vec<String>,
+    /// Schools.
+    pub school_ids: Vec<String>,
+    /// Everyone in the district (with `roles`).
+    pub whole_district: bool,
+    /// Roles within classes/schools/district (roster's `AudienceRole` numbers).
+    pub roles: Vec<i32>,
+}
+
+impl AudienceSpec {
+    /// Whether roster has to resolve part of it.
+    pub fn needs_roster(&self) -> bool {
+        !self.student_ids.is_empty()
+            || !self.class_ids.is_empty()
+            || !self.school_ids.is_empty()
+            || self.whole_district
+    }
+
+    /// Whether it names anyone at all.
+    pub fn is_empty(&self) -> bool {
+        self.account_ids.is_empty() && !self.needs_roster()
+    }
+}
+
+/// The resolved audience.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// Accounts, deduplicated and sorted.
+    pub account_ids: Vec<String>,
+    /// Ids roster did not know.
+    pub not_found_ids: Vec<String>,
+}
+
+/// Looks up audiences and contact points.
+pub trait Directory: Send + Sync + 'static {
+    /// Resolves an audience of a district to accounts.
+    fn resolve(
+        &self,
+        district_id: &str,
+        audience: &AudienceSpec,
+    ) -> BoxFuture<'_, Result<Resolved, MessagingError>>;
+    /// Contact points of accounts (missing ones are left out).
+    fn contact_points(
+        &self,
+        account_ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<Recipient>, MessagingError>>;
+}
+
+/// The directory over gRPC, with a service token from identity-svc.
+pub struct GrpcDirectory {
+    identity: Channel,
+    roster: Channel,
+    secret: Option<SecretString>,
+    token: Mutex<Option<(String, std::time::Instant)>>,
+}
+
+impl std::fmt::Debug for GrpcDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcDirectory").finish_non_exhaustive()
+    }
+}
+
+/// Service tokens live 15 minutes; renew well before.
+const TOKEN_REUSE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+impl GrpcDirectory {
+    /// A directory over lazily connected channels.
+    pub fn new(
+        identity: Channel,
+        roster: Channel,
+        secret: Option<SecretString>,
+    ) -> Arc<GrpcDirectory> {
+        Arc::new(GrpcDirectory {
+            identity,
+            roster,
+            secret,
+            token: Mutex::new(None),
+        })
+    }
+
+    async fn token(&self) -> Result<String, MessagingError> {
+        let mut cached = self.token.lock().await;
+        if let Some((token, _)) = cached.as_ref().filter(|(_, at)| at.elapsed() < TOKEN_REUSE) {
+            return Ok(token.clone());
+        }
+        let secret = self.secret.as_ref().ok_or_else(|| {
+            MessagingError::Unavailable(
+                "HOMEROOM_SERVICE_SECRET is not set: messaging cannot call identity".into(),
+            )
+        })?;
+        let token =
+            idpb::identity_service_client::IdentityServiceClient::new(self.identity.clone())
+                .issue_service_token(idpb::IssueServiceTokenRequest {
+                    client_id: "messaging".into(),
+                    client_secret: secret.expose_secret().to_string(),
+                    scopes: vec![],
+                })
+                .await
+                .map_err(|s| unavailable("identity-svc", &s))?
+                .into_inner()
+                .access_token;
+        *cached = Some((token.clone(), std::time::Instant::now()));
+        Ok(token)
+    }
+
+    async fn authorised<T>(&self, message: T) -> Result<tonic::Request<T>, MessagingError> {
+        let mut request = tonic::Request::new(message);
+        let value = format!("Bearer {}", self.token().await?)
+            .parse()
+            .map_err(|_| {
+                MessagingError::Internal(anyhow::anyhow!("a service token is not a header value"))
+            })?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+}
+
+fn unavailable(service: &str, status: &tonic::Status) -> MessagingError {
+    match status.code() {
+        tonic::Code::Unimplemented => MessagingError::Unavailable(format!(
+            "{service} cannot resolve this yet: {}",
+            status.message()
+        )),
+        tonic::Code::InvalidArgument | tonic::Code::NotFound => {
+            MessagingError::InvalidArgument(status.message().into())
+        }
+        tonic::Code::PermissionDenied => MessagingError::PermissionDenied(status.message().into()),
+        _ => MessagingError::Unavailable(format!("{service} is unavailable: {}", status.message())),
+    }
+}
+
+impl Directory for GrpcDirectory {
+    fn resolve(
+        &self,
+        district_id: &str,
+        audience: &AudienceSpec,
+    ) -> BoxFuture<'_, Result<Resolved, MessagingError>> {
+        let (district_id, audience) = (district_id.to_string(), audience.clone());
+        Box::pin(async move {
+            let mut ids: BTreeSet<String> = audience.account_ids.iter().cloned().collect();
+            let mut not_found = Vec::new();
+            if audience.needs_roster() {
+                let request = self
+                    .authorised(rpb::ResolveAudienceRequest {
+                        district_id,
+                        student_ids: audience.student_ids.clone(),
+                        class_ids: audience.class_ids.clone(),
+                        school_ids: audience.school_ids.clone(),
+                        whole_district: audience.whole_district,
+                        roles: audience.roles.clone(),
+                        scope: None,
+                    })
+                    .await?;
+                let mut stream =
+                    rpb::roster_service_client::RosterServiceClient::new(self.roster.clone())
+                        .resolve_audience(request)
+                        .await
+                        .map_err(|s| unavailable("roster-svc", &s))?
+                        .into_inner();
+                while let Some(page) = stream
+                    .message()
+                    .await
+                    .map_err(|s| unavailable("roster-svc", &s))?
+                {
+                    ids.extend(page.members.into_iter().map(|m| m.account_id));
+                    if let Some(summary) = page.summary {
+                        not_found.extend(summary.not_found_ids);
+                    }
+                }
+            }
+            Ok(Resolved {
+                account_ids: ids.into_iter().collect(),
+                not_found_ids: not_found,
+            })
+        })
+    }
+
+    fn contact_points(
+        &self,
+        account_ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<Recipient>, MessagingError>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(account_ids.len());
+            for chunk in account_ids.chunks(5_000) {
+                let request = self
+                    .authorised(idpb::GetContactPointsRequest {
+                        account_ids: chunk.to_vec(),
+                    })
+                    .await?;
+                let points = idpb::identity_service_client::IdentityServiceClient::new(
+                    self.identity.clone(),
+                )
+                .get_contact_points(request)
+                .await
+                .map_err(|s| unavailable("identity-svc", &s))?
+                .into_inner();
+                out.extend(points.contact_points.into_iter().map(|p| Recipient {
+                    account_id: p.account_id,
+                    language: p.preferred_language,
+                    email: p.email.map(|c| c.value),
+                    phone: p.mobile_phone.map(|c| c.value),
+                }));
+            }
+            Ok(out)
+        })
+    }
+}

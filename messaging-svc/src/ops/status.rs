@@ -1,0 +1,440 @@
+//! Address status (MS-6, MS-3) and Reset Status (MS-7): who may read and
+//! reset, what a status says (bad with cause and reason, soft bounces in the
+//! window, opted out, last reset), and the audited reset that clears bad and
+//! its reason, keeps every event and any STOP, and sends nothing.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use homeroom_platform::{
+    auth::{Principal, Role},
+    db::{Db, DbConn},
+    telemetry::mask_address,
+};
+
+use crate::{
+    domain::{address_rules::SOFT_WINDOW_DAYS, error::MessagingError, plan::Channel},
+    store::{
+        addresses::{self, StatusRow},
+        events::{self as store, EventRow},
+    },
+};
+
+/// MS-6: what made an address bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadCause {
+    /// SMTP 5xx, a hard bounce event, or another permanent provider error.
+    HardBounce,
+    /// 3 soft bounces within 7 days.
+    RepeatedSoftBounces,
+    /// A spam complaint.
+    Complaint,
+    /// Invalid or unknown number (Twilio 21211, 21217, 21401, 30005).
+    InvalidNumber,
+    /// Landline or not SMS-capable (Twilio 21614, 21635, 30006).
+    NotSmsCapable,
+    /// Unreachable handset (Twilio 21214, 21612, 30003).
+    Unreachable,
+}
+
+impl BadCause {
+    /// The cause a permanent Twilio error code stands for, if it names one.
+    pub fn of_twilio_code(code: u32) -> Option<BadCause> {
+        match code {
+            21211 | 21217 | 21401 | 30005 => Some(BadCause::InvalidNumber),
+            21614 | 21635 | 30006 => Some(BadCause::NotSmsCapable),
+            21214 | 21612 | 30003 => Some(BadCause::Unreachable),
+            _ => None,
+        }
+    }
+
+    /// In words, for reasons ("Twilio 30006: landline or not SMS-capable").
+    pub fn describe(self) -> &'static str {
+        match self {
+            BadCause::HardBounce => "hard bounce",
+            BadCause::RepeatedSoftBounces => "repeated soft bounces",
+            BadCause::Complaint => "spam complaint",
+            BadCause::InvalidNumber => "invalid or unknown number",
+            BadCause::NotSmsCapable => "landline or not SMS-capable",
+            BadCause::Unreachable => "unreachable handset",
+        }
+    }
+}
+
+/// The status of one address on one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressView {
+    /// Channel.
+    pub channel: Channel,
+    /// Normalised address.
+    pub address: String,
+    /// Marked bad: later communications skip it.
+    pub bad: bool,
+    /// For bad: what caused it.
+    pub cause: Option<BadCause>,
+    /// For bad: why, in words.
+    pub reason: Option<String>,
+    /// For bad: the provider's code in the reason ("30006", "550"), if any.
+    pub provider_error_code: Option<String>,
+    /// For bad: since when.
+    pub bad_since: Option<NaiveDateTime>,
+    /// Soft bounces in the current window.
+    pub soft_bounces: u32,
+    /// SMS: the number sent STOP.
+    pub opted_out: bool,
+    /// When it did.
+    pub opted_out_at: Option<NaiveDateTime>,
+    /// Last Reset Status.
+    pub last_reset_at: Option<NaiveDateTime>,
+    /// Who did it.
+    pub last_reset_by: Option<String>,
+}
+
+impl AddressView {
+    /// A never-seen address: OK.
+    fn ok(channel: Channel, address: String) -> AddressView {
+        AddressView {
+            channel,
+            address,
+            bad: false,
+            cause: None,
+            reason: None,
+            provider_error_code: None,
+            bad_since: None,
+            soft_bounces: 0,
+            opted_out: false,
+            opted_out_at: None,
+            last_reset_at: None,
+            last_reset_by: None,
+        }
+    }
+}
+
+/// Roles that may reset a bad address (MS-7), district-wide.
+const RESETTERS: [Role; 4] = [
+    Role::RosteringAdmin,
+    Role::CommunicationsAdmin,
+    Role::UserManager,
+    Role::DistrictAdmin,
+];
+
+/// MS-7: the account that may reset addresses of `district_id`, or PERMISSION_DENIED.
+/// Rostering, communications and district administrators and user managers
+/// of the whole district may; a school-scoped grant does not reach (an
+/// address belongs to accounts, not to a school); services may not (the
+/// audit row names a person).
+pub fn resetter(caller: &Principal, district_id: &str) -> Result<String, MessagingError> {
+    match caller {
+        Principal::Account { account_id, .. }
+            if RESETTERS.iter().any(|r| caller.has_district_role(district_id, *r)) =>
+        {
+            Ok(account_id.clone())
+        }
+        _ => Err(MessagingError::PermissionDenied(
+            "Reset Status needs the rostering administrator, communications administrator, \
+             user manager or district administrator role of the district"
+                .into(),
+        )),
+    }
+}
+
+/// Whose addresses a caller may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reader {
+    /// Services and staff of the district: any address.
+    Any,
+    /// An account without a staff role: the addresses it was sent to; others read as never seen.
+    Own(String),
+}
+
+/// MS-6: who may read address status of `district_id`: service callers, staff
+/// of the district (any role but guardian, district-wide or for a school), and
+/// other accounts of the district for their own addresses.
+pub fn reader(caller: &Principal, district_id: &str) -> Result<Reader, MessagingError> {
+    match caller {
+        Principal::Service { .. } => Ok(Reader::Any),
+        Principal::Account {
+            account_id,
+            district_id: own,
+            roles,
+        } if own == district_id => {
+            if roles.iter().any(|g| g.role != Role::Guardian) {
+                Ok(Reader::Any)
+            } else {
+                Ok(Reader::Own(account_id.clone()))
+            }
+        }
+        Principal::Account { .. } => Err(MessagingError::PermissionDenied(
+            "address status is readable only within your own district".into(),
+        )),
+    }
+}
+
+/// MS-6: statuses of `addresses`, one per request entry, in order.
+pub async fn get(
+    db: &Db,
+    caller: &Principal,
+    district_id: &str,
+    addresses: Vec<(Channel, String)>,
+) -> Result<Vec<AddressView>, MessagingError> {
+    let reader = reader(caller, district_id)?;
+    db.run(move |c| {
+        let now = chrono::Utc::now().naive_utc();
+        let mut out = views(c, &addresses, now)?;
+        if let Reader::Own(account_id) = reader {
+            let wanted: Vec<String> = addresses.iter().map(|(_, a)| a.clone()).collect();
+            let own = store::addresses_of_account(c, &account_id, &wanted)?;
+            for view in &mut out {
+                if !own.contains(&view.address) {
+                    *view = AddressView::ok(view.channel, view.address.clone());
+                }
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// What to reset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetTarget {
+    /// An address on a channel.
+    Address(Channel, String),
+    /// An account's address on a channel (the one messaging last sent it on).
+    AccountChannel(String, Channel),
+}
+
+/// A Reset Status request, validated at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetRequest {
+    /// The caller's district; the address must have been sent to for it.
+    pub district_id: String,
+    /// What.
+    pub target: ResetTarget,
+    /// For the audit row.
+    pub note: String,
+    /// Gateway request id, for the audit row.
+    pub request_id: String,
+    /// Client IP, for the audit row.
+    pub ip_address: String,
+}
+
+/// What a reset cleared and what is left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetOutcome {
+    /// The status before.
+    pub cleared: AddressView,
+    /// The status after: not bad, opt-out unchanged.
+    pub current: AddressView,
+}
+
+/// MS-7: clears the bad status and reason of one address on one channel. Keeps
+/// the event history and any STOP opt-out, queues nothing, and appends a
+/// `reset` address event naming the actor, with the cleared reason, note,
+/// request id and IP as JSON: the audit row. (Forwarding it to identity's
+/// audit log waits for an identity client in messaging.)
+pub async fn reset(
+    db: &Db,
+    caller: &Principal,
+    req: ResetRequest,
+) -> Result<ResetOutcome, MessagingError> {
+    let actor = resetter(caller, &req.district_id)?;
+    db.transaction(move |c| {
+        let now = chrono::Utc::now().naive_utc();
+        let (channel, address) = target_address(c, &req)?;
+        let key = [(channel, address.clone())];
+        let cleared = views(c, &key, now)?.pop().ok_or_else(no_view)?;
+        addresses::reset(c, &[channel], &address, now)?;
+        let audit = serde_json::json!({
+            "action": "address_status_reset",
+            "district_id": req.district_id,
+            "cleared_reason": cleared.reason,
+            "was_bad": cleared.bad,
+            "note": req.note,
+            "request_id": req.request_id,
+            "ip_address": req.ip_address,
+        })
+        .to_string();
+        addresses::record_event(c, channel, &address, "reset", &audit, None, Some(&actor), now)?;
+        let current = views(c, &key, now)?.pop().ok_or_else(no_view)?;
+        tracing::info!(
+            channel = channel.as_str(),
+            address = %mask_address(&address),
+            actor = %actor,
+            was_bad = cleared.bad,
+            "address status reset"
+        );
+        Ok(ResetOutcome { cleared, current })
+    })
+    .await
+}
+
+fn no_view() -> MessagingError {
+    MessagingError::Internal(anyhow::anyhow!("no status view for a requested address"))
+}
+
+/// The address a reset is about, if the district ever sent to it; else PERMISSION_DENIED.
+fn target_address(c: &mut DbConn, req: &ResetRequest) -> Result<(Channel, String), MessagingError> {
+    match &req.target {
+        ResetTarget::Address(channel, address) => {
+            if store::district_sent_to(c, &req.district_id, address)? {
+                Ok((*channel, address.clone()))
+            } else {
+                Err(MessagingError::PermissionDenied(
+                    "the address belongs to no account your district has messaged".into(),
+                ))
+            }
+        }
+        ResetTarget::AccountChannel(account_id, channel) => {
+            // SMS and voice go to the same mobile phone.
+            let channels: &[Channel] = match channel {
+                Channel::Email => &[Channel::Email],
+                Channel::Sms | Channel::Voice => &[Channel::Sms, Channel::Voice],
+            };
+            store::account_address(c, &req.district_id, account_id, channels)?
+                .map(|address| (*channel, address))
+                .ok_or_else(|| {
+                    MessagingError::InvalidArgument(
+                        "account_channel: your district has not messaged this account on that \
+                         channel; reset by address instead"
+                            .into(),
+                    )
+                })
+        }
+    }
+}
+
+/// Status views of `keys` from the status rows and the event history.
+fn views(
+    c: &mut DbConn,
+    keys: &[(Channel, String)],
+    now: NaiveDateTime,
+) -> Result<Vec<AddressView>, MessagingError> {
+    let mut wanted: Vec<String> = keys.iter().map(|(_, a)| a.clone()).collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut rows: HashMap<(String, String), StatusRow> = HashMap::new();
+    for chunk in wanted.chunks(1_000) {
+        for row in addresses::rows(c, chunk)? {
+            rows.insert((row.channel.clone(), row.address.clone()), row);
+        }
+    }
+    let window = now - chrono::Duration::days(SOFT_WINDOW_DAYS);
+    let earliest_bad = rows.values().filter(|r| r.bad).filter_map(|r| r.bad_since).min();
+    let since = earliest_bad.map_or(window, |t| t.min(window)) - chrono::Duration::seconds(1);
+    let bounces = store::events_of(c, &wanted, &["hard_bounce", "soft_bounce", "complaint"], Some(since))?;
+    let resets = store::events_of(c, &wanted, &["reset"], None)?;
+    let of = |events: &[EventRow], channel: Channel, address: &str| -> Vec<EventRow> {
+        events
+            .iter()
+            .filter(|e| e.channel == channel.as_str() && e.address == address)
+            .cloned()
+            .collect()
+    };
+    Ok(keys
+        .iter()
+        .map(|(channel, address)| {
+            let mut view = AddressView::ok(*channel, address.clone());
+            let bounces = of(&bounces, *channel, address);
+            view.soft_bounces = bounces
+                .iter()
+                .filter(|e| e.kind == "soft_bounce" && e.created_at > window)
+                .count()
+                .try_into()
+                .unwrap_or(u32::MAX);
+            if let Some(reset) = of(&resets, *channel, address).pop() {
+                view.last_reset_at = Some(reset.created_at);
+                view.last_reset_by = reset.actor_id;
+            }
+            if let Some(row) = rows.get(&(channel.as_str().to_string(), address.clone())) {
+                view.opted_out = row.opted_out;
+                view.opted_out_at = row.opted_out_at;
+                if row.bad {
+                    let last = bounces
+                        .iter()
+                        .rev()
+                        .find(|e| row.bad_since.is_none_or(|t| e.created_at <= t));
+                    view.bad = true;
+                    view.cause = Some(last.map_or(BadCause::HardBounce, |e| cause_of(e, *channel)));
+                    view.provider_error_code = row.bad_reason.as_deref().and_then(error_code);
+                    view.reason = row.bad_reason.clone();
+                    view.bad_since = row.bad_since;
+                }
+            }
+            view
+        })
+        .collect())
+}
+
+/// The cause the bounce event that made an address bad stands for.
+fn cause_of(event: &EventRow, channel: Channel) -> BadCause {
+    match event.kind.as_str() {
+        "complaint" => BadCause::Complaint,
+        "soft_bounce" => BadCause::RepeatedSoftBounces,
+        _ if channel == Channel::Email => BadCause::HardBounce,
+        _ => error_code(&event.reason)
+            .and_then(|code| code.parse().ok())
+            .and_then(BadCause::of_twilio_code)
+            .unwrap_or(BadCause::HardBounce),
+    }
+}
+
+/// The provider code in a reason: its first word of 3 to 5 digits
+/// ("550 5.1.1 user unknown" → 550, "Twilio 30006: landline…" → 30006).
+fn error_code(reason: &str) -> Option<String> {
+    reason
+        .split_whitespace()
+        .map(|w| w.trim_end_matches([':', ',', '.']))
+        .find(|w| (3..=5).contains(&w.len()) && w.chars().all(|ch| ch.is_ascii_digit()))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use homeroom_platform::auth::RoleGrant;
+
+    use super::*;
+
+    fn account(district: &str, role: Role, school: Option<&str>) -> Principal {
+        Principal::Account {
+            account_id: "a-1".into(),
+            district_id: district.into(),
+            roles: vec![RoleGrant {
+                role,
+                school_id: school.map(str::to_string),
+            }],
+        }
+    }
+
+    #[test]
+    fn district_wide_administrators_and_user_managers_reset_and_nobody_else() {
+        for role in RESETTERS {
+            assert_eq!(resetter(&account("d-1", role, None), "d-1").unwrap(), "a-1");
+            assert!(resetter(&account("d-2", role, None), "d-1").is_err());
+        }
+        for role in [Role::Teacher, Role::Staff, Role::Guardian] {
+            assert!(resetter(&account("d-1", role, None), "d-1").is_err());
+        }
+        assert!(resetter(&account("d-1", Role::UserManager, Some("s-1")), "d-1").is_err());
+        let gateway = Principal::Service { name: "gateway".into() };
+        assert!(resetter(&gateway, "d-1").is_err());
+    }
+
+    #[test]
+    fn staff_read_any_address_and_guardians_their_own() {
+        assert_eq!(reader(&account("d-1", Role::Teacher, Some("s-1")), "d-1").unwrap(), Reader::Any);
+        assert_eq!(
+            reader(&account("d-1", Role::Guardian, None), "d-1").unwrap(),
+            Reader::Own("a-1".into())
+        );
+        assert!(reader(&account("d-2", Role::DistrictAdmin, None), "d-1").is_err());
+        assert_eq!(reader(&Principal::Service { name: "identity".into() }, "d-1").unwrap(), Reader::Any);
+    }
+
+    #[test]
+    fn provider_codes_are_read_from_reasons() {
+        assert_eq!(error_code("550 5.1.1 user unknown").as_deref(), Some("550"));
+        assert_eq!(error_code("Twilio 30006: landline").as_deref(), Some("30006"));
+        assert_eq!(error_code("mailbox full"), None);
+    }
+}

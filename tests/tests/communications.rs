@@ -1,0 +1,234 @@
+//! Seed 000 end to end: Sarah and Kevin share an email; a communication to both
+//! sends one email to it and a text to each phone; a retry sends nothing more.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use e2e::{SERVICE_SECRET, Stack};
+use homeroom_platform::testing::wait_serving;
+use homeroom_proto::{
+    identity::v1::{self as idpb, identity_service_client::IdentityServiceClient},
+    messaging::v1::{self as mpb, messaging_service_client::MessagingServiceClient},
+};
+use tonic::{Request, transport::Channel};
+
+fn bearer<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// Files of the outbox: `.eml` texts, and SMS lines.
+fn outbox(stack: &Stack) -> (Vec<String>, Vec<serde_json::Value>) {
+    let mut emails = Vec::new();
+    for entry in std::fs::read_dir(&stack.outbox).unwrap().flatten() {
+        if entry.path().extension().is_some_and(|e| e == "eml") {
+            emails.push(std::fs::read_to_string(entry.path()).unwrap());
+        }
+    }
+    let sms = std::fs::read_to_string(stack.outbox.join("sms.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (emails, sms)
+}
+
+async fn until<T>(mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the outbox"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn person(
+    id: &str,
+    kind: idpb::AccountKind,
+    given: &str,
+    email: &str,
+    phone: &str,
+) -> idpb::AccountUpsert {
+    idpb::AccountUpsert {
+        source_id: id.into(),
+        kind: kind as i32,
+        given_name: given.into(),
+        family_name: "Smith".into(),
+        email: Some(email.into()),
+        mobile_phone: Some(phone.into()).filter(|p: &String| !p.is_empty()),
+        ..Default::default()
+    }
+}
+
+/// Dana, a communications administrator, joins through the emailed code.
+async fn dana_signs_in(stack: &Stack, identity: &mut IdentityServiceClient<Channel>) -> String {
+    identity
+        .send_one_time_code(idpb::SendOneTimeCodeRequest {
+            identifier: "dana@district.org".into(),
+            purpose: idpb::OneTimeCodePurpose::Invitation as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let email = until(|| {
+        outbox(stack)
+            .0
+            .into_iter()
+            .find(|e| e.contains("dana@district.org"))
+    })
+    .await;
+    let at = email.find("code is ").expect("the email carries the code") + "code is ".len();
+    let code: String = email[at..]
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    identity
+        .accept_invitation(idpb::AcceptInvitationRequest {
+            identifier: "dana@district.org".into(),
+            code,
+            new_password: "dana-strong-password".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tokens
+        .unwrap()
+        .access_token
+}
+
+#[tokio::test]
+async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_nothing() {
+    let stack = Stack::start().await.unwrap();
+    wait_serving(stack.identity, idpb::SERVICE_NAME, Duration::from_secs(30))
+        .await
+        .unwrap();
+    wait_serving(stack.messaging, mpb::SERVICE_NAME, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mut identity = IdentityServiceClient::connect(format!("http://{}", stack.identity))
+        .await
+        .unwrap();
+    let roster = identity
+        .issue_service_token(idpb::IssueServiceTokenRequest {
+            client_id: "roster".into(),
+            client_secret: SERVICE_SECRET.into(),
+            scopes: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    let mut dana = person(
+        "t-dana",
+        idpb::AccountKind::Staff,
+        "Dana",
+        "dana@district.org",
+        "",
+    );
+    dana.roles.push(idpb::RoleAssignment {
+        role: idpb::Role::CommunicationsAdmin as i32,
+        district_id: "district-1".into(),
+        ..Default::default()
+    });
+    let upserted = identity
+        .upsert_accounts(bearer(
+            idpb::UpsertAccountsRequest {
+                district_id: "district-1".into(),
+                source_system: "sis".into(),
+                accounts: vec![
+                    person(
+                        "p-sarah",
+                        idpb::AccountKind::Guardian,
+                        "Sarah",
+                        "smithparent@mail.com",
+                        "(987) 654-3210",
+                    ),
+                    person(
+                        "p-kevin",
+                        idpb::AccountKind::Guardian,
+                        "Kevin",
+                        "smithparent@mail.com",
+                        "(123) 456-7890",
+                    ),
+                    dana,
+                ],
+                ..Default::default()
+            },
+            &roster,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (sarah, kevin) = (
+        upserted.results[0].account_id.clone(),
+        upserted.results[1].account_id.clone(),
+    );
+    let token = dana_signs_in(&stack, &mut identity).await;
+
+    let mut messaging = MessagingServiceClient::connect(format!("http://{}", stack.messaging))
+        .await
+        .unwrap();
+    let request = mpb::SendCommunicationRequest {
+        idempotency_key: "snow-day-1".into(),
+        district_id: "district-1".into(),
+        subject: "Snow day".into(),
+        body: "School is closed tomorrow.".into(),
+        channels: vec![mpb::Channel::Email as i32, mpb::Channel::Sms as i32],
+        audience: Some(mpb::Audience {
+            account_ids: vec![sarah, kevin],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let sent = messaging
+        .send_communication(bearer(request.clone(), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    let counts = sent.communication.unwrap().channel_counts;
+    let email_counts = counts
+        .iter()
+        .find(|c| c.channel == mpb::Channel::Email as i32)
+        .unwrap();
+    assert_eq!(
+        (email_counts.recipients, email_counts.unique_addresses),
+        (2, 1)
+    );
+
+    let (emails, texts) = until(|| {
+        let (emails, sms) = outbox(&stack);
+        let snow: Vec<String> = emails
+            .into_iter()
+            .filter(|e| e.contains("Snow day"))
+            .collect();
+        (snow.len() == 1 && sms.len() == 2).then_some((snow, sms))
+    })
+    .await;
+    assert!(emails[0].contains("smithparent@mail.com"));
+    let mut phones: Vec<&str> = texts.iter().map(|t| t["to"].as_str().unwrap()).collect();
+    phones.sort();
+    assert_eq!(phones, vec!["+11234567890", "+19876543210"]);
+
+    let again = messaging
+        .send_communication(bearer(request, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.replayed);
+    assert_eq!(again.communication_id, sent.communication_id);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (emails, sms) = outbox(&stack);
+    assert_eq!(emails.iter().filter(|e| e.contains("Snow day")).count(), 1);
+    assert_eq!(sms.len(), 2);
+}
