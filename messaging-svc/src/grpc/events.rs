@@ -126,7 +126,9 @@ pub fn twilio_answer(o: CallbackOutcome) -> pb::RecordTwilioStatusCallbackRespon
     pb::RecordTwilioStatusCallbackResponse {
         matched: o.delivery_id.is_some(),
         delivery_id: o.delivery_id.unwrap_or_default(),
-        status: o.status.map_or(pb::DeliveryStatus::Unspecified, status_to_pb) as i32,
+        status: o
+            .status
+            .map_or(pb::DeliveryStatus::Unspecified, status_to_pb) as i32,
         address_marked_bad: o.address_marked_bad,
     }
 }
@@ -190,7 +192,7 @@ pub fn email_events(
                 kind,
                 address: address(Channel::Email, &e.address, "address").ok(),
                 reason: if reason.is_empty() {
-                    format!("{provider} {kind:?}")
+                    format!("{provider} {}", kind.as_str())
                 } else {
                     reason
                 },
@@ -231,7 +233,10 @@ pub fn address_refs(
         .enumerate()
         .map(|(i, a)| {
             let channel = channel(a.channel, &format!("addresses[{i}].channel"))?;
-            Ok((channel, address(channel, &a.address, &format!("addresses[{i}].address"))?))
+            Ok((
+                channel,
+                address(channel, &a.address, &format!("addresses[{i}].address"))?,
+            ))
         })
         .collect::<Result<_, MessagingError>>()?;
     Ok((district_id, refs))
@@ -259,7 +264,9 @@ pub fn address_status(v: AddressView) -> pb::AddressStatus {
         channel: channel_to_pb(v.channel) as i32,
         address: v.address,
         state: state as i32,
-        cause: v.cause.map_or(pb::BadAddressCause::Unspecified, cause_to_pb) as i32,
+        cause: v
+            .cause
+            .map_or(pb::BadAddressCause::Unspecified, cause_to_pb) as i32,
         reason: v.reason.unwrap_or_default(),
         provider_error_code: v.provider_error_code.unwrap_or_default(),
         bad_since: v.bad_since.map(|t| timestamp(t).into()),
@@ -283,10 +290,15 @@ pub fn reset_request(r: pb::ResetAddressStatusRequest) -> Result<ResetRequest, M
             ResetTarget::Address(channel, address(channel, &a.address, "address.address")?)
         }
         Some(Target::AccountChannel(a)) => ResetTarget::AccountChannel(
-            non_empty(a.account_id).ok_or_else(|| invalid("account_channel.account_id: required"))?,
+            non_empty(a.account_id)
+                .ok_or_else(|| invalid("account_channel.account_id: required"))?,
             channel(a.channel, "account_channel.channel")?,
         ),
-        None => return Err(invalid("target: an address or an account and channel is required")),
+        None => {
+            return Err(invalid(
+                "target: an address or an account and channel is required",
+            ));
+        }
     };
     Ok(ResetRequest {
         district_id,
@@ -313,16 +325,29 @@ mod tests {
 
     #[test]
     fn provider_events_are_for_the_gateway_only() {
-        assert!(gateway_only(&Principal::Service { name: "gateway".into() }).is_ok());
+        assert!(
+            gateway_only(&Principal::Service {
+                name: "gateway".into()
+            })
+            .is_ok()
+        );
         for caller in [
-            Principal::Service { name: "identity".into() },
+            Principal::Service {
+                name: "identity".into(),
+            },
             Principal::Account {
                 account_id: "a".into(),
                 district_id: "d".into(),
-                roles: vec![RoleGrant { role: Role::DistrictAdmin, school_id: None }],
+                roles: vec![RoleGrant {
+                    role: Role::DistrictAdmin,
+                    school_id: None,
+                }],
             },
         ] {
-            assert!(matches!(gateway_only(&caller), Err(MessagingError::PermissionDenied(_))));
+            assert!(matches!(
+                gateway_only(&caller),
+                Err(MessagingError::PermissionDenied(_))
+            ));
         }
     }
 
@@ -345,7 +370,10 @@ mod tests {
             ..Default::default()
         };
         let cb = twilio_callback(r).unwrap();
-        assert_eq!((cb.sid, cb.status.as_str(), cb.error_code), (Sid::Call("CA1".into()), "no-answer", None));
+        assert_eq!(
+            (cb.sid, cb.status.as_str(), cb.error_code),
+            (Sid::Call("CA1".into()), "no-answer", None)
+        );
         assert!(twilio_callback(pb::RecordTwilioStatusCallbackRequest::default()).is_err());
     }
 
@@ -360,7 +388,10 @@ mod tests {
         };
         let (_, events) = email_events(pb::RecordEmailEventsRequest {
             provider: "ses".into(),
-            events: vec![event(pb::EmailEventType::Unspecified), event(pb::EmailEventType::HardBounce)],
+            events: vec![
+                event(pb::EmailEventType::Unspecified),
+                event(pb::EmailEventType::HardBounce),
+            ],
             request_id: String::new(),
         })
         .unwrap();

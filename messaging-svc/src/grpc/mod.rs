@@ -1,6 +1,7 @@
 //! gRPC handlers: convert the request, call the domain, convert the answer.
 
 mod communications;
+mod events;
 mod service;
 mod status;
 

@@ -114,6 +114,60 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
     }
 
     // -- provider events and address status (MS-5, MS-6, MS-7, GW-2): delegations to grpc/events.rs go here --
+    async fn get_address_status(
+        &self,
+        request: Request<pb::GetAddressStatusRequest>,
+    ) -> Result<Response<pb::GetAddressStatusResponse>, Status> {
+        let caller = principal(&request)?;
+        let (district_id, addresses) = super::events::address_refs(request.into_inner())?;
+        let views = ops::status::get(&self.db, &caller, &district_id, addresses).await?;
+        Ok(Response::new(pb::GetAddressStatusResponse {
+            statuses: views
+                .into_iter()
+                .map(super::events::address_status)
+                .collect(),
+        }))
+    }
+
+    async fn reset_address_status(
+        &self,
+        request: Request<pb::ResetAddressStatusRequest>,
+    ) -> Result<Response<pb::ResetAddressStatusResponse>, Status> {
+        let caller = principal(&request)?;
+        let reset = super::events::reset_request(request.into_inner())?;
+        let outcome = ops::status::reset(&self.db, &caller, reset).await?;
+        Ok(Response::new(super::events::reset_answer(outcome)))
+    }
+
+    async fn record_twilio_status_callback(
+        &self,
+        request: Request<pb::RecordTwilioStatusCallbackRequest>,
+    ) -> Result<Response<pb::RecordTwilioStatusCallbackResponse>, Status> {
+        super::events::gateway_only(&principal(&request)?)?;
+        let callback = super::events::twilio_callback(request.into_inner())?;
+        let outcome = ops::events::twilio_status(&self.db, callback).await?;
+        Ok(Response::new(super::events::twilio_answer(outcome)))
+    }
+
+    async fn record_inbound_sms(
+        &self,
+        request: Request<pb::RecordInboundSmsRequest>,
+    ) -> Result<Response<pb::RecordInboundSmsResponse>, Status> {
+        super::events::gateway_only(&principal(&request)?)?;
+        let sms = super::events::inbound_sms(request.into_inner())?;
+        let answer = ops::events::inbound_sms(&self.db, sms).await?;
+        Ok(Response::new(super::events::inbound_answer(answer)))
+    }
+
+    async fn record_email_events(
+        &self,
+        request: Request<pb::RecordEmailEventsRequest>,
+    ) -> Result<Response<pb::RecordEmailEventsResponse>, Status> {
+        super::events::gateway_only(&principal(&request)?)?;
+        let (provider, events) = super::events::email_events(request.into_inner())?;
+        let outcome = ops::events::email_events(&self.db, provider, events).await?;
+        Ok(Response::new(super::events::email_answer(outcome)))
+    }
 
     // -- communications, preferences, history (MS-1, MS-2, MS-3, MS-5): delegations go here --
 

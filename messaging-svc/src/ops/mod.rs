@@ -2,4 +2,6 @@
 
 pub mod communications;
 pub mod directory;
+pub mod events;
+pub mod status;
 pub mod system;

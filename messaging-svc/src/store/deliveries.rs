@@ -54,6 +54,20 @@ struct NewDelivery<'a> {
     updated_at: NaiveDateTime,
 }
 
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = communication_recipients, treat_none_as_default_value = false)]
+struct RecipientRow<'a> {
+    communication_id: &'a str,
+    account_id: &'a str,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = delivery_recipients, treat_none_as_default_value = false)]
+struct DeliveryRecipientRow<'a> {
+    delivery_id: &'a str,
+    account_id: &'a str,
+}
+
 /// Rendered text carried by a system message's single delivery.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
@@ -76,19 +90,20 @@ pub fn insert_planned(
     diesel::insert_into(communications::table)
         .values(communication)
         .execute(conn)?;
-    let recipient_rows: Vec<_> = recipients
+    let recipient_rows: Vec<RecipientRow<'_>> = recipients
         .iter()
-        .map(|a| {
-            (
-                communication_recipients::communication_id.eq(&communication.id),
-                communication_recipients::account_id.eq(a),
-            )
+        .map(|account_id| RecipientRow {
+            communication_id: &communication.id,
+            account_id,
         })
         .collect();
     // Recipients arrive deduplicated (the audience is a set of accounts).
-    for chunk in recipient_rows.chunks(500) {
-        homeroom_platform::on_backend!(conn, c => diesel::insert_into(communication_recipients::table).values(chunk).execute(c))?;
-    }
+    bulk_insert!(
+        conn,
+        communication_recipients::table,
+        &recipient_rows,
+        1_000
+    )?;
     let ids: Vec<String> = plan
         .deliveries
         .iter()
@@ -101,24 +116,18 @@ pub fn insert_planned(
         .map(|(d, id)| new_delivery(id.clone(), &communication.id, d, rendered, now))
         .collect();
     bulk_insert!(conn, deliveries::table, &rows, 200)?;
-    let links: Vec<(String, String)> = plan
+    let links: Vec<DeliveryRecipientRow<'_>> = plan
         .deliveries
         .iter()
         .zip(&ids)
-        .flat_map(|(d, id)| d.recipients.iter().map(move |a| (id.clone(), a.clone())))
-        .collect();
-    let link_rows: Vec<_> = links
-        .iter()
-        .map(|(d, a)| {
-            (
-                delivery_recipients::delivery_id.eq(d),
-                delivery_recipients::account_id.eq(a),
-            )
+        .flat_map(|(d, id)| {
+            d.recipients.iter().map(move |a| DeliveryRecipientRow {
+                delivery_id: id,
+                account_id: a,
+            })
         })
         .collect();
-    for chunk in link_rows.chunks(500) {
-        homeroom_platform::on_backend!(conn, c => diesel::insert_into(delivery_recipients::table).values(chunk).execute(c))?;
-    }
+    bulk_insert!(conn, delivery_recipients::table, &links, 1_000)?;
     Ok(ids)
 }
 

@@ -69,6 +69,9 @@ pub fn advance(
     from: &[&str],
     change: &StatusChange<'_>,
 ) -> QueryResult<bool> {
+    if from.is_empty() {
+        return Ok(false);
+    }
     let n = diesel::update(
         deliveries::table
             .filter(deliveries::id.eq(id))
@@ -218,7 +221,10 @@ pub fn events_of(
     kinds: &[&str],
     since: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<EventRow>> {
+    // Every channel named, so the (channel, address, created_at) index serves.
+    let channels = [Channel::Email, Channel::Sms, Channel::Voice].map(Channel::as_str);
     let mut query = address_events::table
+        .filter(address_events::channel.eq_any(channels))
         .filter(address_events::address.eq_any(addresses))
         .filter(address_events::kind.eq_any(kinds))
         .into_boxed();

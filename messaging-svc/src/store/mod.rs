@@ -2,5 +2,6 @@
 
 pub mod addresses;
 pub mod deliveries;
+pub mod events;
 pub mod preferences;
 pub mod schema;

@@ -4,6 +4,7 @@
 
 mod addresses;
 mod communications;
+mod events;
 mod mock_twilio;
 mod process;
 mod queue;
