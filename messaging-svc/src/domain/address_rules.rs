@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 pub enum Keyword {
     /// STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT: no more SMS to this number.
     OptOut,
-    /// START, UNSTOP: SMS again.
+    /// START, UNSTOP, YES: SMS again.
     OptIn,
 }
 
@@ -21,7 +21,7 @@ pub fn keyword(body: &str) -> Option<Keyword> {
         .to_ascii_uppercase();
     match word.as_str() {
         "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" => Some(Keyword::OptOut),
-        "START" | "UNSTOP" => Some(Keyword::OptIn),
+        "START" | "UNSTOP" | "YES" => Some(Keyword::OptIn),
         _ => None,
     }
 }
@@ -72,7 +72,7 @@ mod tests {
         ] {
             assert_eq!(keyword(stop), Some(Keyword::OptOut), "{stop:?}");
         }
-        for start in ["START", "start", "Unstop"] {
+        for start in ["START", "start", "Unstop", "yes"] {
             assert_eq!(keyword(start), Some(Keyword::OptIn), "{start:?}");
         }
         for other in ["stop it", "Thanks!", "", "STOPP"] {

@@ -254,7 +254,7 @@ impl Worker {
                     },
                     SendOutcome::Permanent { code, reason } => {
                         let why = format!("{code} {reason}");
-                        bounce(c, channel, &d.address, Bounce::Hard, &why, &d.id, now)?;
+                        bounce(c, channel, &d.address, Bounce::Hard, &why, Some(&d.id), now)?;
                         Completion::Final { status: "bounced", error: why }
                     }
                     SendOutcome::OptedOut { reason } => {
@@ -279,7 +279,7 @@ pub fn bounce(
     address: &str,
     kind: Bounce,
     reason: &str,
-    delivery_id: &str,
+    delivery_id: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
     let event = match kind {
@@ -289,16 +289,7 @@ pub fn bounce(
     };
     let window = now - chrono::Duration::days(address_rules::SOFT_WINDOW_DAYS);
     let earlier = addresses::soft_bounces_since(c, channel, address, window)?;
-    addresses::record_event(
-        c,
-        channel,
-        address,
-        event,
-        reason,
-        Some(delivery_id),
-        None,
-        now,
-    )?;
+    addresses::record_event(c, channel, address, event, reason, delivery_id, None, now)?;
     if address_rules::becomes_bad(kind, now, &earlier) {
         addresses::mark_bad(c, channel, address, reason, now)?;
     }

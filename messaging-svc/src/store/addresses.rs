@@ -174,16 +174,23 @@ pub fn record_event(
     Ok(())
 }
 
-/// Times of soft bounces of an address on a channel since `since`.
+/// Times of soft bounces of an address on a channel since `since`, counting only
+/// those after its last Reset Status (a reset starts the count again).
 pub fn soft_bounces_since(
     conn: &mut DbConn,
     channel: Channel,
     address: &str,
     since: NaiveDateTime,
 ) -> QueryResult<Vec<NaiveDateTime>> {
-    address_events::table
+    let events = address_events::table
         .filter(address_events::channel.eq(channel.as_str()))
-        .filter(address_events::address.eq(address))
+        .filter(address_events::address.eq(address));
+    let last_reset: Option<NaiveDateTime> = events
+        .filter(address_events::kind.eq("reset"))
+        .select(diesel::dsl::max(address_events::created_at))
+        .first(conn)?;
+    let since = last_reset.map_or(since, |r| r.max(since));
+    events
         .filter(address_events::kind.eq("soft_bounce"))
         .filter(address_events::created_at.gt(since))
         .select(address_events::created_at)

@@ -75,3 +75,58 @@ async fn start_lifts_a_stop() {
         AddressState::default()
     );
 }
+
+#[tokio::test]
+async fn after_a_reset_soft_bounces_count_from_zero_again() {
+    use messaging_svc::{domain::address_rules::Bounce, queue::worker::bounce};
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let address = "full@mail.com".to_string();
+    let a = address.clone();
+    let states = test_db
+        .db
+        .transaction(move |c| {
+            let t0 = Utc::now().naive_utc() - chrono::Duration::hours(3);
+            for i in 0..3 {
+                bounce(
+                    c,
+                    Channel::Email,
+                    &a,
+                    Bounce::Soft,
+                    "452 mailbox full",
+                    None,
+                    t0 + chrono::Duration::minutes(i),
+                )?;
+            }
+            let bad_after_three = addresses::states(c, std::slice::from_ref(&a))?;
+            let reset_at = t0 + chrono::Duration::hours(1);
+            addresses::reset(c, &[Channel::Email], &a, reset_at)?;
+            addresses::record_event(
+                c,
+                Channel::Email,
+                &a,
+                "reset",
+                "",
+                None,
+                Some("staff-1"),
+                reset_at,
+            )?;
+            bounce(
+                c,
+                Channel::Email,
+                &a,
+                Bounce::Soft,
+                "452 mailbox full",
+                None,
+                t0 + chrono::Duration::hours(2),
+            )?;
+            let after_one_more = addresses::states(c, std::slice::from_ref(&a))?;
+            Ok::<_, DbError>((bad_after_three, after_one_more))
+        })
+        .await
+        .unwrap();
+    assert!(states.0[&(Channel::Email, address.clone())].bad);
+    assert!(
+        !states.1[&(Channel::Email, address)].bad,
+        "one soft bounce after a reset is not three"
+    );
+}

@@ -148,14 +148,14 @@ fn apply_email_event(
     let mut now_bad = false;
     if let Some(kind) = bounced {
         let was_bad = is_bad(c, Channel::Email, address)?;
-        // `bounce()` names a delivery; an unmatched event has none.
+        // An unmatched event names no delivery.
         bounce(
             c,
             Channel::Email,
             address,
             kind,
             &e.reason,
-            d.map_or("", |d| d.id.as_str()),
+            d.map(|d| d.id.as_str()),
             at,
         )?;
         now_bad = is_bad(c, Channel::Email, address)?;

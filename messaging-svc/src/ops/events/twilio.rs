@@ -148,7 +148,7 @@ pub async fn twilio_status(db: &Db, cb: TwilioCallback) -> Result<CallbackOutcom
             Effect::Status(..) => {}
             Effect::Bounce(why) => {
                 let was_bad = is_bad(c, channel, &d.address)?;
-                bounce(c, channel, &d.address, Bounce::Hard, &why, &d.id, now)?;
+                bounce(c, channel, &d.address, Bounce::Hard, &why, Some(&d.id), now)?;
                 outcome.address_marked_bad = !was_bad && is_bad(c, channel, &d.address)?;
             }
             Effect::OptedOut(why) => {
