@@ -7,6 +7,7 @@ mod communications;
 mod events;
 mod mock_twilio;
 mod process;
+mod processes;
 mod queue;
 mod smtp;
 mod smtp_sink;
