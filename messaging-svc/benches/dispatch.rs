@@ -4,12 +4,18 @@
 //! One communication to N distinct addresses is enqueued per channel, then W
 //! delivery workers drain it through the real providers — `SmtpProvider` to the
 //! tests' SMTP sink, `TwilioProvider` to the tests' mock Twilio, both served in
-//! this process — and the time until every delivery is `sent` is reported.
+//! this process — and the time until every delivery is `sent` is reported with
+//! the mean provider call and the share of worker time spent in it.
 //!
 //! `cargo bench -p messaging-svc --bench dispatch` runs on SQLite; with
 //! `TEST_DATABASE_URL=postgres://…` on PostgreSQL. `BENCH_EMAILS` (5,000),
-//! `BENCH_SMS` (10,000), `BENCH_WORKERS` (4), `BENCH_BATCH` (100) and
-//! `BENCH_SMTP_POOL` (8) override the defaults.
+//! `BENCH_SMS` (10,000), `BENCH_WORKERS` (32), `BENCH_BATCH` (10) and
+//! `BENCH_SMTP_POOL` (one connection per worker) override the defaults.
+//!
+//! Why 32 workers of 10: lettre 0.11 leaves Nagle on, so every message waits
+//! ~40 ms for the sink's delayed ACK before its final `.` goes out, and a
+//! worker sends its batch one message at a time. Throughput is workers ÷ 46 ms;
+//! small batches keep all of them busy to the end (BENCHMARKS.md has the numbers).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,9 +26,17 @@ mod mock_twilio;
 #[path = "../tests/it/smtp_sink.rs"]
 mod smtp_sink;
 
-use std::{collections::BTreeSet, sync::Arc, time::Duration, time::Instant};
+use std::{
+    collections::BTreeSet,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
 
 use chrono::Utc;
+use futures::future::BoxFuture;
 use homeroom_platform::{
     db::{Db, DbError},
     testing::TestDb,
@@ -31,7 +45,7 @@ use messaging_svc::{
     MIGRATIONS,
     domain::plan::{Channel, PlanInputs, Recipient, plan},
     providers::{
-        EmailProvider, PhoneProvider,
+        EmailProvider, OutgoingCall, OutgoingEmail, OutgoingSms, PhoneProvider, SendOutcome,
         smtp::{SmtpProvider, SmtpSettings, SmtpTls},
         twilio::{TwilioProvider, TwilioSettings},
     },
@@ -50,6 +64,50 @@ fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// A provider that adds up the time its calls take.
+struct Timed<P: ?Sized> {
+    inner: Arc<P>,
+    nanos: AtomicU64,
+}
+
+impl<P: ?Sized> Timed<P> {
+    fn new(inner: Arc<P>) -> Timed<P> {
+        Timed {
+            inner,
+            nanos: AtomicU64::new(0),
+        }
+    }
+
+    async fn time(&self, call: BoxFuture<'_, SendOutcome>) -> SendOutcome {
+        let started = Instant::now();
+        let outcome = call.await;
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap();
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+        outcome
+    }
+
+    /// Seconds spent in calls since the last take.
+    fn take_seconds(&self) -> f64 {
+        self.nanos.swap(0, Ordering::Relaxed) as f64 / 1e9
+    }
+}
+
+impl EmailProvider for Timed<dyn EmailProvider> {
+    fn send_email(&self, email: OutgoingEmail) -> BoxFuture<'_, SendOutcome> {
+        Box::pin(self.time(self.inner.send_email(email)))
+    }
+}
+
+impl PhoneProvider for Timed<dyn PhoneProvider> {
+    fn send_sms(&self, sms: OutgoingSms) -> BoxFuture<'_, SendOutcome> {
+        Box::pin(self.time(self.inner.send_sms(sms)))
+    }
+
+    fn place_call(&self, call: OutgoingCall) -> BoxFuture<'_, SendOutcome> {
+        Box::pin(self.time(self.inner.place_call(call)))
+    }
 }
 
 /// `n` distinct addresses on `channel`.
@@ -106,23 +164,21 @@ async fn enqueue(db: &Db, channel: Channel, addresses: &[String]) {
 }
 
 /// Runs `workers` workers until the queue is empty; returns the seconds it took.
-async fn drain(
-    db: &Db,
-    email: &Arc<dyn EmailProvider>,
-    phone: &Arc<dyn PhoneProvider>,
-    workers: usize,
-    batch: i64,
-) -> f64 {
+async fn drain(db: &Db, setup: &Setup) -> f64 {
     let started = Instant::now();
-    let tasks: Vec<_> = (0..workers)
+    let tasks: Vec<_> = (0..setup.workers)
         .map(|w| {
             let settings = WorkerSettings {
                 owner: format!("bench-worker-{w}"),
-                batch,
-                idle: Duration::from_millis(10),
+                batch: setup.batch,
                 ..WorkerSettings::default()
             };
-            let worker = Worker::new(db.clone(), email.clone(), phone.clone(), settings);
+            let worker = Worker::new(
+                db.clone(),
+                setup.email.clone(),
+                setup.phone.clone(),
+                settings,
+            );
             // A worker that claims nothing has found every delivery claimed.
             tokio::spawn(async move { while worker.run_once().await.unwrap() > 0 {} })
         })
@@ -156,8 +212,8 @@ fn assert_once_each(channel: Channel, expected: &[String], got: Vec<String>) {
 struct Setup {
     sink: SmtpSink,
     mock: MockTwilio,
-    email: Arc<dyn EmailProvider>,
-    phone: Arc<dyn PhoneProvider>,
+    email: Arc<Timed<dyn EmailProvider>>,
+    phone: Arc<Timed<dyn PhoneProvider>>,
     workers: usize,
     batch: i64,
 }
@@ -167,7 +223,11 @@ async fn run(setup: &Setup, channel: Channel, n: usize) {
     let db = &test_db.db;
     let expected = addresses(channel, n);
     enqueue(db, channel, &expected).await;
-    let seconds = drain(db, &setup.email, &setup.phone, setup.workers, setup.batch).await;
+    let seconds = drain(db, setup).await;
+    let in_provider = match channel {
+        Channel::Email => setup.email.take_seconds(),
+        _ => setup.phone.take_seconds(),
+    };
     assert_eq!(sent(db).await, n as i64);
     let got: Vec<String> = match channel {
         Channel::Email => setup
@@ -184,17 +244,22 @@ async fn run(setup: &Setup, channel: Channel, n: usize) {
             .collect(),
     };
     assert_once_each(channel, &expected, got);
+    // Workers send one message at a time: the rest of their time is the queue.
     println!(
-        "dispatch backend={} channel={} n={n} workers={} seconds={seconds:.2} rate={:.0}/s",
+        "dispatch backend={} channel={} n={n} workers={} seconds={seconds:.2} rate={:.0}/s \
+         send_ms={:.2} in_provider={:.0}%",
         test_db.backend(),
         channel.as_str(),
         setup.workers,
-        n as f64 / seconds
+        n as f64 / seconds,
+        in_provider * 1e3 / n as f64,
+        in_provider * 100.0 / (seconds * setup.workers as f64),
     );
 }
 
 #[tokio::main]
 async fn main() {
+    let workers = env_or("BENCH_WORKERS", 32);
     let sink = SmtpSink::start().await;
     let mock = MockTwilio::start().await;
     let email = SmtpProvider::new(SmtpSettings {
@@ -206,7 +271,7 @@ async fn main() {
         from_address: "office@lincoln.example".into(),
         from_name: "Lincoln Elementary".into(),
         timeout: SmtpSettings::DEFAULT_TIMEOUT,
-        max_connections: env_or("BENCH_SMTP_POOL", 8) as u32,
+        max_connections: u32::try_from(env_or("BENCH_SMTP_POOL", workers)).unwrap(),
     })
     .unwrap();
     let mut twilio = TwilioSettings::new(ACCOUNT_SID, SecretString::from(AUTH_TOKEN));
@@ -217,10 +282,10 @@ async fn main() {
     let setup = Setup {
         sink,
         mock,
-        email: Arc::new(email),
-        phone: Arc::new(phone),
-        workers: env_or("BENCH_WORKERS", 4),
-        batch: env_or("BENCH_BATCH", 100) as i64,
+        email: Arc::new(Timed::new(Arc::new(email) as Arc<dyn EmailProvider>)),
+        phone: Arc::new(Timed::new(Arc::new(phone) as Arc<dyn PhoneProvider>)),
+        workers,
+        batch: i64::try_from(env_or("BENCH_BATCH", 10)).unwrap(),
     };
     run(&setup, Channel::Email, env_or("BENCH_EMAILS", 5_000)).await;
     run(&setup, Channel::Sms, env_or("BENCH_SMS", 10_000)).await;
