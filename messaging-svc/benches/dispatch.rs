@@ -9,8 +9,8 @@
 //!
 //! `cargo bench -p messaging-svc --bench dispatch` runs on SQLite; with
 //! `TEST_DATABASE_URL=postgres://…` on PostgreSQL. `BENCH_EMAILS` (5,000),
-//! `BENCH_SMS` (10,000), `BENCH_WORKERS` (32), `BENCH_BATCH` (10) and
-//! `BENCH_SMTP_POOL` (one connection per worker) override the defaults.
+//! `BENCH_SMS` (10,000), `BENCH_WORKERS` (4), `BENCH_BATCH` (100) and
+//! `BENCH_SMTP_POOL` (4 × 16 connections: workers × in-flight per batch) override the defaults.
 //!
 //! Why 32 workers of 10: lettre 0.11 leaves Nagle on, so every message waits
 //! ~40 ms for the sink's delayed ACK before its final `.` goes out, and a
@@ -259,7 +259,7 @@ async fn run(setup: &Setup, channel: Channel, n: usize) {
 
 #[tokio::main]
 async fn main() {
-    let workers = env_or("BENCH_WORKERS", 32);
+    let workers = env_or("BENCH_WORKERS", 4);
     let sink = SmtpSink::start().await;
     let mock = MockTwilio::start().await;
     let email = SmtpProvider::new(SmtpSettings {
@@ -271,7 +271,7 @@ async fn main() {
         from_address: "office@lincoln.example".into(),
         from_name: "Lincoln Elementary".into(),
         timeout: SmtpSettings::DEFAULT_TIMEOUT,
-        max_connections: u32::try_from(env_or("BENCH_SMTP_POOL", workers)).unwrap(),
+        max_connections: u32::try_from(env_or("BENCH_SMTP_POOL", workers * 16)).unwrap(),
     })
     .unwrap();
     let mut twilio = TwilioSettings::new(ACCOUNT_SID, SecretString::from(AUTH_TOKEN));
@@ -285,7 +285,7 @@ async fn main() {
         email: Arc::new(Timed::new(Arc::new(email) as Arc<dyn EmailProvider>)),
         phone: Arc::new(Timed::new(Arc::new(phone) as Arc<dyn PhoneProvider>)),
         workers,
-        batch: i64::try_from(env_or("BENCH_BATCH", 10)).unwrap(),
+        batch: i64::try_from(env_or("BENCH_BATCH", 100)).unwrap(),
     };
     run(&setup, Channel::Email, env_or("BENCH_EMAILS", 5_000)).await;
     run(&setup, Channel::Sms, env_or("BENCH_SMS", 10_000)).await;

@@ -241,13 +241,22 @@ impl Db {
     }
 
     /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+    ///
+    /// On SQLite the transaction begins `IMMEDIATE`, taking the write lock up
+    /// front: two deferred transactions that both read and then write would
+    /// deadlock on the lock upgrade, and SQLite reports that at once instead of
+    /// waiting out the busy timeout.
     pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        self.run(move |conn| match conn {
+            DbConn::Pg(_) => conn.transaction(f),
+            DbConn::Sqlite(_) => immediate_transaction(conn, f),
+        })
+        .await
     }
 
     /// Answers whether the database answers a trivial query.
@@ -297,6 +306,35 @@ impl Db {
             Ok::<_, anyhow::Error>(ran)
         })
         .await
+    }
+}
+
+/// A SQLite transaction that begins `IMMEDIATE`; nested `transaction` calls
+/// inside `f` become savepoints as usual.
+fn immediate_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if let DbConn::Sqlite(c) = &mut *conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    let result = f(conn);
+    let DbConn::Sqlite(c) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(c)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = AnsiTransactionManager::rollback_transaction(c) {
+                tracing::warn!(error = %rollback, "rolling back a SQLite transaction failed");
+            }
+            Err(e)
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use futures::StreamExt;
 use homeroom_platform::db::{Db, DbConn, DbError};
 use tokio_util::sync::CancellationToken;
 
@@ -35,6 +36,8 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// Pause when nothing is due.
     pub idle: Duration,
+    /// Deliveries of a batch in flight at once.
+    pub concurrency: usize,
     /// Retries of transient failures.
     pub retry: RetryPolicy,
 }
@@ -46,6 +49,7 @@ impl Default for WorkerSettings {
             batch: 50,
             lease: Duration::from_secs(120),
             idle: Duration::from_millis(500),
+            concurrency: 16,
             retry: RetryPolicy::default(),
         }
     }
@@ -127,10 +131,19 @@ impl Worker {
             .await?;
         let n = claimed.len();
         let texts = self.texts(&claimed).await?;
-        for delivery in claimed {
-            let outcome = self.send(&delivery, &texts).await;
-            self.record(delivery, outcome).await?;
-        }
+        // Providers answer in tens to hundreds of milliseconds (SMTP's final
+        // dot waits for a delayed ACK; Twilio is an HTTPS round trip): a batch
+        // is sent concurrently, each outcome recorded as it arrives.
+        let texts = &texts;
+        let results: Vec<Result<(), DbError>> = futures::stream::iter(claimed)
+            .map(|delivery| async move {
+                let outcome = self.send(&delivery, texts).await;
+                self.record(delivery, outcome).await
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<()>, DbError>>()?;
         Ok(n)
     }
 
