@@ -126,3 +126,58 @@ impl Drop for Stack {
         self.stop.cancel();
     }
 }
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
+impl Stack {
+    /// Waits until identity, roster and messaging report SERVING.
+    pub async fn wait_serving(&self) -> anyhow::Result<()> {
+        use homeroom_proto::{
+            identity::v1 as identity, messaging::v1 as messaging, roster::v1 as roster,
+        };
+        let timeout = std::time::Duration::from_secs(30);
+        homeroom_platform::testing::wait_serving(self.identity, identity::SERVICE_NAME, timeout)
+            .await?;
+        homeroom_platform::testing::wait_serving(self.roster, roster::SERVICE_NAME, timeout)
+            .await?;
+        homeroom_platform::testing::wait_serving(self.messaging, messaging::SERVICE_NAME, timeout)
+            .await
+    }
+
+    /// A client of identity-svc.
+    pub async fn identity_client(
+        &self,
+    ) -> anyhow::Result<
+        homeroom_proto::identity::v1::identity_service_client::IdentityServiceClient<
+            tonic::transport::Channel,
+        >,
+    > {
+        Ok(
+            homeroom_proto::identity::v1::identity_service_client::IdentityServiceClient::connect(
+                format!("http://{}", self.identity),
+            )
+            .await?,
+        )
+    }
+
+    /// A service token for `name` (roster, messaging, gateway).
+    pub async fn service_token(&self, name: &str) -> anyhow::Result<String> {
+        let answer = self
+            .identity_client()
+            .await?
+            .issue_service_token(homeroom_proto::identity::v1::IssueServiceTokenRequest {
+                client_id: name.into(),
+                client_secret: SERVICE_SECRET.into(),
+                scopes: vec![],
+            })
+            .await?;
+        Ok(answer.into_inner().access_token)
+    }
+}

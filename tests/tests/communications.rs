@@ -5,21 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::{SERVICE_SECRET, Stack};
-use homeroom_platform::testing::wait_serving;
+use e2e::{Stack, bearer};
 use homeroom_proto::{
     identity::v1::{self as idpb, identity_service_client::IdentityServiceClient},
     messaging::v1::{self as mpb, messaging_service_client::MessagingServiceClient},
 };
-use tonic::{Request, transport::Channel};
-
-fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
+use tonic::transport::Channel;
 
 /// Files of the outbox: `.eml` texts, and SMS lines.
 fn outbox(stack: &Stack) -> (Vec<String>, Vec<serde_json::Value>) {
@@ -110,25 +101,9 @@ async fn dana_signs_in(stack: &Stack, identity: &mut IdentityServiceClient<Chann
 #[tokio::test]
 async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_nothing() {
     let stack = Stack::start().await.unwrap();
-    wait_serving(stack.identity, idpb::SERVICE_NAME, Duration::from_secs(30))
-        .await
-        .unwrap();
-    wait_serving(stack.messaging, mpb::SERVICE_NAME, Duration::from_secs(30))
-        .await
-        .unwrap();
-    let mut identity = IdentityServiceClient::connect(format!("http://{}", stack.identity))
-        .await
-        .unwrap();
-    let roster = identity
-        .issue_service_token(idpb::IssueServiceTokenRequest {
-            client_id: "roster".into(),
-            client_secret: SERVICE_SECRET.into(),
-            scopes: vec![],
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_token;
+    stack.wait_serving().await.unwrap();
+    let mut identity = stack.identity_client().await.unwrap();
+    let roster = stack.service_token("roster").await.unwrap();
     let mut dana = person(
         "t-dana",
         idpb::AccountKind::Staff,

@@ -5,21 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::{SERVICE_SECRET, Stack};
-use homeroom_platform::testing::wait_serving;
-use homeroom_proto::{
-    identity::v1::{self as idpb, identity_service_client::IdentityServiceClient},
-    messaging::v1 as mpb,
-};
-use tonic::Request;
-
-fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
+use e2e::{Stack, bearer};
+use homeroom_proto::identity::v1::{self as idpb};
 
 async fn sms_lines(stack: &Stack, want: usize) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -39,25 +26,9 @@ async fn sms_lines(stack: &Stack, want: usize) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn a_code_for_sarah_on_a_shared_phone_arrives_as_an_sms_that_starts_for_sarah() {
     let stack = Stack::start().await.unwrap();
-    wait_serving(stack.identity, idpb::SERVICE_NAME, Duration::from_secs(30))
-        .await
-        .unwrap();
-    wait_serving(stack.messaging, mpb::SERVICE_NAME, Duration::from_secs(30))
-        .await
-        .unwrap();
-    let mut identity = IdentityServiceClient::connect(format!("http://{}", stack.identity))
-        .await
-        .unwrap();
-    let roster = identity
-        .issue_service_token(idpb::IssueServiceTokenRequest {
-            client_id: "roster".into(),
-            client_secret: SERVICE_SECRET.into(),
-            scopes: vec![],
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_token;
+    stack.wait_serving().await.unwrap();
+    let mut identity = stack.identity_client().await.unwrap();
+    let roster = stack.service_token("roster").await.unwrap();
     let guardian = |id: &str, given: &str, email: &str| idpb::AccountUpsert {
         source_id: id.into(),
         kind: idpb::AccountKind::Guardian as i32,

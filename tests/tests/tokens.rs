@@ -3,50 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
-use e2e::{SERVICE_SECRET, Stack};
-use homeroom_platform::testing::wait_serving;
+use e2e::{Stack, bearer};
 use homeroom_proto::{
-    identity::v1::{self as idpb, identity_service_client::IdentityServiceClient},
     messaging::v1::{self as mpb, messaging_service_client::MessagingServiceClient},
     roster::v1::{self as rpb, roster_service_client::RosterServiceClient},
 };
-use tonic::{Code, Request};
-
-fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
+use tonic::Code;
 
 #[tokio::test]
 async fn a_token_identity_signs_is_accepted_by_the_other_services_and_a_forged_one_is_not() {
     let stack = Stack::start().await.unwrap();
-    for (addr, name) in [
-        (stack.identity, idpb::SERVICE_NAME),
-        (stack.roster, rpb::SERVICE_NAME),
-        (stack.messaging, mpb::SERVICE_NAME),
-    ] {
-        wait_serving(addr, name, Duration::from_secs(30))
-            .await
-            .unwrap();
-    }
-    let mut identity = IdentityServiceClient::connect(format!("http://{}", stack.identity))
-        .await
-        .unwrap();
-    let token = identity
-        .issue_service_token(idpb::IssueServiceTokenRequest {
-            client_id: "gateway".into(),
-            client_secret: SERVICE_SECRET.into(),
-            scopes: vec![],
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_token;
+    stack.wait_serving().await.unwrap();
+    let _identity = stack.identity_client().await.unwrap();
+    let token = stack.service_token("gateway").await.unwrap();
 
     let mut roster = RosterServiceClient::connect(format!("http://{}", stack.roster))
         .await
