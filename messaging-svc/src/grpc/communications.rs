@@ -107,6 +107,29 @@ pub fn channel_counts(summary: &Summary) -> Vec<pb::ChannelCounts> {
         .collect()
 }
 
+/// Preferences on the wire.
+pub fn preferences(view: crate::ops::preferences::PreferencesView) -> pb::Preferences {
+    pb::Preferences {
+        account_id: view.account_id,
+        channels: view
+            .channels
+            .into_iter()
+            .map(|(channel, enabled)| pb::ChannelPreference {
+                channel: channel_to_pb(channel) as i32,
+                enabled,
+            })
+            .collect(),
+        customized: view.customized,
+        updated_at: view.updated_at.map(|t| {
+            let utc = t.and_utc();
+            prost_types::Timestamp {
+                seconds: utc.timestamp(),
+                nanos: utc.timestamp_subsec_nanos() as i32,
+            }
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use homeroom_platform::auth::RoleGrant;

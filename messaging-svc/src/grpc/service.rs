@@ -171,6 +171,55 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
 
     // -- communications, preferences, history (MS-1, MS-2, MS-3, MS-5): delegations go here --
 
+    async fn get_preferences(
+        &self,
+        request: Request<pb::GetPreferencesRequest>,
+    ) -> Result<Response<pb::GetPreferencesResponse>, Status> {
+        let caller = principal(&request)?;
+        let view = ops::preferences::get(
+            &self.db,
+            self.directory.as_ref(),
+            &caller,
+            &request.into_inner().account_id,
+        )
+        .await?;
+        Ok(Response::new(pb::GetPreferencesResponse {
+            preferences: Some(super::communications::preferences(view)),
+        }))
+    }
+
+    async fn update_preferences(
+        &self,
+        request: Request<pb::UpdatePreferencesRequest>,
+    ) -> Result<Response<pb::UpdatePreferencesResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let changes = r
+            .channels
+            .iter()
+            .map(|p| {
+                Ok((
+                    super::communications::channels(&[p.channel])?
+                        .into_iter()
+                        .next()
+                        .unwrap_or(Channel::Email),
+                    p.enabled,
+                ))
+            })
+            .collect::<Result<Vec<_>, MessagingError>>()?;
+        let view = ops::preferences::update(
+            &self.db,
+            self.directory.as_ref(),
+            &caller,
+            &r.account_id,
+            changes,
+        )
+        .await?;
+        Ok(Response::new(pb::UpdatePreferencesResponse {
+            preferences: Some(super::communications::preferences(view)),
+        }))
+    }
+
     async fn send_communication(
         &self,
         request: Request<pb::SendCommunicationRequest>,

@@ -66,6 +66,12 @@ pub trait Directory: Send + Sync + 'static {
         &self,
         account_ids: Vec<String>,
     ) -> BoxFuture<'_, Result<Vec<Recipient>, MessagingError>>;
+
+    /// The district of an account, if it exists.
+    fn district_of(
+        &self,
+        account_id: &str,
+    ) -> BoxFuture<'_, Result<Option<String>, MessagingError>>;
 }
 
 /// The directory over gRPC, with a service token from identity-svc.
@@ -194,6 +200,31 @@ impl Directory for GrpcDirectory {
                 account_ids: ids.into_iter().collect(),
                 not_found_ids: not_found,
             })
+        })
+    }
+
+    fn district_of(
+        &self,
+        account_id: &str,
+    ) -> BoxFuture<'_, Result<Option<String>, MessagingError>> {
+        let id = account_id.to_string();
+        Box::pin(async move {
+            let request = self
+                .authorised(idpb::GetContactPointsRequest {
+                    account_ids: vec![id],
+                })
+                .await?;
+            let points =
+                idpb::identity_service_client::IdentityServiceClient::new(self.identity.clone())
+                    .get_contact_points(request)
+                    .await
+                    .map_err(|s| unavailable("identity-svc", &s))?
+                    .into_inner();
+            Ok(points
+                .contact_points
+                .into_iter()
+                .next()
+                .map(|p| p.district_id))
         })
     }
 

@@ -3,5 +3,6 @@
 pub mod communications;
 pub mod directory;
 pub mod events;
+pub mod preferences;
 pub mod status;
 pub mod system;

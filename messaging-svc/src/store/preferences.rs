@@ -50,3 +50,19 @@ pub fn set(
         .execute(c))?;
     Ok(())
 }
+
+/// An account's stored preferences: (channel, enabled, updated at).
+pub fn of(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<(Channel, bool, NaiveDateTime)>> {
+    let rows: Vec<(String, bool, NaiveDateTime)> = preferences::table
+        .filter(preferences::account_id.eq(account_id))
+        .select((
+            preferences::channel,
+            preferences::enabled,
+            preferences::updated_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(c, on, at)| Channel::parse(&c).map(|c| (c, on, at)))
+        .collect())
+}

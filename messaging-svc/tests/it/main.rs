@@ -6,6 +6,7 @@ mod addresses;
 mod communications;
 mod events;
 mod mock_twilio;
+mod preferences;
 mod process;
 mod processes;
 mod queue;
