@@ -24,17 +24,28 @@ async fn a_token_identity_signs_is_accepted_by_the_other_services_and_a_forged_o
         .await
         .unwrap();
 
-    // Past authentication, the call reaches the service (whose handler is not built yet).
+    // Past authentication, the call reaches roster's handler (not built yet).
     let accepted = roster
         .list_districts(bearer(rpb::ListDistrictsRequest::default(), &token))
         .await
         .unwrap_err();
     assert_eq!(accepted.code(), Code::Unimplemented, "{accepted:?}");
+    // Authenticated as the gateway, then refused by authorization: preferences
+    // belong to the account and its user managers.
     let accepted = messaging
         .get_preferences(bearer(mpb::GetPreferencesRequest::default(), &token))
         .await
         .unwrap_err();
-    assert_eq!(accepted.code(), Code::Unimplemented, "{accepted:?}");
+    assert_eq!(accepted.code(), Code::PermissionDenied, "{accepted:?}");
+    let forged_to_messaging = messaging
+        .get_preferences(bearer(mpb::GetPreferencesRequest::default(), "not.a.token"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        forged_to_messaging.code(),
+        Code::Unauthenticated,
+        "{forged_to_messaging:?}"
+    );
 
     let mut forged: Vec<String> = token.split('.').map(str::to_owned).collect();
     forged[1] = forged[1].chars().rev().collect();
