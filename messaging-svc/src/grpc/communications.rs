@@ -130,6 +130,50 @@ pub fn preferences(view: crate::ops::preferences::PreferencesView) -> pb::Prefer
     }
 }
 
+/// A history row on the wire; the address is masked.
+pub fn history_entry(row: crate::ops::history::HistoryRow) -> pb::AccountHistoryEntry {
+    let ts = |t: chrono::NaiveDateTime| {
+        let utc = t.and_utc();
+        prost_types::Timestamp {
+            seconds: utc.timestamp(),
+            nanos: utc.timestamp_subsec_nanos() as i32,
+        }
+    };
+    let status = match row.status.as_str() {
+        "queued" => pb::DeliveryStatus::Queued,
+        "sending" => pb::DeliveryStatus::Sending,
+        "sent" => pb::DeliveryStatus::Sent,
+        "delivered" => pb::DeliveryStatus::Delivered,
+        "failed" => pb::DeliveryStatus::Failed,
+        "bounced" => pb::DeliveryStatus::Bounced,
+        "skipped" => pb::DeliveryStatus::Skipped,
+        _ => pb::DeliveryStatus::Unspecified,
+    };
+    let skip = match row.skip_reason.as_deref() {
+        Some("bad_address") => pb::SkipReason::BadAddress,
+        Some("opted_out") => pb::SkipReason::OptedOut,
+        Some("no_preference") => pb::SkipReason::NoPreference,
+        Some("no_address") => pb::SkipReason::NoAddress,
+        _ => pb::SkipReason::Unspecified,
+    };
+    pb::AccountHistoryEntry {
+        communication_id: row.communication_id,
+        subject: row.subject,
+        sender_account_id: row.sender_account_id,
+        emergency: row.emergency,
+        channel: Channel::parse(&row.channel).map_or(pb::Channel::Unspecified, channel_to_pb)
+            as i32,
+        masked_address: homeroom_platform::telemetry::mask_address(&row.address),
+        delivery_id: row.delivery_id,
+        status: status as i32,
+        skip_reason: skip as i32,
+        failure_reason: row.last_error.unwrap_or_default(),
+        created_at: Some(ts(row.created_at)),
+        updated_at: Some(ts(row.updated_at)),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use homeroom_platform::auth::RoleGrant;

@@ -171,6 +171,34 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
 
     // -- communications, preferences, history (MS-1, MS-2, MS-3, MS-5): delegations go here --
 
+    async fn get_account_history(
+        &self,
+        request: Request<pb::GetAccountHistoryRequest>,
+    ) -> Result<Response<pb::GetAccountHistoryResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let channel = match pb::Channel::try_from(r.channel).unwrap_or(pb::Channel::Unspecified) {
+            pb::Channel::Unspecified => None,
+            other => Some(channel(other as i32)?.as_str()),
+        };
+        let query = ops::history::HistoryQuery {
+            account_id: r.account_id,
+            channel,
+            include_system: r.include_system_messages,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let (rows, next_page_token) =
+            ops::history::page(&self.db, self.directory.as_ref(), &caller, query).await?;
+        Ok(Response::new(pb::GetAccountHistoryResponse {
+            entries: rows
+                .into_iter()
+                .map(super::communications::history_entry)
+                .collect(),
+            next_page_token,
+        }))
+    }
+
     async fn get_preferences(
         &self,
         request: Request<pb::GetPreferencesRequest>,

@@ -1,8 +1,10 @@
 //! Operations: load what the rules need, apply them, write the outcome.
 
+pub mod access;
 pub mod communications;
 pub mod directory;
 pub mod events;
+pub mod history;
 pub mod preferences;
 pub mod status;
 pub mod system;

@@ -32,33 +32,14 @@ const CHANNELS: [Channel; 3] = [Channel::Email, Channel::Sms, Channel::Voice];
 
 /// The account itself, and user managers and district administrators of its
 /// district, may read and change its preferences.
+const STAFF: [Role; 2] = [Role::UserManager, Role::DistrictAdmin];
+
 async fn authorise(
     directory: &dyn Directory,
     caller: &Principal,
     account_id: &str,
 ) -> Result<(), MessagingError> {
-    if matches!(caller, Principal::Account { account_id: me, .. } if me == account_id) {
-        return Ok(());
-    }
-    let refused = || {
-        MessagingError::PermissionDenied(
-            "only the account or a user manager of its district may do this".into(),
-        )
-    };
-    if !matches!(caller, Principal::Account { .. }) {
-        return Err(refused());
-    }
-    let district = directory
-        .district_of(account_id)
-        .await?
-        .ok_or_else(refused)?;
-    if caller.has_district_role(&district, Role::UserManager)
-        || caller.has_district_role(&district, Role::DistrictAdmin)
-    {
-        Ok(())
-    } else {
-        Err(refused())
-    }
+    super::access::account_or_staff(directory, caller, account_id, &STAFF).await
 }
 
 /// Reads an account's preferences.

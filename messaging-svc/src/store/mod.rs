@@ -3,5 +3,6 @@
 pub mod addresses;
 pub mod deliveries;
 pub mod events;
+pub mod history;
 pub mod preferences;
 pub mod schema;

@@ -81,7 +81,7 @@ impl Directory for Smiths {
     }
 }
 
-fn snow_day(key: &str) -> NewCommunication {
+pub fn snow_day(key: &str) -> NewCommunication {
     NewCommunication {
         idempotency_key: key.into(),
         district_id: "district-1".into(),

@@ -5,6 +5,7 @@
 mod addresses;
 mod communications;
 mod events;
+mod history;
 mod mock_twilio;
 mod preferences;
 mod process;
