@@ -1,10 +1,8 @@
 //! Channels to the three gRPC services, connected lazily so the gateway starts
 //! (and answers `/healthz`) before its upstreams do.
 
-use std::time::Duration;
-
 use anyhow::Context;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::config::Config;
 
@@ -38,11 +36,8 @@ impl Upstreams {
         };
         let lazy =
             |name: &'static str, service: &'static str, url: &str| -> anyhow::Result<Upstream> {
-                let channel = Endpoint::from_shared(url.to_string())
-                    .with_context(|| format!("{name} URL {url:?} is not valid"))?
-                    .connect_timeout(Duration::from_secs(2))
-                    .tcp_nodelay(true)
-                    .connect_lazy();
+                let channel = homeroom_platform::grpc::lazy_channel(url)
+                    .with_context(|| format!("the {name} upstream"))?;
                 Ok(Upstream {
                     name,
                     service,

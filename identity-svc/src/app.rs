@@ -37,9 +37,7 @@ impl App {
         config: Config,
     ) -> anyhow::Result<App> {
         let db = Db::new(&config.service.database)?;
-        let messaging = tonic::transport::Endpoint::from_shared(config.messaging_url.clone())
-            .map_err(|e| anyhow::anyhow!("HOMEROOM_MESSAGING_URL is not valid: {e}"))?
-            .connect_lazy();
+        let messaging = homeroom_platform::grpc::lazy_channel(&config.messaging_url)?;
         let ctx = Ctx::new(db.clone(), |tokens| {
             Arc::new(GrpcMessenger::new(messaging, tokens))
         })?;

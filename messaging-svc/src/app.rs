@@ -11,6 +11,7 @@ use tonic::service::Routes;
 
 use std::sync::Arc;
 
+use homeroom_platform::grpc::lazy_channel;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -57,14 +58,9 @@ impl App {
                 )
             })
             .collect();
-        let lazy = |url: &str| -> anyhow::Result<tonic::transport::Channel> {
-            Ok(tonic::transport::Endpoint::from_shared(url.to_string())
-                .map_err(|e| anyhow::anyhow!("{url:?} is not a valid URL: {e}"))?
-                .connect_lazy())
-        };
         let directory = GrpcDirectory::new(
-            lazy(&config.identity_url)?,
-            lazy(&config.roster_url)?,
+            lazy_channel(&config.identity_url)?,
+            lazy_channel(&config.roster_url)?,
             config.service_secret.clone(),
         );
         let api = MessagingApi::new(db.clone(), directory);
@@ -74,9 +70,9 @@ impl App {
             )),
             names: vec![pb::SERVICE_NAME],
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
-            verifier: Some(std::sync::Arc::new(homeroom_platform::auth::Verifier::new(
-                homeroom_platform::identity_keys::IdentityKeys::new(&config.identity_url)?,
-            ))),
+            verifier: Some(homeroom_platform::identity_keys::IdentityKeys::verifier(
+                &config.identity_url,
+            )?),
             migrations: &MIGRATIONS,
         };
         Ok(App {

@@ -174,6 +174,16 @@ impl GrpcHost {
     }
 }
 
+/// A channel to another service, connected on first use (so services can
+/// start in any order); a bad URL is an error naming it.
+pub fn lazy_channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_string())
+        .with_context(|| format!("{url:?} is not a valid URL"))?
+        .connect_timeout(Duration::from_secs(2))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
 /// Binds a service's listen address, naming the service on failure.
 pub async fn bind(settings: &ServiceSettings) -> anyhow::Result<TcpListener> {
     TcpListener::bind(settings.listen_addr)

@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 use homeroom_proto::identity::v1 as pb;
 use jsonwebtoken::jwk::JwkSet;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::auth::KeySource;
 
@@ -17,10 +17,16 @@ pub struct IdentityKeys {
 impl IdentityKeys {
     /// Keys from identity-svc at `url` (connected lazily, so services start in any order).
     pub fn new(url: &str) -> anyhow::Result<IdentityKeys> {
-        let channel = Endpoint::from_shared(url.to_string())
-            .map_err(|e| anyhow::anyhow!("identity URL {url:?} is not valid: {e}"))?
-            .connect_lazy();
-        Ok(IdentityKeys { channel })
+        Ok(IdentityKeys {
+            channel: crate::grpc::lazy_channel(url)?,
+        })
+    }
+
+    /// A token verifier over identity-svc's keys at `url`.
+    pub fn verifier(url: &str) -> anyhow::Result<std::sync::Arc<crate::auth::Verifier>> {
+        Ok(std::sync::Arc::new(crate::auth::Verifier::new(
+            IdentityKeys::new(url)?,
+        )))
     }
 }
 

@@ -34,9 +34,9 @@ impl App {
             routes: Routes::new(pb::roster_service_server::RosterServiceServer::new(api)),
             names: vec![pb::SERVICE_NAME],
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
-            verifier: Some(std::sync::Arc::new(homeroom_platform::auth::Verifier::new(
-                homeroom_platform::identity_keys::IdentityKeys::new(&config.identity_url)?,
-            ))),
+            verifier: Some(homeroom_platform::identity_keys::IdentityKeys::verifier(
+                &config.identity_url,
+            )?),
             migrations: &MIGRATIONS,
         };
         Ok(App {

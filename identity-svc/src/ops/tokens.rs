@@ -140,20 +140,8 @@ impl Tokens {
         district_id: &str,
         roles: Vec<RoleGrant>,
     ) -> Result<(String, NaiveDateTime), IdentityError> {
-        let now = chrono::Utc::now();
-        let exp = now + chrono::Duration::from_std(self.lifetimes.access).unwrap_or_default();
-        let claims = AccessClaims {
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            sub: account_id.into(),
-            exp: exp.timestamp(),
-            iat: now.timestamp(),
-            jti: uuid::Uuid::now_v7().to_string(),
-            district_id: Some(district_id.into()),
-            roles,
-            service: None,
-        };
-        Ok((self.sign(&claims).await?, exp.naive_utc()))
+        self.issue(account_id.into(), Some(district_id.into()), roles, None)
+            .await
     }
 
     /// Signs a service token (`service` claim) for roster, messaging or the gateway.
@@ -161,18 +149,35 @@ impl Tokens {
         &self,
         service: &str,
     ) -> Result<(String, NaiveDateTime), IdentityError> {
+        self.issue(
+            format!("service:{service}"),
+            None,
+            Vec::new(),
+            Some(service.into()),
+        )
+        .await
+    }
+
+    /// Signs access-token claims valid for the access lifetime from now.
+    async fn issue(
+        &self,
+        sub: String,
+        district_id: Option<String>,
+        roles: Vec<RoleGrant>,
+        service: Option<String>,
+    ) -> Result<(String, NaiveDateTime), IdentityError> {
         let now = chrono::Utc::now();
         let exp = now + chrono::Duration::from_std(self.lifetimes.access).unwrap_or_default();
         let claims = AccessClaims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
-            sub: format!("service:{service}"),
+            sub,
             exp: exp.timestamp(),
             iat: now.timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
-            district_id: None,
-            roles: Vec::new(),
-            service: Some(service.into()),
+            district_id,
+            roles,
+            service,
         };
         Ok((self.sign(&claims).await?, exp.naive_utc()))
     }
