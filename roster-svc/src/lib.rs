@@ -3,7 +3,9 @@
 
 pub mod app;
 pub mod config;
+pub mod generator;
 pub mod grpc;
+pub mod oneroster;
 
 /// The service's embedded migrations, one tree per backend.
 pub static MIGRATIONS: homeroom_platform::db::Migrations = homeroom_platform::db::Migrations {

@@ -1,0 +1,1 @@
+//! Placeholder: the OneRoster bundle generator is being written.
