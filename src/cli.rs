@@ -1,4 +1,7 @@
-//! Command line: `homeroom [run]`, `homeroom serve <svc>`, `homeroom migrate <svc>`.
+//! Command line: `homeroom [run]`, `homeroom serve <svc>`, `homeroom migrate <svc>`,
+//! `homeroom generate-roster --out <dir>`.
+
+use std::{path::PathBuf, time::Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use homeroom_platform::{config::Env, service::announce, shutdown, telemetry};
@@ -29,6 +32,22 @@ pub enum Command {
     Migrate {
         /// The service.
         service: DbService,
+    },
+    /// Write a realistic OneRoster 1.1 bulk CSV bundle (families with shared
+    /// guardians and contacts, staff, classes, enrollments) for load tests.
+    GenerateRoster {
+        /// Students in the district.
+        #[arg(long, default_value_t = 1000)]
+        students: usize,
+        /// The same seed gives the same bundle.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The folder to write the CSV files into (created if needed).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write `<out>.zip`, the bundle as one zip file.
+        #[arg(long)]
+        zip: bool,
     },
 }
 
@@ -86,7 +105,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{name}: {ran} migrations applied");
             Ok(())
         }
+        Command::GenerateRoster {
+            students,
+            seed,
+            out,
+            zip,
+        } => generate_roster(students, seed, out, zip),
     }
+}
+
+fn generate_roster(students: usize, seed: u64, out: PathBuf, zip: bool) -> anyhow::Result<()> {
+    use roster_svc::generator::{GeneratorOptions, write_bundle, write_zip};
+    let opts = GeneratorOptions {
+        students,
+        seed,
+        ..GeneratorOptions::default()
+    };
+    let started = Instant::now();
+    let summary = write_bundle(&opts, &out)?;
+    println!("wrote {}", out.display());
+    if zip {
+        let path = out.with_extension("zip");
+        write_zip(&opts, &path)?;
+        println!("wrote {}", path.display());
+    }
+    println!("{summary}");
+    println!("in {:.2?}", started.elapsed());
+    Ok(())
 }
 
 async fn serve(service: Service, env: &Env) -> anyhow::Result<()> {

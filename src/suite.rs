@@ -119,7 +119,7 @@ impl Suite {
             identity_svc::config::Config {
                 service: identity_settings,
                 service_secret: Some(config.service_secret.clone()),
-                messaging_url,
+                messaging_url: messaging_url.clone(),
             },
         )
         .await?;
@@ -128,6 +128,9 @@ impl Suite {
             roster_svc::config::Config {
                 service: roster_settings,
                 identity_url: identity_url.clone(),
+                messaging_url: messaging_url.clone(),
+                service_secret: Some(config.service_secret.clone()),
+                sync_workers: 1,
             },
         )
         .await?;

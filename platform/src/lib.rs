@@ -4,10 +4,14 @@
 
 pub mod auth;
 pub mod config;
+pub mod contact;
 pub mod db;
 pub mod grpc;
 pub mod identity_keys;
+pub mod paging;
+pub mod report_file;
 pub mod service;
+pub mod service_token;
 pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -1,19 +1,28 @@
-//! Wiring: database, gRPC host and the roster service.
+//! Wiring: database, gRPC host, the roster service and its sync runners.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use homeroom_platform::{
     db::Db,
-    grpc::{GrpcHost, ServiceSpec},
+    grpc::{GrpcHost, ServiceSpec, lazy_channel},
+    service_token::ServiceTokens,
 };
 use homeroom_proto::roster::v1 as pb;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
-use crate::{MIGRATIONS, config::Config, grpc::RosterApi};
+use crate::{
+    MIGRATIONS,
+    config::Config,
+    grpc::RosterApi,
+    ops::{Ctx, clients::GrpcClients, engine::Engine, runner::Runner},
+};
 
-/// A bound roster-svc, ready to run.
+/// A bound roster-svc, ready to run: the gRPC server and its sync runners.
 pub struct App {
     host: GrpcHost,
+    runners: Vec<Runner>,
 }
 
 impl App {
@@ -29,9 +38,27 @@ impl App {
         config: Config,
     ) -> anyhow::Result<App> {
         let db = Db::new(&config.service.database)?;
-        let api = RosterApi::new(db.clone());
+        let identity = lazy_channel(&config.identity_url)?;
+        let clients = GrpcClients::new(
+            identity.clone(),
+            lazy_channel(&config.messaging_url)?,
+            ServiceTokens::new(identity, "roster", config.service_secret.clone()),
+        );
+        let wake = Arc::new(Notify::new());
+        let engine = Engine::new(db.clone(), clients.clone(), clients.clone());
+        let runners = (0..config.sync_workers.max(1))
+            .map(|_| Runner::new(db.clone(), engine.clone(), wake.clone()))
+            .collect();
+        let ctx = Ctx {
+            db: db.clone(),
+            accounts: clients,
+            wake,
+        };
         let spec = ServiceSpec {
-            routes: Routes::new(pb::roster_service_server::RosterServiceServer::new(api)),
+            routes: Routes::new(
+                pb::roster_service_server::RosterServiceServer::new(RosterApi::new(ctx))
+                    .max_decoding_message_size(16 * 1024 * 1024),
+            ),
             names: vec![pb::SERVICE_NAME],
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
             verifier: Some(homeroom_platform::identity_keys::IdentityKeys::verifier(
@@ -41,6 +68,7 @@ impl App {
         };
         Ok(App {
             host: GrpcHost::on(listener, config.service, db, spec).await?,
+            runners,
         })
     }
 
@@ -49,9 +77,21 @@ impl App {
         self.host.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then drains.
+    /// Serves and syncs until `shutdown` resolves; a run in hand finishes (its
+    /// lease covers it if the process dies first).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        self.host.run_until(shutdown).await
+        let stop = CancellationToken::new();
+        let runners: Vec<_> = self
+            .runners
+            .into_iter()
+            .map(|r| tokio::spawn(r.run_until(stop.clone())))
+            .collect();
+        let served = self.host.run_until(shutdown).await;
+        stop.cancel();
+        for r in runners {
+            r.await.ok();
+        }
+        served
     }
 }
 

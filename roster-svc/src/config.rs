@@ -4,10 +4,19 @@
 //! `127.0.0.1:50052`; `DATABASE_URL`, default `data/roster.db`;
 //! `HOMEROOM_DB_POOL_SIZE`, `HOMEROOM_DRAIN_SECONDS`,
 //! `HOMEROOM_MAX_CONNECTION_AGE_SECONDS`, `HOMEROOM_MIGRATE_ON_START`; see
-//! `homeroom_platform::config`), and `HOMEROOM_IDENTITY_URL` (default
-//! `http://127.0.0.1:50051`): identity-svc, whose JWKS verifies callers' tokens.
+//! `homeroom_platform::config`), and:
+//! - `HOMEROOM_IDENTITY_URL` (default `http://127.0.0.1:50051`): identity-svc,
+//!   whose JWKS verifies callers' tokens and which holds the accounts a sync
+//!   creates and updates;
+//! - `HOMEROOM_MESSAGING_URL` (default `http://127.0.0.1:50053`): messaging-svc,
+//!   for RO-6 contact-change notices;
+//! - `HOMEROOM_SERVICE_SECRET`: presented to identity-svc for roster's service
+//!   token (without it, syncs cannot reach identity);
+//! - `HOMEROOM_SYNC_WORKERS` (default 1): sync runs this process works on at
+//!   once (each source still runs one at a time).
 
-use homeroom_platform::config::{Env, ServiceSettings, loopback};
+use homeroom_platform::config::{Env, ServiceSettings, loopback, uri_or};
+use secrecy::SecretString;
 
 /// Default port of roster-svc.
 pub const DEFAULT_PORT: u16 = 50052;
@@ -17,8 +26,14 @@ pub const DEFAULT_PORT: u16 = 50052;
 pub struct Config {
     /// Listener, database, drain.
     pub service: ServiceSettings,
-    /// identity-svc's gRPC URL: its JWKS verifies callers' tokens.
+    /// identity-svc's gRPC URL.
     pub identity_url: String,
+    /// messaging-svc's gRPC URL.
+    pub messaging_url: String,
+    /// The shared service secret.
+    pub service_secret: Option<SecretString>,
+    /// Concurrent sync runs in this process.
+    pub sync_workers: usize,
 }
 
 impl Config {
@@ -27,18 +42,21 @@ impl Config {
         Config {
             service: ServiceSettings::defaults("roster", loopback(DEFAULT_PORT)),
             identity_url: "http://127.0.0.1:50051".into(),
+            messaging_url: "http://127.0.0.1:50053".into(),
+            service_secret: None,
+            sync_workers: 1,
         }
     }
 
     /// Reads the environment over the defaults.
     pub fn from_env(env: &Env) -> anyhow::Result<Config> {
+        let d = Config::defaults();
         Ok(Config {
             service: ServiceSettings::from_env(env, "roster", loopback(DEFAULT_PORT))?,
-            identity_url: homeroom_platform::config::uri_or(
-                env,
-                "IDENTITY_URL",
-                "http://127.0.0.1:50051",
-            )?,
+            identity_url: uri_or(env, "IDENTITY_URL", &d.identity_url)?,
+            messaging_url: uri_or(env, "MESSAGING_URL", &d.messaging_url)?,
+            service_secret: env.get("SERVICE_SECRET").map(SecretString::from),
+            sync_workers: env.parse_or("SYNC_WORKERS", d.sync_workers)?,
         })
     }
 }

@@ -65,7 +65,7 @@ impl Stack {
             identity_svc::config::Config {
                 service: identity_settings,
                 service_secret: Some(SERVICE_SECRET.into()),
-                messaging_url,
+                messaging_url: messaging_url.clone(),
             },
         )
         .await?;
@@ -74,6 +74,9 @@ impl Stack {
             roster_svc::config::Config {
                 service: roster_settings,
                 identity_url: identity_url.clone(),
+                messaging_url: messaging_url.clone(),
+                service_secret: Some(SERVICE_SECRET.into()),
+                sync_workers: 1,
             },
         )
         .await?;
@@ -137,6 +140,37 @@ pub fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
 }
 
 impl Stack {
+    /// roster-svc's database.
+    pub fn roster_db(&self) -> &homeroom_platform::db::Db {
+        &self._dbs[1].db
+    }
+
+    /// identity-svc's database.
+    pub fn identity_db(&self) -> &homeroom_platform::db::Db {
+        &self._dbs[0].db
+    }
+
+    /// messaging-svc's database.
+    pub fn messaging_db(&self) -> &homeroom_platform::db::Db {
+        &self._dbs[2].db
+    }
+
+    /// A client of roster-svc.
+    pub async fn roster_client(
+        &self,
+    ) -> anyhow::Result<
+        homeroom_proto::roster::v1::roster_service_client::RosterServiceClient<
+            tonic::transport::Channel,
+        >,
+    > {
+        Ok(
+            homeroom_proto::roster::v1::roster_service_client::RosterServiceClient::connect(
+                format!("http://{}", self.roster),
+            )
+            .await?,
+        )
+    }
+
     /// Waits until identity, roster and messaging report SERVING.
     pub async fn wait_serving(&self) -> anyhow::Result<()> {
         use homeroom_proto::{

@@ -1,5 +1,6 @@
 //! Seed 000 end to end: Sarah and Kevin share an email; a communication to both
-//! sends one email to it and a text to each phone; a retry sends nothing more.
+//! sends one email to it and a text to each phone; a retry sends nothing more;
+//! the sender's administrator reads it back with its counts and deliveries.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -161,7 +162,7 @@ async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_not
         body: "School is closed tomorrow.".into(),
         channels: vec![mpb::Channel::Email as i32, mpb::Channel::Sms as i32],
         audience: Some(mpb::Audience {
-            account_ids: vec![sarah, kevin],
+            account_ids: vec![sarah.clone(), kevin.clone()],
             ..Default::default()
         }),
         ..Default::default()
@@ -206,4 +207,98 @@ async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_not
     let (emails, sms) = outbox(&stack);
     assert_eq!(emails.iter().filter(|e| e.contains("Snow day")).count(), 1);
     assert_eq!(sms.len(), 2);
+
+    read_back(
+        &mut messaging,
+        &token,
+        &sent.communication_id,
+        [&sarah, &kevin],
+    )
+    .await;
+}
+
+/// MS-1 / MS-5: Dana reads the communication back: completed, one email sent
+/// for both, two texts, each delivery naming whom it served.
+async fn read_back(
+    messaging: &mut MessagingServiceClient<Channel>,
+    token: &str,
+    id: &str,
+    smiths: [&String; 2],
+) {
+    let get = mpb::GetCommunicationRequest {
+        communication_id: id.into(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let communication = loop {
+        let c = messaging
+            .get_communication(bearer(get.clone(), token))
+            .await
+            .unwrap()
+            .into_inner()
+            .communication
+            .unwrap();
+        if c.status == mpb::CommunicationStatus::Completed as i32 {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "still sending: {c:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(communication.recipient_count, 2);
+    let count = |channel: mpb::Channel| {
+        communication
+            .channel_counts
+            .iter()
+            .find(|c| c.channel == channel as i32)
+            .map(|c| (c.recipients, c.unique_addresses, c.sent))
+            .unwrap()
+    };
+    assert_eq!(count(mpb::Channel::Email), (2, 1, 1));
+    assert_eq!(count(mpb::Channel::Sms), (2, 2, 2));
+
+    let listed = messaging
+        .list_communications(bearer(
+            mpb::ListCommunicationsRequest {
+                district_id: "district-1".into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.communications.len(), 1);
+    assert_eq!(listed.communications[0].communication_id, id);
+
+    let deliveries = messaging
+        .list_deliveries(bearer(
+            mpb::ListDeliveriesRequest {
+                communication_id: id.into(),
+                channel: mpb::Channel::Email as i32,
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(deliveries.total_size, 1);
+    let email = &deliveries.deliveries[0];
+    assert_eq!(email.address, "smithparent@mail.com");
+    assert_eq!(email.status, mpb::DeliveryStatus::Sent as i32);
+    let mut served: Vec<&String> = email.recipient_account_ids.iter().collect();
+    served.sort();
+    let mut expected = smiths.to_vec();
+    expected.sort();
+    assert_eq!(served, expected);
+
+    let unknown = messaging
+        .get_communication(bearer(
+            mpb::GetCommunicationRequest {
+                communication_id: "0190f0c0-0000-7000-8000-000000000000".into(),
+            },
+            token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
 }

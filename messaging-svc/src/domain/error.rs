@@ -11,6 +11,9 @@ pub enum MessagingError {
     /// The caller may not do this.
     #[error("{0}")]
     PermissionDenied(String),
+    /// Nothing with this id, or nothing the caller may know exists.
+    #[error("{0}")]
+    NotFound(String),
     /// The same idempotency key came with a different request.
     #[error("{0}")]
     AlreadyExists(String),

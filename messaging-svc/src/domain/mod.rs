@@ -2,5 +2,6 @@
 
 pub mod address_rules;
 pub mod error;
+pub mod masking;
 pub mod plan;
 pub mod system_messages;

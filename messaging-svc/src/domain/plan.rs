@@ -60,6 +60,17 @@ impl SkipReason {
             SkipReason::NoAddress => "no_address",
         }
     }
+
+    /// Parses the stored text.
+    pub fn parse(s: &str) -> Option<SkipReason> {
+        match s {
+            "bad_address" => Some(SkipReason::BadAddress),
+            "opted_out" => Some(SkipReason::OptedOut),
+            "no_preference" => Some(SkipReason::NoPreference),
+            "no_address" => Some(SkipReason::NoAddress),
+            _ => None,
+        }
+    }
 }
 
 /// One recipient account with what messaging needs of it.

@@ -1,16 +1,20 @@
 //! Conversions and caller checks for SendCommunication and PreviewAudience.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use homeroom_platform::auth::{Principal, Role};
+use homeroom_platform::{
+    auth::{Principal, Role},
+    telemetry::mask_address,
+};
 use homeroom_proto::messaging::v1 as pb;
 
+use super::convert::{
+    channel_to_pb, skip_to_pb, stored_channel_to_pb, stored_skip_to_pb, stored_status_to_pb,
+    time_to_pb,
+};
 use crate::{
-    domain::{
-        error::MessagingError,
-        plan::{Channel, SkipReason},
-    },
-    ops::{communications::Summary, directory::AudienceSpec},
+    domain::{error::MessagingError, masking::redact, plan::Channel},
+    ops::{communications::ChannelSummary, directory::AudienceSpec},
 };
 
 /// MS-1: who may send to a district's audience, and as whom. District-wide
@@ -37,20 +41,11 @@ pub fn sender(
     }
 }
 
-/// Channels of a request; at least one, each known.
+/// Channels of a request, each known.
 pub fn channels(values: &[i32]) -> Result<BTreeSet<Channel>, MessagingError> {
     values
         .iter()
-        .map(
-            |v| match pb::Channel::try_from(*v).unwrap_or(pb::Channel::Unspecified) {
-                pb::Channel::Email => Ok(Channel::Email),
-                pb::Channel::Sms => Ok(Channel::Sms),
-                pb::Channel::Voice => Ok(Channel::Voice),
-                pb::Channel::Unspecified => Err(MessagingError::InvalidArgument(
-                    "channels: EMAIL, SMS or VOICE".into(),
-                )),
-            },
-        )
+        .map(|v| super::convert::channel(*v, "channels"))
         .collect()
 }
 
@@ -67,42 +62,29 @@ pub fn audience(a: Option<pb::Audience>) -> AudienceSpec {
     }
 }
 
-fn channel_to_pb(c: Channel) -> pb::Channel {
-    match c {
-        Channel::Email => pb::Channel::Email,
-        Channel::Sms => pb::Channel::Sms,
-        Channel::Voice => pb::Channel::Voice,
-    }
-}
-
-fn skip_to_pb(reason: SkipReason) -> pb::SkipReason {
-    match reason {
-        SkipReason::BadAddress => pb::SkipReason::BadAddress,
-        SkipReason::OptedOut => pb::SkipReason::OptedOut,
-        SkipReason::NoPreference => pb::SkipReason::NoPreference,
-        SkipReason::NoAddress => pb::SkipReason::NoAddress,
-    }
-}
-
 /// Per-channel counts on the wire.
-pub fn channel_counts(summary: &Summary) -> Vec<pb::ChannelCounts> {
-    summary
-        .channels
+pub fn channel_counts(channels: &BTreeMap<Channel, ChannelSummary>) -> Vec<pb::ChannelCounts> {
+    let n = |v: usize| v as u64;
+    channels
         .iter()
         .map(|(channel, s)| pb::ChannelCounts {
             channel: channel_to_pb(*channel) as i32,
-            recipients: s.recipients as u64,
-            unique_addresses: s.unique_addresses as u64,
+            recipients: n(s.recipients),
+            unique_addresses: n(s.unique_addresses),
             skipped: s
                 .skipped
                 .iter()
-                .map(|(reason, n)| pb::SkipCount {
+                .map(|(reason, count)| pb::SkipCount {
                     reason: skip_to_pb(*reason) as i32,
-                    count: *n as u64,
+                    count: n(*count),
                 })
                 .collect(),
-            queued: s.queued as u64,
-            ..Default::default()
+            queued: n(s.queued),
+            sending: n(s.sending),
+            sent: n(s.sent),
+            delivered: n(s.delivered),
+            failed: n(s.failed),
+            bounced: n(s.bounced),
         })
         .collect()
 }
@@ -120,56 +102,26 @@ pub fn preferences(view: crate::ops::preferences::PreferencesView) -> pb::Prefer
             })
             .collect(),
         customized: view.customized,
-        updated_at: view.updated_at.map(|t| {
-            let utc = t.and_utc();
-            prost_types::Timestamp {
-                seconds: utc.timestamp(),
-                nanos: utc.timestamp_subsec_nanos() as i32,
-            }
-        }),
+        updated_at: view.updated_at.map(time_to_pb),
     }
 }
 
-/// A history row on the wire; the address is masked.
+/// A history row on the wire; the address is masked, in the failure reason too.
 pub fn history_entry(row: crate::ops::history::HistoryRow) -> pb::AccountHistoryEntry {
-    let ts = |t: chrono::NaiveDateTime| {
-        let utc = t.and_utc();
-        prost_types::Timestamp {
-            seconds: utc.timestamp(),
-            nanos: utc.timestamp_subsec_nanos() as i32,
-        }
-    };
-    let status = match row.status.as_str() {
-        "queued" => pb::DeliveryStatus::Queued,
-        "sending" => pb::DeliveryStatus::Sending,
-        "sent" => pb::DeliveryStatus::Sent,
-        "delivered" => pb::DeliveryStatus::Delivered,
-        "failed" => pb::DeliveryStatus::Failed,
-        "bounced" => pb::DeliveryStatus::Bounced,
-        "skipped" => pb::DeliveryStatus::Skipped,
-        _ => pb::DeliveryStatus::Unspecified,
-    };
-    let skip = match row.skip_reason.as_deref() {
-        Some("bad_address") => pb::SkipReason::BadAddress,
-        Some("opted_out") => pb::SkipReason::OptedOut,
-        Some("no_preference") => pb::SkipReason::NoPreference,
-        Some("no_address") => pb::SkipReason::NoAddress,
-        _ => pb::SkipReason::Unspecified,
-    };
+    let failure_reason = redact(row.last_error.as_deref().unwrap_or_default(), &row.address);
     pb::AccountHistoryEntry {
         communication_id: row.communication_id,
         subject: row.subject,
         sender_account_id: row.sender_account_id,
         emergency: row.emergency,
-        channel: Channel::parse(&row.channel).map_or(pb::Channel::Unspecified, channel_to_pb)
-            as i32,
-        masked_address: homeroom_platform::telemetry::mask_address(&row.address),
+        channel: stored_channel_to_pb(&row.channel) as i32,
+        masked_address: mask_address(&row.address),
         delivery_id: row.delivery_id,
-        status: status as i32,
-        skip_reason: skip as i32,
-        failure_reason: row.last_error.unwrap_or_default(),
-        created_at: Some(ts(row.created_at)),
-        updated_at: Some(ts(row.updated_at)),
+        status: stored_status_to_pb(&row.status) as i32,
+        skip_reason: stored_skip_to_pb(row.skip_reason.as_deref()) as i32,
+        failure_reason,
+        created_at: Some(time_to_pb(row.created_at)),
+        updated_at: Some(time_to_pb(row.updated_at)),
         ..Default::default()
     }
 }

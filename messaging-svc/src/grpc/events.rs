@@ -2,18 +2,16 @@
 //! (MS-6, MS-7): proto requests to validated commands with normalised
 //! addresses, operation results back to proto.
 
-use std::time::SystemTime;
-
-use chrono::NaiveDateTime;
 use homeroom_platform::auth::Principal;
 use homeroom_proto::messaging::v1 as pb;
 
+use super::convert::{channel, channel_to_pb, status_to_pb, time_to_pb};
 use crate::{
     domain::{error::MessagingError, plan::Channel},
     ops::{
         events::{
-            CallbackOutcome, DeliveryStatus, EmailEvent, EmailEventKind, EmailOutcome,
-            InboundAction, InboundSms, Sid, TwilioCallback,
+            CallbackOutcome, EmailEvent, EmailEventKind, EmailOutcome, InboundAction, InboundSms,
+            Sid, TwilioCallback,
         },
         status::{AddressView, BadCause, ResetOutcome, ResetRequest, ResetTarget},
     },
@@ -38,23 +36,6 @@ fn invalid(message: impl Into<String>) -> MessagingError {
 fn non_empty(s: String) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_string())
-}
-
-fn channel(value: i32, field: &str) -> Result<Channel, MessagingError> {
-    match pb::Channel::try_from(value).unwrap_or(pb::Channel::Unspecified) {
-        pb::Channel::Email => Ok(Channel::Email),
-        pb::Channel::Sms => Ok(Channel::Sms),
-        pb::Channel::Voice => Ok(Channel::Voice),
-        pb::Channel::Unspecified => Err(invalid(format!("{field}: EMAIL, SMS or VOICE"))),
-    }
-}
-
-fn channel_to_pb(channel: Channel) -> pb::Channel {
-    match channel {
-        Channel::Email => pb::Channel::Email,
-        Channel::Sms => pb::Channel::Sms,
-        Channel::Voice => pb::Channel::Voice,
-    }
 }
 
 /// A phone number as E.164. Twilio sends `+15017122661`; separators are
@@ -84,22 +65,6 @@ fn address(channel: Channel, raw: &str, field: &str) -> Result<String, Messaging
         Channel::Sms | Channel::Voice => e164(raw),
     };
     found.ok_or_else(|| invalid(format!("{field}: not a valid {} address", channel.as_str())))
-}
-
-fn timestamp(t: NaiveDateTime) -> SystemTime {
-    SystemTime::from(t.and_utc())
-}
-
-fn status_to_pb(status: DeliveryStatus) -> pb::DeliveryStatus {
-    match status {
-        DeliveryStatus::Queued => pb::DeliveryStatus::Queued,
-        DeliveryStatus::Sending => pb::DeliveryStatus::Sending,
-        DeliveryStatus::Sent => pb::DeliveryStatus::Sent,
-        DeliveryStatus::Delivered => pb::DeliveryStatus::Delivered,
-        DeliveryStatus::Failed => pb::DeliveryStatus::Failed,
-        DeliveryStatus::Bounced => pb::DeliveryStatus::Bounced,
-        DeliveryStatus::Skipped => pb::DeliveryStatus::Skipped,
-    }
 }
 
 /// A Twilio status callback: a MessageSid or a CallSid is required.
@@ -269,11 +234,11 @@ pub fn address_status(v: AddressView) -> pb::AddressStatus {
             .map_or(pb::BadAddressCause::Unspecified, cause_to_pb) as i32,
         reason: v.reason.unwrap_or_default(),
         provider_error_code: v.provider_error_code.unwrap_or_default(),
-        bad_since: v.bad_since.map(|t| timestamp(t).into()),
+        bad_since: v.bad_since.map(time_to_pb),
         soft_bounce_count: v.soft_bounces,
         opted_out: v.opted_out,
-        opted_out_at: v.opted_out_at.map(|t| timestamp(t).into()),
-        last_reset_at: v.last_reset_at.map(|t| timestamp(t).into()),
+        opted_out_at: v.opted_out_at.map(time_to_pb),
+        last_reset_at: v.last_reset_at.map(time_to_pb),
         last_reset_by_account_id: v.last_reset_by.unwrap_or_default(),
         last_delivery_status: pb::DeliveryStatus::Unspecified as i32,
         last_delivery_at: None,

@@ -1,7 +1,9 @@
 //! gRPC handlers: convert the request, call the domain, convert the answer.
 
 mod communications;
+mod convert;
 mod events;
+mod listings;
 mod service;
 mod status;
 

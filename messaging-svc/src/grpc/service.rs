@@ -7,11 +7,7 @@ use homeroom_proto::messaging::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    domain::{
-        error::MessagingError,
-        plan::{Channel, SkipReason},
-        system_messages::SystemKind,
-    },
+    domain::{error::MessagingError, plan::Channel, system_messages::SystemKind},
     ops,
 };
 
@@ -26,26 +22,6 @@ impl MessagingApi {
     /// A service over the given database and directory.
     pub fn new(db: Db, directory: std::sync::Arc<dyn ops::directory::Directory>) -> MessagingApi {
         MessagingApi { db, directory }
-    }
-}
-
-fn channel(value: i32) -> Result<Channel, MessagingError> {
-    match pb::Channel::try_from(value).unwrap_or(pb::Channel::Unspecified) {
-        pb::Channel::Email => Ok(Channel::Email),
-        pb::Channel::Sms => Ok(Channel::Sms),
-        pb::Channel::Voice => Ok(Channel::Voice),
-        pb::Channel::Unspecified => Err(MessagingError::InvalidArgument(
-            "channel: EMAIL, SMS or VOICE is required".into(),
-        )),
-    }
-}
-
-fn skip_reason(reason: SkipReason) -> pb::SkipReason {
-    match reason {
-        SkipReason::BadAddress => pb::SkipReason::BadAddress,
-        SkipReason::OptedOut => pb::SkipReason::OptedOut,
-        SkipReason::NoPreference => pb::SkipReason::NoPreference,
-        SkipReason::NoAddress => pb::SkipReason::NoAddress,
     }
 }
 
@@ -92,7 +68,7 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
                 kind,
                 account_id: r.account_id,
                 first_name: r.first_name,
-                channel: channel(r.channel)?,
+                channel: super::convert::channel(r.channel, "channel")?,
                 address: r.address.trim().to_string(),
                 address_shared: r.address_shared,
                 language: r.language,
@@ -108,7 +84,10 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
         Ok(Response::new(pb::SendSystemMessageResponse {
             delivery_id: queued.delivery_id,
             status: status as i32,
-            skip_reason: queued.skip.map_or(pb::SkipReason::Unspecified, skip_reason) as i32,
+            skip_reason: queued
+                .skip
+                .map_or(pb::SkipReason::Unspecified, super::convert::skip_to_pb)
+                as i32,
             replayed: queued.replayed,
         }))
     }
@@ -177,13 +156,9 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
     ) -> Result<Response<pb::GetAccountHistoryResponse>, Status> {
         let caller = principal(&request)?;
         let r = request.into_inner();
-        let channel = match pb::Channel::try_from(r.channel).unwrap_or(pb::Channel::Unspecified) {
-            pb::Channel::Unspecified => None,
-            other => Some(channel(other as i32)?.as_str()),
-        };
         let query = ops::history::HistoryQuery {
             account_id: r.account_id,
-            channel,
+            channel: super::convert::channel_filter(r.channel, "channel")?.map(Channel::as_str),
             include_system: r.include_system_messages,
             page_size: r.page_size,
             page_token: r.page_token,
@@ -296,7 +271,7 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
             emergency: r.emergency,
             status: pb::CommunicationStatus::Sending as i32,
             recipient_count: summary.recipients as u64,
-            channel_counts: super::communications::channel_counts(&summary),
+            channel_counts: super::communications::channel_counts(&summary.channels),
             ..Default::default()
         };
         Ok(Response::new(pb::SendCommunicationResponse {
@@ -304,6 +279,44 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
             communication: Some(communication),
             replayed: summary.replayed,
         }))
+    }
+
+    async fn get_communication(
+        &self,
+        request: Request<pb::GetCommunicationRequest>,
+    ) -> Result<Response<pb::GetCommunicationResponse>, Status> {
+        let caller = principal(&request)?;
+        let id = request.into_inner().communication_id;
+        let (view, _) = ops::communications::get(&self.db, &caller, &id).await?;
+        Ok(Response::new(pb::GetCommunicationResponse {
+            communication: Some(super::listings::communication(view)),
+        }))
+    }
+
+    async fn list_communications(
+        &self,
+        request: Request<pb::ListCommunicationsRequest>,
+    ) -> Result<Response<pb::ListCommunicationsResponse>, Status> {
+        let caller = principal(&request)?;
+        let query = super::listings::list_query(request.into_inner())?;
+        let (views, next_page_token) = ops::communications::list(&self.db, &caller, query).await?;
+        Ok(Response::new(pb::ListCommunicationsResponse {
+            communications: views
+                .into_iter()
+                .map(super::listings::communication)
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn list_deliveries(
+        &self,
+        request: Request<pb::ListDeliveriesRequest>,
+    ) -> Result<Response<pb::ListDeliveriesResponse>, Status> {
+        let caller = principal(&request)?;
+        let query = super::listings::delivery_query(request.into_inner())?;
+        let page = ops::communications::list_deliveries(&self.db, &caller, query).await?;
+        Ok(Response::new(super::listings::deliveries_answer(page)))
     }
 
     async fn preview_audience(
@@ -324,7 +337,7 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
         .await?;
         Ok(Response::new(pb::PreviewAudienceResponse {
             recipient_count: summary.recipients as u64,
-            channel_counts: super::communications::channel_counts(&summary),
+            channel_counts: super::communications::channel_counts(&summary.channels),
             not_found_ids: summary.not_found_ids,
             out_of_scope_ids: Vec::new(),
         }))

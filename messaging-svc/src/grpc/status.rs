@@ -9,6 +9,7 @@ impl From<MessagingError> for Status {
         match e {
             MessagingError::InvalidArgument(m) => Status::invalid_argument(m),
             MessagingError::PermissionDenied(m) => Status::permission_denied(m),
+            MessagingError::NotFound(m) => Status::not_found(m),
             MessagingError::AlreadyExists(m) => Status::already_exists(m),
             MessagingError::Unavailable(m) => Status::unavailable(m),
             MessagingError::Internal(cause) => {

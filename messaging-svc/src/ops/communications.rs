@@ -1,12 +1,19 @@
 //! Communications (MS-1, MS-2): resolve the audience, look up contact points,
 //! apply preferences and address status, collapse to one delivery per
-//! (channel, address), and enqueue — or, for a preview, only count.
+//! (channel, address), and enqueue — or, for a preview, only count. Reading
+//! them back with their current counts (MS-5) is `view`.
+
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use homeroom_platform::db::Db;
 use sha2::{Digest, Sha256};
 
+pub use self::view::{
+    CommunicationState, CommunicationView, DeliveryPage, DeliveryQuery, DeliveryView, ListQuery,
+    Viewer, channel_counts, deliveries as list_deliveries, get, list, viewer,
+};
 use super::directory::{AudienceSpec, Directory};
 use crate::{
     domain::{
@@ -15,6 +22,7 @@ use crate::{
     },
     store::{
         addresses,
+        communications::{PlannedChannel, PlannedCounts, set_plan_details},
         deliveries::{self, CommunicationRow, Rendered},
         preferences,
     },
@@ -50,10 +58,21 @@ pub struct ChannelSummary {
     pub recipients: usize,
     /// Distinct addresses.
     pub unique_addresses: usize,
-    /// Deliveries that will be sent.
+    /// Deliveries waiting to be sent.
     pub queued: usize,
-    /// Skips by reason.
+    /// Skips by reason: addresses for bad and opted out, accounts for no
+    /// preference and no address.
     pub skipped: BTreeMap<SkipReason, usize>,
+    /// Deliveries claimed by a worker (read back only).
+    pub sending: usize,
+    /// Deliveries the provider accepted (read back only).
+    pub sent: usize,
+    /// Deliveries the provider confirmed (read back only).
+    pub delivered: usize,
+    /// Deliveries failed for good (read back only).
+    pub failed: usize,
+    /// Deliveries bounced (read back only).
+    pub bounced: usize,
 }
 
 /// What a send or a preview found.
@@ -203,8 +222,7 @@ pub async fn send(
         request_fingerprint: fingerprint.clone(),
         subject: c.subject.clone(),
         body: c.body.clone(),
-        variants: serde_json::to_string(&c.variants)
-            .map_err(|e| MessagingError::Internal(e.into()))?,
+        variants: to_json(&c.variants)?,
         channels: c
             .channels
             .iter()
@@ -217,6 +235,8 @@ pub async fn send(
     };
     let accounts: Vec<String> = recipients.into_iter().map(|r| r.account_id).collect();
     let (district, key) = (c.district_id.clone(), c.idempotency_key.clone());
+    let audience = to_json(&c.audience)?;
+    let planned = to_json(&planned_counts(&summary))?;
     let inserted = db
         .transaction(move |conn| {
             // A concurrent twin may have planned first: its answer wins.
@@ -224,6 +244,7 @@ pub async fn send(
                 return Ok::<_, MessagingError>(Some(earlier));
             }
             deliveries::insert_planned(conn, &row, &accounts, &plan, &Rendered::default(), now)?;
+            set_plan_details(conn, &row.id, &audience, &planned)?;
             Ok(None)
         })
         .await?;
@@ -233,6 +254,36 @@ pub async fn send(
     db.after_bulk_write(summary.recipients as u64, BULK_TABLES)
         .await?;
     Ok(summary)
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, MessagingError> {
+    serde_json::to_string(value).map_err(|e| MessagingError::Internal(e.into()))
+}
+
+/// What planning counted that the deliveries cannot tell later: accounts per
+/// channel and the accounts skipped for no preference or no address.
+fn planned_counts(summary: &Summary) -> PlannedCounts {
+    let channels = summary
+        .channels
+        .iter()
+        .map(|(channel, s)| {
+            let account_skips = s
+                .skipped
+                .iter()
+                .filter(|(r, _)| matches!(r, SkipReason::NoPreference | SkipReason::NoAddress))
+                .map(|(r, n)| (r.as_str().to_string(), *n as u64))
+                .collect();
+            let counts = PlannedChannel {
+                recipients: s.recipients as u64,
+                account_skips,
+            };
+            (channel.as_str().to_string(), counts)
+        })
+        .collect();
+    PlannedCounts {
+        recipients: Some(summary.recipients as u64),
+        channels,
+    }
 }
 
 /// Tables a large communication grows.
@@ -258,12 +309,16 @@ fn replay(
             "idempotency_key was already used for a different communication; use a new key".into(),
         ));
     }
-    let recipients = deliveries::recipient_count(conn, &id)?;
+    // The first answer, with the counts as they stand now.
+    let stored = view::stored(conn, &id)?;
     Ok(Some(Summary {
         communication_id: id,
         replayed: true,
-        recipients: recipients as usize,
-        ..Summary::default()
+        recipients: stored
+            .as_ref()
+            .map_or(0, |v| usize::try_from(v.recipients).unwrap_or(usize::MAX)),
+        channels: stored.map(|v| v.counts).unwrap_or_default(),
+        not_found_ids: Vec::new(),
     }))
 }
 

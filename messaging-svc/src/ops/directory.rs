@@ -12,8 +12,9 @@ use tonic::transport::Channel;
 
 use crate::domain::{error::MessagingError, plan::Recipient};
 
-/// An audience as the sender wrote it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// An audience as the sender wrote it (stored with the communication as JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct AudienceSpec {
     /// Accounts named directly.
     pub account_ids: Vec<String>,

@@ -42,16 +42,8 @@ pub async fn page(
     query: HistoryQuery,
 ) -> Result<(Vec<HistoryRow>, String), MessagingError> {
     super::access::account_or_staff(directory, caller, &query.account_id, &STAFF).await?;
-    let size = match query.page_size {
-        n if n < 0 => {
-            return Err(MessagingError::InvalidArgument(
-                "page_size: must not be negative".into(),
-            ));
-        }
-        0 => 50,
-        n => i64::from(n.min(500)),
-    };
-    let before = Some(query.page_token.clone()).filter(|t| !t.is_empty());
+    let page = super::paging::Page::new(query.page_size, &query.page_token, 50, 500)?;
+    let (before, limit) = (page.after.clone(), page.limit());
     let mut rows = db
         .run(move |c| {
             history::page(
@@ -60,18 +52,11 @@ pub async fn page(
                 query.channel,
                 query.include_system,
                 before.as_deref(),
-                size + 1,
+                limit,
             )
             .map_err(MessagingError::from)
         })
         .await?;
-    let next = if rows.len() as i64 > size {
-        rows.truncate(size as usize);
-        rows.last()
-            .map(|r| r.delivery_id.clone())
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next = page.cut(&mut rows, |r| &r.delivery_id);
     Ok((rows, next))
 }

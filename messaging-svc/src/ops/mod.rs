@@ -5,6 +5,7 @@ pub mod communications;
 pub mod directory;
 pub mod events;
 pub mod history;
+pub mod paging;
 pub mod preferences;
 pub mod status;
 pub mod system;

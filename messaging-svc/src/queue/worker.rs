@@ -13,7 +13,7 @@ use super::backoff::RetryPolicy;
 use crate::{
     domain::{
         address_rules::{self, Bounce},
-        plan::Channel,
+        plan::{Channel, SkipReason},
     },
     providers::{
         EmailProvider, OutgoingCall, OutgoingEmail, OutgoingSms, PhoneProvider, SendOutcome,
@@ -264,16 +264,21 @@ impl Worker {
                     SendOutcome::Transient { reason, .. } => Completion::Final {
                         status: "failed",
                         error: format!("gave up after {} tries: {reason}", d.attempts),
+                        skip_reason: None,
                     },
                     SendOutcome::Permanent { code, reason } => {
                         let why = format!("{code} {reason}");
                         bounce(c, channel, &d.address, Bounce::Hard, &why, Some(&d.id), now)?;
-                        Completion::Final { status: "bounced", error: why }
+                        Completion::Final { status: "bounced", error: why, skip_reason: None }
                     }
                     SendOutcome::OptedOut { reason } => {
                         addresses::set_opted_out(c, &d.address, true, now)?;
                         addresses::record_event(c, channel, &d.address, "stop", &reason, Some(&d.id), None, now)?;
-                        Completion::Final { status: "skipped", error: reason }
+                        Completion::Final {
+                            status: "skipped",
+                            error: reason,
+                            skip_reason: Some(SkipReason::OptedOut.as_str()),
+                        }
                     }
                 };
                 if !deliveries::complete(c, &d.id, &owner, &completion, now)? {

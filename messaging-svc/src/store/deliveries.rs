@@ -247,6 +247,8 @@ pub enum Completion {
         status: &'static str,
         /// Why.
         error: String,
+        /// For `skipped`: the stored skip reason (`opted_out`).
+        skip_reason: Option<&'static str>,
     },
 }
 
@@ -276,6 +278,7 @@ pub fn complete(
             .set((
                 deliveries::status.eq("sent"),
                 deliveries::provider_message_id.eq(provider_message_id),
+                deliveries::sent_at.eq(now),
                 released,
             ))
             .execute(conn)?,
@@ -287,10 +290,15 @@ pub fn complete(
                 released,
             ))
             .execute(conn)?,
-        Completion::Final { status, error } => diesel::update(mine)
+        Completion::Final {
+            status,
+            error,
+            skip_reason,
+        } => diesel::update(mine)
             .set((
                 deliveries::status.eq(*status),
                 deliveries::last_error.eq(error),
+                deliveries::skip_reason.eq(skip_reason),
                 released,
             ))
             .execute(conn)?,
@@ -332,11 +340,7 @@ pub fn system_replay(
         .first(conn)
         .optional()?;
     Ok(delivery.map(|(id, skip)| {
-        let skip = skip.and_then(|s| match s.as_str() {
-            "bad_address" => Some(SkipReason::BadAddress),
-            "opted_out" => Some(SkipReason::OptedOut),
-            _ => None,
-        });
+        let skip = skip.as_deref().and_then(SkipReason::parse);
         (id, skip, fingerprint)
     }))
 }
@@ -353,12 +357,4 @@ pub fn communication_by_key(
         .select((communications::id, communications::request_fingerprint))
         .first(conn)
         .optional()
-}
-
-/// How many accounts a communication was for.
-pub fn recipient_count(conn: &mut DbConn, communication_id: &str) -> QueryResult<i64> {
-    communication_recipients::table
-        .filter(communication_recipients::communication_id.eq(communication_id))
-        .count()
-        .get_result(conn)
 }

@@ -58,6 +58,8 @@ pub struct StatusChange<'a> {
     pub skip_reason: Option<&'a str>,
     /// When.
     pub updated_at: NaiveDateTime,
+    /// When the provider confirmed delivery (for `delivered`).
+    pub delivered_at: Option<NaiveDateTime>,
 }
 
 /// Moves a delivery to `change.status` only while its status is one of `from`

@@ -15,6 +15,8 @@ diesel::table! {
         emergency -> Bool,
         status -> Text,
         created_at -> Timestamp,
+        audience -> Text,
+        planned_counts -> Text,
     }
 }
 
@@ -44,6 +46,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
     }
 }
 

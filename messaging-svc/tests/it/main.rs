@@ -16,4 +16,5 @@ mod smtp_sink;
 mod store;
 mod system;
 mod twilio;
+mod views;
 mod worker;

@@ -1,23 +1,547 @@
-//! `homeroom.roster.v1.RosterService`.
+//! `homeroom.roster.v1.RosterService`: convert, call the operation, convert back.
 //!
 //! RPCs not implemented here yet answer UNIMPLEMENTED (the generated defaults).
 
-use homeroom_platform::db::Db;
+use std::pin::Pin;
+
+use futures::Stream;
+use homeroom_platform::{auth::principal, paging, report_file};
 use homeroom_proto::roster::v1 as pb;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert;
+use crate::{
+    domain::error::RosterError,
+    ops::{
+        Ctx, districts,
+        runs::{self, RunRequest},
+        sources::{self, SourceInput},
+    },
+    store::sync::{self, ReportFilter},
+};
 
 /// The roster service's gRPC face.
 #[derive(Debug, Clone)]
 pub struct RosterApi {
-    #[allow(dead_code)]
-    db: Db,
+    ctx: Ctx,
 }
 
 impl RosterApi {
-    /// A service over the given database.
-    pub fn new(db: Db) -> RosterApi {
-        RosterApi { db }
+    /// A service over the shared operation context.
+    pub fn new(ctx: Ctx) -> RosterApi {
+        RosterApi { ctx }
+    }
+
+    async fn source_view(&self, row: &sync::SourceRow) -> Result<pb::SyncSource, Status> {
+        let id = row.id.clone();
+        let last = self
+            .ctx
+            .db
+            .run(move |c| sync::last_run(c, &id).map_err(RosterError::from))
+            .await?;
+        Ok(convert::source(row, last.as_ref()))
+    }
+}
+
+type ByteStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+fn bad_token() -> Status {
+    Status::invalid_argument(paging::BAD_TOKEN)
+}
+
+fn required(field: &str, value: &str) -> Result<(), Status> {
+    if value.trim().is_empty() {
+        Err(Status::invalid_argument(format!("{field}: required")))
+    } else {
+        Ok(())
+    }
+}
+
+fn source_input(s: pb::SyncSource) -> SourceInput {
+    let settings = s.settings.unwrap_or_default();
+    let schedule = s.schedule.unwrap_or_default();
+    let location = match s.connector.and_then(|c| c.config) {
+        Some(pb::connector_config::Config::OnerosterCsv(c)) => Some(c.location),
+        _ => None,
+    };
+    SourceInput {
+        district_id: s.district_id,
+        school_id: Some(s.school_id).filter(|x| !x.is_empty()),
+        name: s.display_name,
+        kind: convert::kind_str(s.kind).to_string(),
+        location,
+        daily_at: Some(schedule.daily_time),
+        paused: schedule.paused,
+        manages_guardians: settings.manages_guardians,
+        send_invitations: settings.send_invitations,
+        unarchive_classes: settings.unarchive_classes,
+        update_active_user_contacts: settings.update_active_user_contacts,
+        deactivation_threshold_percent: settings.deactivation_threshold_percent,
     }
 }
 
 #[tonic::async_trait]
-impl pb::roster_service_server::RosterService for RosterApi {}
+impl pb::roster_service_server::RosterService for RosterApi {
+    async fn create_district(
+        &self,
+        request: Request<pb::CreateDistrictRequest>,
+    ) -> Result<Response<pb::CreateDistrictResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let settings = r.settings.unwrap_or_default();
+        let row = districts::create(
+            &self.ctx.db,
+            &caller,
+            districts::NewDistrict {
+                name: r.name,
+                time_zone: Some(settings.time_zone),
+                default_phone_region: Some(settings.default_phone_region),
+                supported_languages: settings.supported_languages,
+                idempotency_key: Some(r.idempotency_key),
+            },
+        )
+        .await?;
+        Ok(Response::new(pb::CreateDistrictResponse {
+            district: Some(convert::district(&row)),
+        }))
+    }
+
+    async fn get_district(
+        &self,
+        request: Request<pb::GetDistrictRequest>,
+    ) -> Result<Response<pb::GetDistrictResponse>, Status> {
+        let caller = principal(&request)?;
+        let row = districts::get(&self.ctx.db, &caller, &request.into_inner().district_id).await?;
+        Ok(Response::new(pb::GetDistrictResponse {
+            district: Some(convert::district(&row)),
+        }))
+    }
+
+    async fn list_districts(
+        &self,
+        request: Request<pb::ListDistrictsRequest>,
+    ) -> Result<Response<pb::ListDistrictsResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let size = paging::size(r.page_size, 50, 500);
+        let after = match paging::decode(&r.page_token).map_err(|()| bad_token())? {
+            Some(k) if k.len() == 2 => Some((k[0].clone(), k[1].clone())),
+            Some(_) => return Err(bad_token()),
+            None => None,
+        };
+        let rows = districts::list(&self.ctx.db, &caller, after, size + 1).await?;
+        let more = rows.len() as i64 > size;
+        let rows: Vec<_> = rows
+            .into_iter()
+            .take(usize::try_from(size).unwrap_or(0))
+            .collect();
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => paging::encode(&[&last.name, &last.id]),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListDistrictsResponse {
+            districts: rows.iter().map(convert::district).collect(),
+            next_page_token: next,
+        }))
+    }
+
+    async fn get_district_settings(
+        &self,
+        request: Request<pb::GetDistrictSettingsRequest>,
+    ) -> Result<Response<pb::GetDistrictSettingsResponse>, Status> {
+        let caller = principal(&request)?;
+        let row = districts::get(&self.ctx.db, &caller, &request.into_inner().district_id).await?;
+        Ok(Response::new(pb::GetDistrictSettingsResponse {
+            settings: Some(convert::settings(&row)),
+        }))
+    }
+
+    async fn update_district_settings(
+        &self,
+        request: Request<pb::UpdateDistrictSettingsRequest>,
+    ) -> Result<Response<pb::UpdateDistrictSettingsResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let s = r.settings.unwrap_or_default();
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let all = paths.is_empty();
+        let wants = |p: &str| all || paths.iter().any(|x| x == p);
+        let change = districts::SettingsChange {
+            time_zone: wants("time_zone").then(|| s.time_zone.clone()),
+            default_phone_region: wants("default_phone_region")
+                .then(|| s.default_phone_region.clone()),
+            supported_languages: wants("supported_languages")
+                .then(|| s.supported_languages.clone()),
+        };
+        let row = districts::update_settings(&self.ctx.db, &caller, &s.district_id, change).await?;
+        Ok(Response::new(pb::UpdateDistrictSettingsResponse {
+            settings: Some(convert::settings(&row)),
+        }))
+    }
+
+    async fn create_sync_source(
+        &self,
+        request: Request<pb::CreateSyncSourceRequest>,
+    ) -> Result<Response<pb::CreateSyncSourceResponse>, Status> {
+        let caller = principal(&request)?;
+        let s = request
+            .into_inner()
+            .sync_source
+            .ok_or_else(|| Status::invalid_argument("sync_source: required"))?;
+        required("sync_source.district_id", &s.district_id)?;
+        let mut input = source_input(s);
+        if input.daily_at.as_deref() == Some("") {
+            input.daily_at = None;
+        }
+        let row = sources::create(&self.ctx, &caller, input).await?;
+        Ok(Response::new(pb::CreateSyncSourceResponse {
+            sync_source: Some(self.source_view(&row).await?),
+        }))
+    }
+
+    async fn update_sync_source(
+        &self,
+        request: Request<pb::UpdateSyncSourceRequest>,
+    ) -> Result<Response<pb::UpdateSyncSourceResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let s = r
+            .sync_source
+            .ok_or_else(|| Status::invalid_argument("sync_source: required"))?;
+        let id = s.sync_source_id.clone();
+        required("sync_source.sync_source_id", &id)?;
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(Status::invalid_argument(
+                "update_mask: name the fields to change, e.g. \"settings.update_active_user_contacts\"",
+            ));
+        }
+        let row = sources::update(&self.ctx, &caller, &id, source_input(s), &paths).await?;
+        Ok(Response::new(pb::UpdateSyncSourceResponse {
+            sync_source: Some(self.source_view(&row).await?),
+        }))
+    }
+
+    async fn get_sync_source(
+        &self,
+        request: Request<pb::GetSyncSourceRequest>,
+    ) -> Result<Response<pb::GetSyncSourceResponse>, Status> {
+        let caller = principal(&request)?;
+        let row = sources::get(&self.ctx.db, &caller, &request.into_inner().sync_source_id).await?;
+        Ok(Response::new(pb::GetSyncSourceResponse {
+            sync_source: Some(self.source_view(&row).await?),
+        }))
+    }
+
+    async fn list_sync_sources(
+        &self,
+        request: Request<pb::ListSyncSourcesRequest>,
+    ) -> Result<Response<pb::ListSyncSourcesResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        required("district_id", &r.district_id)?;
+        let size = paging::size(r.page_size, 50, 500);
+        let after = match paging::decode(&r.page_token).map_err(|()| bad_token())? {
+            Some(k) if k.len() == 2 => Some((k[0].clone(), k[1].clone())),
+            Some(_) => return Err(bad_token()),
+            None => None,
+        };
+        let kinds: Vec<&str> = r.kinds.iter().map(|k| convert::kind_str(*k)).collect();
+        let rows = sources::list(
+            &self.ctx.db,
+            &caller,
+            &r.district_id,
+            Some(r.school_id).filter(|s| !s.is_empty()),
+            after,
+            size + 1,
+        )
+        .await?;
+        let more = rows.len() as i64 > size;
+        let rows: Vec<_> = rows
+            .into_iter()
+            .take(usize::try_from(size).unwrap_or(0))
+            .collect();
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => paging::encode(&[&last.name, &last.id]),
+            _ => String::new(),
+        };
+        let mut out = Vec::new();
+        for row in rows
+            .iter()
+            .filter(|s| kinds.is_empty() || kinds.contains(&s.kind.as_str()))
+        {
+            out.push(self.source_view(row).await?);
+        }
+        Ok(Response::new(pb::ListSyncSourcesResponse {
+            sync_sources: out,
+            next_page_token: next,
+        }))
+    }
+
+    async fn delete_sync_source(
+        &self,
+        request: Request<pb::DeleteSyncSourceRequest>,
+    ) -> Result<Response<pb::DeleteSyncSourceResponse>, Status> {
+        let caller = principal(&request)?;
+        sources::delete(&self.ctx.db, &caller, &request.into_inner().sync_source_id).await?;
+        Ok(Response::new(pb::DeleteSyncSourceResponse {}))
+    }
+
+    async fn start_sync(
+        &self,
+        request: Request<pb::StartSyncRequest>,
+    ) -> Result<Response<pb::StartSyncResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        required("sync_source_id", &r.sync_source_id)?;
+        let run = runs::queue(
+            &self.ctx,
+            &caller,
+            RunRequest {
+                source_id: r.sync_source_id,
+                dry_run: r.dry_run,
+                force: r.force,
+                full_sync: r.full_sync,
+                idempotency_key: Some(r.idempotency_key),
+                filename: None,
+            },
+            "on_demand",
+            None,
+        )
+        .await?;
+        let (run, source) = runs::get(&self.ctx.db, &caller, &run.id).await?;
+        Ok(Response::new(pb::StartSyncResponse {
+            sync_run: Some(convert::run(&run, &source)),
+        }))
+    }
+
+    async fn import_one_roster_bundle(
+        &self,
+        request: Request<Streaming<pb::ImportOneRosterBundleRequest>>,
+    ) -> Result<Response<pb::ImportOneRosterBundleResponse>, Status> {
+        let caller = principal(&request)?;
+        let mut stream = request.into_inner();
+        let options = match stream.message().await?.and_then(|m| m.payload) {
+            Some(pb::import_one_roster_bundle_request::Payload::Options(o)) => o,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first message must carry the options (sync_source_id, dry_run, force, filename)",
+                ));
+            }
+        };
+        required("options.sync_source_id", &options.sync_source_id)?;
+        // Check access before taking the bytes.
+        sources::get(&self.ctx.db, &caller, &options.sync_source_id).await?;
+        let mut bytes = Vec::new();
+        while let Some(message) = stream.message().await? {
+            match message.payload {
+                Some(pb::import_one_roster_bundle_request::Payload::Chunk(chunk)) => {
+                    if bytes.len() + chunk.len() > runs::MAX_BUNDLE_BYTES {
+                        return Err(Status::invalid_argument(format!(
+                            "the bundle is larger than {} MiB",
+                            runs::MAX_BUNDLE_BYTES / (1024 * 1024)
+                        )));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                _ => {
+                    return Err(Status::invalid_argument(
+                        "only the first message carries options; the rest carry chunks",
+                    ));
+                }
+            }
+        }
+        if bytes.is_empty() {
+            return Err(Status::invalid_argument(
+                "the bundle is empty: send the .zip bytes as chunks",
+            ));
+        }
+        let run = runs::queue(
+            &self.ctx,
+            &caller,
+            RunRequest {
+                source_id: options.sync_source_id,
+                dry_run: options.dry_run,
+                force: options.force,
+                full_sync: true,
+                idempotency_key: Some(options.idempotency_key),
+                filename: Some(options.filename),
+            },
+            "bundle_import",
+            Some(bytes),
+        )
+        .await?;
+        let (run, source) = runs::get(&self.ctx.db, &caller, &run.id).await?;
+        Ok(Response::new(pb::ImportOneRosterBundleResponse {
+            sync_run: Some(convert::run(&run, &source)),
+        }))
+    }
+
+    async fn get_sync_run(
+        &self,
+        request: Request<pb::GetSyncRunRequest>,
+    ) -> Result<Response<pb::GetSyncRunResponse>, Status> {
+        let caller = principal(&request)?;
+        let (run, source) =
+            runs::get(&self.ctx.db, &caller, &request.into_inner().sync_run_id).await?;
+        Ok(Response::new(pb::GetSyncRunResponse {
+            sync_run: Some(convert::run(&run, &source)),
+        }))
+    }
+
+    async fn list_sync_runs(
+        &self,
+        request: Request<pb::ListSyncRunsRequest>,
+    ) -> Result<Response<pb::ListSyncRunsResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        required("district_id", &r.district_id)?;
+        let size = paging::size(r.page_size, 50, 500);
+        let after = match paging::decode(&r.page_token).map_err(|()| bad_token())? {
+            Some(k) if k.len() == 2 => {
+                let at = chrono::NaiveDateTime::parse_from_str(&k[0], "%Y-%m-%dT%H:%M:%S%.f")
+                    .map_err(|_| bad_token())?;
+                Some((at, k[1].clone()))
+            }
+            Some(_) => return Err(bad_token()),
+            None => None,
+        };
+        let statuses = r
+            .statuses
+            .iter()
+            .filter_map(|s| convert::run_status_str(*s))
+            .map(String::from)
+            .collect();
+        let rows = runs::list(
+            &self.ctx.db,
+            &caller,
+            &r.district_id,
+            Some(r.sync_source_id).filter(|s| !s.is_empty()),
+            statuses,
+            after,
+            size + 1,
+        )
+        .await?;
+        let more = rows.len() as i64 > size;
+        let rows: Vec<_> = rows
+            .into_iter()
+            .take(usize::try_from(size).unwrap_or(0))
+            .collect();
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => paging::encode(&[
+                last.created_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+                last.id.clone(),
+            ]),
+            _ => String::new(),
+        };
+        let mut out = Vec::new();
+        for run in &rows {
+            let (run, source) = runs::get(&self.ctx.db, &caller, &run.id).await?;
+            out.push(convert::run(&run, &source));
+        }
+        Ok(Response::new(pb::ListSyncRunsResponse {
+            sync_runs: out,
+            next_page_token: next,
+        }))
+    }
+
+    async fn list_sync_report_rows(
+        &self,
+        request: Request<pb::ListSyncReportRowsRequest>,
+    ) -> Result<Response<pb::ListSyncReportRowsResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let size = paging::size(r.page_size, 100, 1_000);
+        let after = match paging::decode(&r.page_token).map_err(|()| bad_token())? {
+            Some(k) if k.len() == 1 => k[0].parse::<i64>().map_err(|_| bad_token())?,
+            Some(_) => return Err(bad_token()),
+            None => 0,
+        };
+        let filter = ReportFilter {
+            entities: r
+                .entities
+                .iter()
+                .filter_map(|e| convert::entity_str(*e))
+                .map(String::from)
+                .collect(),
+            actions: r
+                .actions
+                .iter()
+                .filter_map(|a| convert::action_str(*a))
+                .map(String::from)
+                .collect(),
+            query: Some(r.query.trim().to_string()).filter(|q| !q.is_empty()),
+        };
+        let (rows, total) = runs::report_page(
+            &self.ctx.db,
+            &caller,
+            &r.sync_run_id,
+            filter,
+            after,
+            size + 1,
+        )
+        .await?;
+        let more = rows.len() as i64 > size;
+        let rows: Vec<_> = rows
+            .into_iter()
+            .take(usize::try_from(size).unwrap_or(0))
+            .collect();
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => paging::encode(&[last.seq.to_string()]),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListSyncReportRowsResponse {
+            rows: rows.iter().map(convert::report_row).collect(),
+            next_page_token: next,
+            total_size: total,
+        }))
+    }
+
+    async fn download_sync_report(
+        &self,
+        request: Request<pb::DownloadSyncReportRequest>,
+    ) -> Result<Response<ByteStream<pb::DownloadSyncReportResponse>>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let xlsx = r.format == i32::from(pb::ReportFormat::Xlsx);
+        let filter = ReportFilter {
+            entities: r
+                .entities
+                .iter()
+                .filter_map(|e| convert::entity_str(*e))
+                .map(String::from)
+                .collect(),
+            actions: r
+                .actions
+                .iter()
+                .filter_map(|a| convert::action_str(*a))
+                .map(String::from)
+                .collect(),
+            query: None,
+        };
+        let file = runs::download(&self.ctx.db, &caller, &r.sync_run_id, filter, xlsx).await?;
+        let mut messages: Vec<Result<pb::DownloadSyncReportResponse, Status>> =
+            report_file::chunks(file.bytes, report_file::CHUNK_SIZE)
+                .into_iter()
+                .map(|chunk| {
+                    Ok(pb::DownloadSyncReportResponse {
+                        content_type: String::new(),
+                        filename: String::new(),
+                        chunk,
+                    })
+                })
+                .collect();
+        match messages.first_mut() {
+            Some(Ok(first)) => {
+                first.content_type = file.content_type.into();
+                first.filename = file.filename;
+            }
+            _ => messages.push(Ok(pb::DownloadSyncReportResponse {
+                content_type: file.content_type.into(),
+                filename: file.filename,
+                chunk: vec![],
+            })),
+        }
+        Ok(Response::new(Box::pin(futures::stream::iter(messages))))
+    }
+}

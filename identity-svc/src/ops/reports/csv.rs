@@ -1,10 +1,12 @@
 //! ID-9, the shared-credential report downloaded as CSV: the streamed download,
-//! one row per (address, holder), and the cell escaping that keeps formulas text.
+//! one row per (address, holder). The file format (BOM, quoting, formulas kept
+//! as text) is platform's [`CsvReport`].
 
 use std::collections::{BTreeSet, HashMap};
 
 use futures::{StreamExt, stream::BoxStream};
-use homeroom_platform::{auth::Principal, db::Db};
+pub use homeroom_platform::report_file::CSV_CONTENT_TYPE;
+use homeroom_platform::{auth::Principal, db::Db, report_file::CsvReport};
 
 use super::{
     SHARED_REPORT, admin_district,
@@ -14,9 +16,6 @@ use crate::{
     domain::{accounts::role_str, error::IdentityError},
     store::{self, reports::SharedAddress},
 };
-
-/// The media type of the download.
-pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 
 /// Addresses rendered per streamed chunk.
 const CSV_BATCH: usize = 200;
@@ -69,8 +68,7 @@ pub async fn shared_credentials_csv(
             .await?
     };
     tracing::info!(shared = found.len(), "shared-credential report downloaded");
-    let mut head = String::from("\u{feff}");
-    csv_line(&mut head, &CSV_HEADER);
+    let head = CsvReport::new(&CSV_HEADER).into_bytes();
     let batches: Vec<Vec<SharedAddress>> = found.chunks(CSV_BATCH).map(<[_]>::to_vec).collect();
     let db = db.clone();
     let body = futures::stream::iter(batches).then(move |batch| {
@@ -90,7 +88,7 @@ pub async fn shared_credentials_csv(
                     .into_iter()
                     .collect();
                 let names = store::accounts::org_names(conn, &schools)?;
-                let mut out = String::new();
+                let mut out = CsvReport::rows_only();
                 for view in &views {
                     csv_rows(&mut out, view, &names);
                 }
@@ -105,13 +103,17 @@ pub async fn shared_credentials_csv(
             chrono::Utc::now().format("%Y-%m-%d")
         ),
         content_type: CSV_CONTENT_TYPE,
-        chunks: futures::stream::once(async move { Ok(head.into_bytes()) })
+        chunks: futures::stream::once(async move { Ok(head) })
             .chain(body)
             .boxed(),
     })
 }
 
-fn csv_rows(out: &mut String, view: &SharedCredentialView, school_names: &HashMap<String, String>) {
+fn csv_rows(
+    out: &mut CsvReport,
+    view: &SharedCredentialView,
+    school_names: &HashMap<String, String>,
+) {
     let school = |id: &str| {
         school_names
             .get(id)
@@ -136,72 +138,17 @@ fn csv_rows(out: &mut String, view: &SharedCredentialView, school_names: &HashMa
                 id => format!("{} ({})", s.display_name, school(id)),
             })
             .collect();
-        csv_line(
-            out,
-            &[
-                view.kind.as_str(),
-                &view.value,
-                &count,
-                &h.account_id,
-                &h.display_name,
-                h.kind.as_str(),
-                h.status.as_str(),
-                &roles.join("; "),
-                &students.join("; "),
-                if h.confirmed { "yes" } else { "no" },
-            ],
-        );
-    }
-}
-
-/// One CSV record (RFC 4180, CRLF).
-fn csv_line(out: &mut String, cells: &[&str]) {
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_cell(out, cell);
-    }
-    out.push_str("\r\n");
-}
-
-/// A cell, quoted when needed; a cell a spreadsheet would read as a formula
-/// (starting with = + - @, tab or CR) is prefixed with `'` so it stays text.
-fn csv_cell(out: &mut String, cell: &str) {
-    let neutralised;
-    let cell = if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        neutralised = format!("'{cell}");
-        neutralised.as_str()
-    } else {
-        cell
-    };
-    if cell.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&cell.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(cell);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cell(s: &str) -> String {
-        let mut out = String::new();
-        csv_cell(&mut out, s);
-        out
-    }
-
-    #[test]
-    fn formula_like_cells_are_neutralised_and_special_characters_quoted() {
-        assert_eq!(cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
-        assert_eq!(cell("+19876543210"), "'+19876543210");
-        assert_eq!(cell("-1"), "'-1");
-        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(cell("Smith, Sarah"), "\"Smith, Sarah\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("plain"), "plain");
+        out.row([
+            view.kind.as_str(),
+            &view.value,
+            &count,
+            &h.account_id,
+            &h.display_name,
+            h.kind.as_str(),
+            h.status.as_str(),
+            &roles.join("; "),
+            &students.join("; "),
+            if h.confirmed { "yes" } else { "no" },
+        ]);
     }
 }

@@ -177,6 +177,7 @@ fn apply_email_event(
         last_error: error,
         skip_reason: None,
         updated_at: at,
+        delivered_at: (status == DeliveryStatus::Delivered).then_some(at),
     };
     store::advance(c, &d.id, &status.earlier(), &change)?;
     Ok(turned_bad)

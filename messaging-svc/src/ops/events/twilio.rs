@@ -139,6 +139,7 @@ pub async fn twilio_status(db: &Db, cb: TwilioCallback) -> Result<CallbackOutcom
             last_error: error,
             skip_reason: skip,
             updated_at: now,
+            delivered_at: (status == DeliveryStatus::Delivered).then_some(now),
         };
         if !store::advance(c, &d.id, &status.earlier(), &change)? {
             return Ok(outcome);

@@ -1,10 +1,13 @@
 DROP TABLE sync_report_rows;
+DROP TABLE sync_leases;
+DROP TABLE sync_run_inputs;
 DROP TABLE sync_runs;
 DROP TABLE sync_sources;
 DROP TABLE guardian_links;
 DROP TABLE enrollments;
 DROP TABLE people;
 DROP TABLE classes;
+DROP TABLE courses;
 DROP TABLE academic_sessions;
 DROP TABLE schools;
 DROP TABLE districts;

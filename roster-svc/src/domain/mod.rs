@@ -1,0 +1,6 @@
+//! The rules of rostering, free of tonic and diesel.
+
+pub mod error;
+pub mod plan;
+pub mod records;
+pub mod report;

@@ -1,0 +1,1181 @@
+//! RO-3: what a sync would do. Given a bundle and what the source supplied
+//! before, decide per record: create, update, leave unchanged, deactivate, skip
+//! or fail — and the report row for each. Pure: the engine applies the plan.
+//!
+//! References are resolved to roster ids here (new records get their ids now),
+//! so a class names its school's id and an enrollment its class's and person's.
+//! A record whose reference cannot be resolved is an ERROR row; the rest of the
+//! run goes on.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use homeroom_platform::contact::{Email, Phone, Region};
+
+use super::{
+    records::{
+        Action, ClassData, CourseData, Diff, EnrollmentData, Entity, Existing, ExistingPerson,
+        LinkData, PersonData, PersonKind, SchoolData, SessionData,
+    },
+    report::ReportRow,
+};
+use crate::oneroster::{Bundle, FileMode, OrgKind, Status, User, UserRole};
+
+/// What planning needs to know besides the bundle.
+#[derive(Debug, Clone)]
+pub struct PlanContext {
+    /// The source's district.
+    pub district_id: String,
+    /// The district's name (for the district org's report row).
+    pub district_name: String,
+    /// A school-scoped source: the school's roster id and its source id.
+    pub school_scope: Option<(String, String)>,
+    /// The source manages guardians and their links.
+    pub manages_guardians: bool,
+    /// Archived classes that reappear are unarchived.
+    pub unarchive_classes: bool,
+    /// Region for phones without a country code.
+    pub phone_region: Region,
+    /// Active people of the district (every source) before the run.
+    pub active_people_in_district: u64,
+    /// The deactivation threshold, in percent.
+    pub threshold_percent: u32,
+}
+
+/// What the source supplied before, keyed by source id.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Schools.
+    pub schools: HashMap<String, Existing<SchoolData>>,
+    /// Academic sessions.
+    pub sessions: HashMap<String, Existing<SessionData>>,
+    /// Courses.
+    pub courses: HashMap<String, Existing<CourseData>>,
+    /// Classes.
+    pub classes: HashMap<String, Existing<ClassData>>,
+    /// People.
+    pub people: HashMap<String, ExistingPerson>,
+    /// Enrollments.
+    pub enrollments: HashMap<String, Existing<EnrollmentData>>,
+    /// The source's guardian links by (guardian id, student id).
+    pub links: HashMap<(String, String), Existing<LinkData>>,
+    /// Schools of other sources of the district, by source id (a school-scoped
+    /// source's records may point at a school its district source supplies).
+    pub district_schools: HashMap<String, String>,
+}
+
+/// What to do to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Insert it.
+    Create,
+    /// Update its data (and reactivate it if it was inactive).
+    Update,
+    /// Mark it deactivated (classes: archived).
+    Deactivate,
+}
+
+/// A write to one record, pointing at its report row.
+#[derive(Debug, Clone)]
+pub struct Change<D> {
+    /// Roster id (new for creates).
+    pub id: String,
+    /// Source id.
+    pub source_id: String,
+    /// What to do.
+    pub op: Op,
+    /// The new data, for creates and updates.
+    pub data: Option<D>,
+    /// Index of its report row in [`Plan::rows`].
+    pub row: usize,
+}
+
+/// A write to one guardian link.
+#[derive(Debug, Clone)]
+pub struct LinkChange {
+    /// Guardian person id.
+    pub guardian_id: String,
+    /// Student person id.
+    pub student_id: String,
+    /// What to do.
+    pub op: Op,
+    /// The new data, for creates and updates.
+    pub data: Option<LinkData>,
+}
+
+/// The numbers behind the deactivation guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Guard {
+    /// Active people of the district before the run.
+    pub people_total: u64,
+    /// People the run would deactivate.
+    pub would_deactivate: u64,
+    /// Threshold in percent.
+    pub threshold_percent: u32,
+    /// Whether the threshold is exceeded.
+    pub exceeded: bool,
+}
+
+impl Guard {
+    /// The message for a run the guard stopped.
+    pub fn message(&self) -> String {
+        let percent = if self.people_total == 0 {
+            100.0
+        } else {
+            self.would_deactivate as f64 * 100.0 / self.people_total as f64
+        };
+        format!(
+            "The sync would deactivate {} of {} people ({percent:.0}%), above the {}% threshold; \
+             nothing was written. Check the source, or run again with force to apply.",
+            self.would_deactivate, self.people_total, self.threshold_percent
+        )
+    }
+}
+
+/// A person the engine must send to identity-svc.
+#[derive(Debug, Clone)]
+pub struct AccountWork {
+    /// Person id.
+    pub person_id: String,
+    /// Index of the person's report row.
+    pub row: usize,
+}
+
+/// Everything a run would do.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Full or delta (the users file's mode, else the orgs file's).
+    pub full: bool,
+    /// School writes.
+    pub schools: Vec<Change<SchoolData>>,
+    /// Session writes.
+    pub sessions: Vec<Change<SessionData>>,
+    /// Course writes.
+    pub courses: Vec<Change<CourseData>>,
+    /// Class writes.
+    pub classes: Vec<Change<ClassData>>,
+    /// People writes.
+    pub people: Vec<Change<PersonData>>,
+    /// Enrollment writes.
+    pub enrollments: Vec<Change<EnrollmentData>>,
+    /// Link writes.
+    pub links: Vec<LinkChange>,
+    /// Every person after the run, by id (data, source id, account, active).
+    pub people_after: HashMap<String, PersonAfter>,
+    /// Staff and guardians identity-svc must hear about.
+    pub accounts: Vec<AccountWork>,
+    /// People deactivated by this run that have accounts: their source ids.
+    pub deactivated_accounts: Vec<String>,
+    /// Each guardian's active students after the run (this source's links).
+    pub guardian_students: HashMap<String, Vec<String>>,
+    /// The report rows.
+    pub rows: Vec<ReportRow>,
+    /// The guard's numbers.
+    pub guard: Option<Guard>,
+}
+
+/// A person as they will be after the run.
+#[derive(Debug, Clone)]
+pub struct PersonAfter {
+    /// Source id.
+    pub source_id: String,
+    /// Data.
+    pub data: PersonData,
+    /// Account, if any yet.
+    pub account_id: Option<String>,
+    /// Active after the run.
+    pub active: bool,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Plans a run.
+pub fn plan(bundle: &Bundle, state: &State, ctx: &PlanContext) -> Plan {
+    let mut p = Planner {
+        bundle,
+        state,
+        ctx,
+        plan: Plan {
+            full: bundle.mode("users") == FileMode::Bulk
+                || (bundle.mode("users") == FileMode::Absent
+                    && bundle.mode("orgs") == FileMode::Bulk),
+            ..Plan::default()
+        },
+        school_ids: HashMap::new(),
+        district_orgs: HashSet::new(),
+        class_ids: HashMap::new(),
+        person_ids: HashMap::new(),
+        out_of_scope_people: HashSet::new(),
+    };
+    p.row_errors();
+    p.orgs();
+    p.sessions();
+    p.courses();
+    p.classes();
+    p.people();
+    p.links();
+    p.enrollments();
+    p.guard();
+    p.accounts();
+    p.plan
+}
+
+struct Planner<'a> {
+    bundle: &'a Bundle,
+    state: &'a State,
+    ctx: &'a PlanContext,
+    plan: Plan,
+    /// School source id → roster id (known and planned).
+    school_ids: HashMap<String, String>,
+    district_orgs: HashSet<String>,
+    /// Class source id → (roster id, in scope).
+    class_ids: HashMap<String, (String, bool)>,
+    /// Person source id → (roster id, kind); only people that exist after the run.
+    person_ids: HashMap<String, (String, PersonKind)>,
+    out_of_scope_people: HashSet<String>,
+}
+
+/// The outcome of diffing one incoming record.
+enum Verdict<D> {
+    Write(Op, D, Vec<&'static str>),
+    Unchanged,
+}
+
+fn verdict<D: Diff + Clone>(existing: Option<&Existing<D>>, data: D) -> Verdict<D> {
+    match existing {
+        None => Verdict::Write(Op::Create, data, Vec::new()),
+        Some(e) => {
+            let mut changed = e.data.changed(&data);
+            if !e.active {
+                changed.push("status");
+            }
+            if changed.is_empty() {
+                Verdict::Unchanged
+            } else {
+                Verdict::Write(Op::Update, data, changed)
+            }
+        }
+    }
+}
+
+impl Planner<'_> {
+    fn row(&mut self, row: ReportRow) -> usize {
+        self.plan.rows.push(row);
+        self.plan.rows.len() - 1
+    }
+
+    fn row_errors(&mut self) {
+        for e in &self.bundle.row_errors {
+            let entity = match e.file.as_str() {
+                "orgs.csv" => Entity::School,
+                "academicSessions.csv" => Entity::AcademicSession,
+                "courses.csv" => Entity::Course,
+                "classes.csv" => Entity::Class,
+                "enrollments.csv" => Entity::Enrollment,
+                _ => Entity::Student,
+            };
+            let source_id = e.source_id.clone().unwrap_or_default();
+            let note = format!("{} line {}: {}", e.file, e.line, e.message);
+            self.row(ReportRow::new(entity, &source_id, "", Action::Error).note(note));
+        }
+    }
+
+    /// Records one incoming record's verdict: a change and a row.
+    fn decide<D: Diff + Clone>(
+        &mut self,
+        entity: Entity,
+        source_id: &str,
+        name: &str,
+        existing: Option<&Existing<D>>,
+        data: D,
+    ) -> (String, Option<Change<D>>) {
+        let id = existing.map_or_else(new_id, |e| e.id.clone());
+        match verdict(existing, data) {
+            Verdict::Unchanged => {
+                self.row(ReportRow::new(entity, source_id, name, Action::Unchanged).record(&id));
+                (id, None)
+            }
+            Verdict::Write(op, data, changed) => {
+                let action = if op == Op::Create {
+                    Action::Created
+                } else {
+                    Action::Updated
+                };
+                let mut row = ReportRow::new(entity, source_id, name, action).record(&id);
+                row.changed_fields = changed.into_iter().map(String::from).collect();
+                let row = self.row(row);
+                let change = Change {
+                    id: id.clone(),
+                    source_id: source_id.to_string(),
+                    op,
+                    data: Some(data),
+                    row,
+                };
+                (id, Some(change))
+            }
+        }
+    }
+
+    /// A deactivation of a stored record: a change and a row (or nothing when it
+    /// is already inactive).
+    fn retire<D>(
+        &mut self,
+        entity: Entity,
+        source_id: &str,
+        name: &str,
+        existing: &Existing<D>,
+        note: Option<&str>,
+    ) -> Option<Change<D>> {
+        if !existing.active {
+            return None;
+        }
+        let mut row =
+            ReportRow::new(entity, source_id, name, Action::Deactivated).record(&existing.id);
+        if let Some(note) = note {
+            row.notes.push(note.to_string());
+        }
+        let row = self.row(row);
+        Some(Change {
+            id: existing.id.clone(),
+            source_id: source_id.to_string(),
+            op: Op::Deactivate,
+            data: None,
+            row,
+        })
+    }
+
+    fn in_scope_school(&self, school_source_id: &str) -> bool {
+        match &self.ctx.school_scope {
+            None => true,
+            Some((_, scope_source)) => scope_source == school_source_id,
+        }
+    }
+
+    fn orgs(&mut self) {
+        for (sid, e) in &self.state.schools {
+            self.school_ids.insert(sid.clone(), e.id.clone());
+        }
+        for (sid, id) in &self.state.district_schools {
+            self.school_ids
+                .entry(sid.clone())
+                .or_insert_with(|| id.clone());
+        }
+        let mut seen = HashSet::new();
+        for org in &self.bundle.orgs {
+            seen.insert(org.source_id.clone());
+            match &org.kind {
+                OrgKind::District => {
+                    self.district_orgs.insert(org.source_id.clone());
+                    let row = ReportRow::new(
+                        Entity::District,
+                        &org.source_id,
+                        &org.name,
+                        Action::Unchanged,
+                    )
+                    .record(&self.ctx.district_id)
+                    .note(format!(
+                        "mapped onto the district {}",
+                        self.ctx.district_name
+                    ));
+                    self.row(row);
+                }
+                OrgKind::Other(kind) => {
+                    let row =
+                        ReportRow::new(Entity::School, &org.source_id, &org.name, Action::Skipped)
+                            .note(format!("org type \"{kind}\" is not rostered"));
+                    self.row(row);
+                }
+                OrgKind::School if !self.in_scope_school(&org.source_id) => {
+                    let row =
+                        ReportRow::new(Entity::School, &org.source_id, &org.name, Action::Skipped)
+                            .note("outside the source's school");
+                    self.row(row);
+                }
+                OrgKind::School => {
+                    let existing = self.state.schools.get(&org.source_id);
+                    if org.status == Status::ToBeDeleted {
+                        if let Some(e) = existing
+                            && let Some(c) =
+                                self.retire(Entity::School, &org.source_id, &org.name, e, None)
+                        {
+                            self.plan.schools.push(c);
+                        }
+                        continue;
+                    }
+                    let data = SchoolData {
+                        name: org.name.clone(),
+                        identifier: org.identifier.clone(),
+                    };
+                    let (id, change) =
+                        self.decide(Entity::School, &org.source_id, &org.name, existing, data);
+                    self.school_ids.insert(org.source_id.clone(), id);
+                    self.plan.schools.extend(change);
+                }
+            }
+        }
+        if self.bundle.mode("orgs") == FileMode::Bulk {
+            let mut gone: Vec<_> = self
+                .state
+                .schools
+                .iter()
+                .filter(|(sid, _)| !seen.contains(*sid))
+                .collect();
+            gone.sort_by(|a, b| a.0.cmp(b.0));
+            for (sid, e) in gone {
+                let name = e.data.name.clone();
+                if let Some(c) = self.retire(Entity::School, sid, &name, e, None) {
+                    self.plan.schools.push(c);
+                }
+            }
+        }
+    }
+
+    fn sessions(&mut self) {
+        let mut seen = HashSet::new();
+        for s in &self.bundle.academic_sessions {
+            seen.insert(s.source_id.clone());
+            let existing = self.state.sessions.get(&s.source_id);
+            if s.status == Status::ToBeDeleted {
+                if let Some(e) = existing
+                    && let Some(c) =
+                        self.retire(Entity::AcademicSession, &s.source_id, &s.title, e, None)
+                {
+                    self.plan.sessions.push(c);
+                }
+                continue;
+            }
+            let data = SessionData {
+                title: s.title.clone(),
+                kind: s.kind.clone(),
+                start_date: s.start_date.clone(),
+                end_date: s.end_date.clone(),
+                parent_source_id: s.parent_source_id.clone(),
+                school_year: s.school_year.clone(),
+            };
+            let (_, change) = self.decide(
+                Entity::AcademicSession,
+                &s.source_id,
+                &s.title,
+                existing,
+                data,
+            );
+            self.plan.sessions.extend(change);
+        }
+        if self.bundle.mode("academicSessions") == FileMode::Bulk {
+            let gone = sorted_missing(&self.state.sessions, &seen);
+            for (sid, e) in gone {
+                let name = e.data.title.clone();
+                if let Some(c) = self.retire(Entity::AcademicSession, &sid, &name, e, None) {
+                    self.plan.sessions.push(c);
+                }
+            }
+        }
+    }
+
+    fn courses(&mut self) {
+        let mut seen = HashSet::new();
+        for c in &self.bundle.courses {
+            seen.insert(c.source_id.clone());
+            let existing = self.state.courses.get(&c.source_id);
+            if c.status == Status::ToBeDeleted {
+                if let Some(e) = existing
+                    && let Some(ch) = self.retire(Entity::Course, &c.source_id, &c.title, e, None)
+                {
+                    self.plan.courses.push(ch);
+                }
+                continue;
+            }
+            let data = CourseData {
+                title: c.title.clone(),
+                course_code: c.course_code.clone(),
+                org_source_id: c.org_source_id.clone(),
+            };
+            let (_, change) = self.decide(Entity::Course, &c.source_id, &c.title, existing, data);
+            self.plan.courses.extend(change);
+        }
+        if self.bundle.mode("courses") == FileMode::Bulk {
+            for (sid, e) in sorted_missing(&self.state.courses, &seen) {
+                let name = e.data.title.clone();
+                if let Some(c) = self.retire(Entity::Course, &sid, &name, e, None) {
+                    self.plan.courses.push(c);
+                }
+            }
+        }
+    }
+
+    fn classes(&mut self) {
+        for (sid, e) in &self.state.classes {
+            let in_scope = self
+                .ctx
+                .school_scope
+                .as_ref()
+                .is_none_or(|(id, _)| *id == e.data.school_id);
+            self.class_ids.insert(sid.clone(), (e.id.clone(), in_scope));
+        }
+        let mut seen = HashSet::new();
+        for c in &self.bundle.classes {
+            seen.insert(c.source_id.clone());
+            let existing = self.state.classes.get(&c.source_id);
+            if c.status == Status::ToBeDeleted {
+                if let Some(e) = existing
+                    && let Some(ch) = self.retire(Entity::Class, &c.source_id, &c.title, e, None)
+                {
+                    self.plan.classes.push(ch);
+                }
+                continue;
+            }
+            if !self.in_scope_school(&c.school_source_id) {
+                self.row(
+                    ReportRow::new(Entity::Class, &c.source_id, &c.title, Action::Skipped)
+                        .note("outside the source's school"),
+                );
+                if let Some(e) = existing {
+                    self.class_ids
+                        .insert(c.source_id.clone(), (e.id.clone(), false));
+                }
+                continue;
+            }
+            let Some(school_id) = self.school_ids.get(&c.school_source_id).cloned() else {
+                self.row(
+                    ReportRow::new(Entity::Class, &c.source_id, &c.title, Action::Error)
+                        .note(format!("unknown school {}", c.school_source_id)),
+                );
+                continue;
+            };
+            if let Some(e) = existing
+                && !e.active
+                && !self.ctx.unarchive_classes
+            {
+                self.row(
+                    ReportRow::new(Entity::Class, &c.source_id, &c.title, Action::Skipped)
+                        .record(&e.id)
+                        .note("the class is archived and the source does not unarchive classes"),
+                );
+                continue;
+            }
+            let data = ClassData {
+                school_id,
+                title: c.title.clone(),
+                class_code: c.class_code.clone(),
+                class_type: c.class_type.clone(),
+                course_source_id: c.course_source_id.clone(),
+                term_source_ids: c.term_source_ids.join(" "),
+                grades: c.grades.join(" "),
+            };
+            let (id, change) = self.decide(Entity::Class, &c.source_id, &c.title, existing, data);
+            self.class_ids.insert(c.source_id.clone(), (id, true));
+            self.plan.classes.extend(change);
+        }
+        if self.bundle.mode("classes") == FileMode::Bulk {
+            for (sid, e) in sorted_missing(&self.state.classes, &seen) {
+                let in_scope = self.class_ids.get(&sid).is_some_and(|c| c.1);
+                if !in_scope {
+                    continue;
+                }
+                let name = e.data.title.clone();
+                if let Some(c) = self.retire(Entity::Class, &sid, &name, e, Some("archived")) {
+                    self.plan.classes.push(c);
+                }
+            }
+        }
+    }
+
+    /// A user's data, or why the user fails.
+    fn person_data(&self, u: &User, kind: PersonKind) -> Result<PersonData, String> {
+        let mut school_ids = Vec::new();
+        if kind != PersonKind::Guardian {
+            for org in &u.org_source_ids {
+                if self.district_orgs.contains(org) {
+                    continue;
+                }
+                match self.school_ids.get(org) {
+                    Some(id) => school_ids.push(id.clone()),
+                    None => return Err(format!("unknown org {org}")),
+                }
+            }
+        }
+        let (email, phone, home_phone) = if kind == PersonKind::Student {
+            (u.email.clone(), u.sms.clone(), u.phone.clone())
+        } else {
+            self.contacts(u)?
+        };
+        let role = match &u.role {
+            UserRole::Student => "student".to_string(),
+            UserRole::Teacher => "teacher".to_string(),
+            UserRole::Staff(r) | UserRole::Guardian(r) => r.clone(),
+        };
+        Ok(PersonData {
+            kind,
+            role,
+            given_name: u.given_name.trim().to_string(),
+            middle_name: u.middle_name.clone(),
+            family_name: u.family_name.trim().to_string(),
+            identifier: u.identifier.clone(),
+            grades: u.grades.join(" "),
+            school_id: school_ids.first().cloned(),
+            school_ids: school_ids.join(" "),
+            email,
+            phone,
+            home_phone,
+            preferred_language: None,
+        })
+    }
+
+    /// Email, mobile and home phone of a staff member or guardian, normalised.
+    /// The mobile is `sms`, or `phone` when `sms` is blank (many SIS exports
+    /// put the only number there); `phone` is the home phone otherwise.
+    fn contacts(
+        &self,
+        u: &User,
+    ) -> Result<(Option<String>, Option<String>, Option<String>), String> {
+        let region = self.ctx.phone_region.clone();
+        let email = u
+            .email
+            .as_deref()
+            .map(|e| Email::parse(e).map(|e| e.as_str().to_string()))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let parse_phone = |p: &str| {
+            Phone::parse(p, region.clone())
+                .map(|p| p.as_str().to_string())
+                .map_err(|e| e.to_string())
+        };
+        let (mobile, home) = match (&u.sms, &u.phone) {
+            (Some(sms), home) => (Some(sms.as_str()), home.as_deref()),
+            (None, phone) => (phone.as_deref(), None),
+        };
+        let mobile = mobile.map(parse_phone).transpose()?;
+        let home = home
+            .map(|h| parse_phone(h).map_err(|e| format!("home {e}")))
+            .transpose()?
+            .filter(|h| mobile.as_deref() != Some(h.as_str()));
+        Ok((email, mobile, home))
+    }
+
+    fn people(&mut self) {
+        for (sid, e) in &self.state.people {
+            if e.record.active {
+                self.person_ids
+                    .insert(sid.clone(), (e.record.id.clone(), e.record.data.kind));
+            }
+        }
+        let users_bulk = self.bundle.mode("users") == FileMode::Bulk;
+        let mut seen = HashSet::new();
+        for u in &self.bundle.users {
+            seen.insert(u.source_id.clone());
+            let kind = match u.role {
+                UserRole::Student => PersonKind::Student,
+                UserRole::Teacher | UserRole::Staff(_) => PersonKind::Staff,
+                UserRole::Guardian(_) => PersonKind::Guardian,
+            };
+            let name = format!("{} {}", u.given_name.trim(), u.family_name.trim());
+            let name = name.trim();
+            let entity = kind.entity();
+            let existing = self.state.people.get(&u.source_id);
+            if kind == PersonKind::Guardian && !self.ctx.manages_guardians {
+                self.out_of_scope_people.insert(u.source_id.clone());
+                self.row(
+                    ReportRow::new(entity, &u.source_id, name, Action::Skipped)
+                        .note("the source does not manage guardians"),
+                );
+                continue;
+            }
+            if u.status == Status::ToBeDeleted || !u.enabled {
+                let note = (!u.enabled).then_some("enabledUser is false");
+                self.person_ids.remove(&u.source_id);
+                match existing {
+                    Some(e) => {
+                        if let Some(c) = self.retire(entity, &u.source_id, name, &e.record, note) {
+                            self.plan.people.push(c);
+                        }
+                    }
+                    None if !u.enabled => {
+                        self.row(
+                            ReportRow::new(entity, &u.source_id, name, Action::Skipped)
+                                .note("enabledUser is false"),
+                        );
+                    }
+                    None => {}
+                }
+                continue;
+            }
+            let data = match self.person_data(u, kind) {
+                Ok(d) => d,
+                Err(reason) => {
+                    let mut row =
+                        ReportRow::new(entity, &u.source_id, name, Action::Error).note(reason);
+                    row.record_id = existing.map(|e| e.record.id.clone());
+                    self.row(row);
+                    continue;
+                }
+            };
+            if let Some((scope_id, _)) = &self.ctx.school_scope
+                && kind != PersonKind::Guardian
+                && !data.school_ids.split(' ').any(|s| s == scope_id)
+            {
+                self.out_of_scope_people.insert(u.source_id.clone());
+                self.row(
+                    ReportRow::new(entity, &u.source_id, name, Action::Skipped)
+                        .note("outside the source's school"),
+                );
+                continue;
+            }
+            let (id, change) = self.decide(
+                entity,
+                &u.source_id,
+                name,
+                existing.map(|e| &e.record),
+                data,
+            );
+            self.person_ids.insert(u.source_id.clone(), (id, kind));
+            self.plan.people.extend(change);
+        }
+        if users_bulk {
+            let mut gone: Vec<_> = self
+                .state
+                .people
+                .iter()
+                .filter(|(sid, e)| {
+                    !seen.contains(*sid)
+                        && (self.ctx.manages_guardians
+                            || e.record.data.kind != PersonKind::Guardian)
+                })
+                .collect();
+            gone.sort_by(|a, b| a.0.cmp(b.0));
+            for (sid, e) in gone {
+                let name = e.record.data.display_name();
+                let entity = e.record.data.kind.entity();
+                self.person_ids.remove(sid);
+                if let Some(c) = self.retire(entity, sid, &name, &e.record, None) {
+                    self.plan.people.push(c);
+                }
+            }
+        }
+        self.people_after();
+    }
+
+    /// Every person of the source as they will be after the run.
+    fn people_after(&mut self) {
+        let mut after: HashMap<String, PersonAfter> = self
+            .state
+            .people
+            .values()
+            .map(|e| {
+                (
+                    e.record.id.clone(),
+                    PersonAfter {
+                        source_id: String::new(),
+                        data: e.record.data.clone(),
+                        account_id: e.account_id.clone(),
+                        active: e.record.active,
+                    },
+                )
+            })
+            .collect();
+        for (sid, e) in &self.state.people {
+            if let Some(a) = after.get_mut(&e.record.id) {
+                a.source_id = sid.clone();
+            }
+        }
+        for c in &self.plan.people {
+            match c.op {
+                Op::Deactivate => {
+                    if let Some(a) = after.get_mut(&c.id) {
+                        a.active = false;
+                    }
+                }
+                Op::Create | Op::Update => {
+                    if let Some(data) = &c.data {
+                        let account_id = after.get(&c.id).and_then(|a| a.account_id.clone());
+                        after.insert(
+                            c.id.clone(),
+                            PersonAfter {
+                                source_id: c.source_id.clone(),
+                                data: data.clone(),
+                                account_id,
+                                active: true,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        self.plan.people_after = after;
+    }
+
+    fn links(&mut self) {
+        if !self.ctx.manages_guardians {
+            return;
+        }
+        // Union of both directions, deduplicated: (guardian sid, student sid) → relationship.
+        let mut edges: BTreeMap<(String, String), String> = BTreeMap::new();
+        let mut broken: BTreeSet<(String, String, String)> = BTreeSet::new();
+        let kinds: HashMap<&str, &UserRole> = self
+            .bundle
+            .users
+            .iter()
+            .map(|u| (u.source_id.as_str(), &u.role))
+            .collect();
+        let kind_of = |sid: &str| -> Option<PersonKind> {
+            match kinds.get(sid) {
+                Some(UserRole::Student) => Some(PersonKind::Student),
+                Some(UserRole::Guardian(_)) => Some(PersonKind::Guardian),
+                Some(_) => Some(PersonKind::Staff),
+                None => self.state.people.get(sid).map(|e| e.record.data.kind),
+            }
+        };
+        let relationship_of = |sid: &str| -> String {
+            match kinds.get(sid) {
+                Some(UserRole::Guardian(r)) => r.clone(),
+                _ => self
+                    .state
+                    .people
+                    .get(sid)
+                    .map(|e| e.record.data.role.clone())
+                    .unwrap_or_else(|| "guardian".into()),
+            }
+        };
+        for u in &self.bundle.users {
+            if u.status == Status::ToBeDeleted {
+                continue;
+            }
+            let mine = match u.role {
+                UserRole::Student => PersonKind::Student,
+                UserRole::Guardian(_) => PersonKind::Guardian,
+                _ => continue,
+            };
+            for agent in &u.agent_source_ids {
+                match (mine, kind_of(agent)) {
+                    (PersonKind::Student, Some(PersonKind::Guardian)) => {
+                        edges.insert((agent.clone(), u.source_id.clone()), relationship_of(agent));
+                    }
+                    (PersonKind::Guardian, Some(PersonKind::Student)) => {
+                        edges.insert(
+                            (u.source_id.clone(), agent.clone()),
+                            relationship_of(&u.source_id),
+                        );
+                    }
+                    (_, None) => {
+                        broken.insert((
+                            u.source_id.clone(),
+                            agent.clone(),
+                            format!("unknown user {agent}"),
+                        ));
+                    }
+                    (_, Some(k)) => {
+                        broken.insert((
+                            u.source_id.clone(),
+                            agent.clone(),
+                            format!("agent {agent} is a {} and cannot be linked", k.as_str()),
+                        ));
+                    }
+                }
+            }
+        }
+        for (from, to, reason) in broken {
+            self.row(
+                ReportRow::new(
+                    Entity::GuardianLink,
+                    &format!("{from}:{to}"),
+                    "",
+                    Action::Error,
+                )
+                .note(reason),
+            );
+        }
+        let mut wanted: HashSet<(String, String)> = HashSet::new();
+        for ((g_sid, s_sid), relationship) in edges {
+            let link_sid = format!("{g_sid}:{s_sid}");
+            let (g, s) = match (self.person_ids.get(&g_sid), self.person_ids.get(&s_sid)) {
+                (Some((g, _)), Some((s, _))) => (g.clone(), s.clone()),
+                _ => {
+                    let why = if self.out_of_scope_people.contains(&g_sid)
+                        || self.out_of_scope_people.contains(&s_sid)
+                    {
+                        "the guardian or the student is not rostered by this source"
+                    } else {
+                        "the guardian or the student failed or is inactive"
+                    };
+                    self.row(
+                        ReportRow::new(Entity::GuardianLink, &link_sid, "", Action::Skipped)
+                            .note(why),
+                    );
+                    continue;
+                }
+            };
+            let name = self.link_name(&g, &s);
+            let key = (g.clone(), s.clone());
+            wanted.insert(key.clone());
+            let data = LinkData {
+                relationship,
+                is_primary: false,
+            };
+            let existing = self.state.links.get(&key);
+            let (_, change) = self.decide(Entity::GuardianLink, &link_sid, &name, existing, data);
+            if let Some(c) = change {
+                self.plan.links.push(LinkChange {
+                    guardian_id: g,
+                    student_id: s,
+                    op: c.op,
+                    data: c.data,
+                });
+            }
+        }
+        // Links of this source that are no longer wanted: in a full sync every one;
+        // in a delta only those of people deactivated now.
+        let deactivated: HashSet<&str> = self
+            .plan
+            .people
+            .iter()
+            .filter(|c| c.op == Op::Deactivate)
+            .map(|c| c.id.as_str())
+            .collect();
+        let mut gone: Vec<_> = self
+            .state
+            .links
+            .iter()
+            .filter(|(k, e)| {
+                e.active
+                    && !wanted.contains(*k)
+                    && (self.plan.full
+                        || deactivated.contains(k.0.as_str())
+                        || deactivated.contains(k.1.as_str()))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        gone.sort();
+        for (g, s) in gone {
+            let sid = format!(
+                "{}:{}",
+                self.plan
+                    .people_after
+                    .get(&g)
+                    .map_or("", |p| p.source_id.as_str()),
+                self.plan
+                    .people_after
+                    .get(&s)
+                    .map_or("", |p| p.source_id.as_str())
+            );
+            let name = self.link_name(&g, &s);
+            self.row(ReportRow::new(
+                Entity::GuardianLink,
+                &sid,
+                &name,
+                Action::Deactivated,
+            ));
+            self.plan.links.push(LinkChange {
+                guardian_id: g,
+                student_id: s,
+                op: Op::Deactivate,
+                data: None,
+            });
+        }
+        // Each guardian's students after the run.
+        let mut students: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for ((g, s), e) in &self.state.links {
+            if e.active {
+                students.entry(g.clone()).or_default().insert(s.clone());
+            }
+        }
+        for c in &self.plan.links {
+            let set = students.entry(c.guardian_id.clone()).or_default();
+            if c.op == Op::Deactivate {
+                set.remove(&c.student_id);
+            } else {
+                set.insert(c.student_id.clone());
+            }
+        }
+        self.plan.guardian_students = students
+            .into_iter()
+            .map(|(g, set)| (g, set.into_iter().collect()))
+            .collect();
+    }
+
+    fn link_name(&self, g: &str, s: &str) -> String {
+        let name = |id: &str| {
+            self.plan
+                .people_after
+                .get(id)
+                .map(|p| p.data.display_name())
+                .unwrap_or_default()
+        };
+        format!("{} → {}", name(g), name(s))
+    }
+
+    fn enrollments(&mut self) {
+        let mut seen = HashSet::new();
+        for en in &self.bundle.enrollments {
+            seen.insert(en.source_id.clone());
+            let existing = self.state.enrollments.get(&en.source_id);
+            if en.status == Status::ToBeDeleted {
+                if let Some(e) = existing
+                    && let Some(c) = self.retire(Entity::Enrollment, &en.source_id, "", e, None)
+                {
+                    self.plan.enrollments.push(c);
+                }
+                continue;
+            }
+            let class = self.class_ids.get(&en.class_source_id).cloned();
+            let person = self.person_ids.get(&en.user_source_id).cloned();
+            let (class_id, person_id) = match (class, person) {
+                (Some((_, false)), _) => {
+                    self.row(
+                        ReportRow::new(Entity::Enrollment, &en.source_id, "", Action::Skipped)
+                            .note("outside the source's school"),
+                    );
+                    continue;
+                }
+                (Some((c, true)), Some((p, _))) => (c, p),
+                (None, _) => {
+                    self.row(
+                        ReportRow::new(Entity::Enrollment, &en.source_id, "", Action::Error)
+                            .note(format!("unknown class {}", en.class_source_id)),
+                    );
+                    continue;
+                }
+                (Some(_), None) => {
+                    let (action, note) = if self.out_of_scope_people.contains(&en.user_source_id) {
+                        (
+                            Action::Skipped,
+                            "the user is not rostered by this source".to_string(),
+                        )
+                    } else {
+                        (
+                            Action::Error,
+                            format!("unknown or inactive user {}", en.user_source_id),
+                        )
+                    };
+                    self.row(
+                        ReportRow::new(Entity::Enrollment, &en.source_id, "", action).note(note),
+                    );
+                    continue;
+                }
+            };
+            let data = EnrollmentData {
+                class_id,
+                person_id,
+                role: en.role.clone(),
+                is_primary: en.primary,
+            };
+            let (_, change) = self.decide(Entity::Enrollment, &en.source_id, "", existing, data);
+            self.plan.enrollments.extend(change);
+        }
+        if self.bundle.mode("enrollments") == FileMode::Bulk {
+            for (sid, e) in sorted_missing(&self.state.enrollments, &seen) {
+                if let Some(c) = self.retire(Entity::Enrollment, &sid, "", e, None) {
+                    self.plan.enrollments.push(c);
+                }
+            }
+        }
+    }
+
+    fn guard(&mut self) {
+        let would = self
+            .plan
+            .people
+            .iter()
+            .filter(|c| c.op == Op::Deactivate)
+            .count() as u64;
+        let total = self.ctx.active_people_in_district;
+        let threshold = self.ctx.threshold_percent;
+        self.plan.guard = Some(Guard {
+            people_total: total,
+            would_deactivate: would,
+            threshold_percent: threshold,
+            exceeded: would > 0 && would * 100 > u64::from(threshold) * total,
+        });
+    }
+
+    /// Staff and guardians identity-svc must hear about: created or updated,
+    /// still without an account, or guardians whose students changed.
+    fn accounts(&mut self) {
+        let mut touched: HashSet<String> = HashSet::new();
+        let mut rows: HashMap<String, usize> = HashMap::new();
+        for c in &self.plan.people {
+            rows.insert(c.id.clone(), c.row);
+            if c.op != Op::Deactivate {
+                touched.insert(c.id.clone());
+            }
+        }
+        // Guardians whose links changed, or whose students' names or schools did.
+        let renamed: HashSet<&str> = self
+            .plan
+            .people
+            .iter()
+            .filter(|c| {
+                c.op == Op::Update
+                    && c.data
+                        .as_ref()
+                        .is_some_and(|d| d.kind == PersonKind::Student)
+                    && self.plan.rows[c.row].changed_fields.iter().any(|f| {
+                        matches!(
+                            f.as_str(),
+                            "given_name" | "family_name" | "school_id" | "status"
+                        )
+                    })
+            })
+            .map(|c| c.id.as_str())
+            .collect();
+        for l in &self.plan.links {
+            touched.insert(l.guardian_id.clone());
+        }
+        for (g, students) in &self.plan.guardian_students {
+            if students.iter().any(|s| renamed.contains(s.as_str())) {
+                touched.insert(g.clone());
+            }
+        }
+        for (id, p) in &self.plan.people_after {
+            if p.active && p.account_id.is_none() && p.data.kind != PersonKind::Student {
+                touched.insert(id.clone());
+            }
+        }
+        let index: HashMap<(Entity, &str), usize> = self
+            .plan
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.entity, Entity::Staff | Entity::Guardian))
+            .map(|(i, r)| ((r.entity, r.source_id.as_str()), i))
+            .collect();
+        let mut work: Vec<AccountWork> = touched
+            .into_iter()
+            .filter_map(|id| {
+                let p = self.plan.people_after.get(&id)?;
+                if !p.active || p.data.kind == PersonKind::Student {
+                    return None;
+                }
+                let row = match rows.get(&id) {
+                    Some(r) => *r,
+                    None => *index.get(&(p.data.kind.entity(), p.source_id.as_str()))?,
+                };
+                Some(AccountWork { person_id: id, row })
+            })
+            .collect();
+        work.sort_by_key(|w| w.row);
+        self.plan.accounts = work;
+        self.plan.deactivated_accounts = self
+            .plan
+            .people
+            .iter()
+            .filter(|c| c.op == Op::Deactivate)
+            .filter_map(|c| {
+                let p = self.plan.people_after.get(&c.id)?;
+                p.account_id.as_ref().map(|_| p.source_id.clone())
+            })
+            .collect();
+    }
+}
+
+fn sorted_missing<'s, D>(
+    existing: &'s HashMap<String, Existing<D>>,
+    seen: &HashSet<String>,
+) -> Vec<(String, &'s Existing<D>)> {
+    let mut gone: Vec<_> = existing
+        .iter()
+        .filter(|(sid, _)| !seen.contains(*sid))
+        .map(|(sid, e)| (sid.clone(), e))
+        .collect();
+    gone.sort_by(|a, b| a.0.cmp(&b.0));
+    gone
+}

@@ -1,1 +1,0 @@
-//! Placeholder: the OneRoster bundle generator is being written.

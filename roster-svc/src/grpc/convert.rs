@@ -1,0 +1,307 @@
+//! Stored rows → proto messages, and proto enums ↔ stored spellings.
+
+use chrono::NaiveDateTime;
+use homeroom_proto::roster::v1 as pb;
+
+use crate::{
+    domain::{
+        plan::Guard,
+        records::{Action, Entity},
+    },
+    ops::{runs, sources},
+    store::{
+        districts::DistrictRow,
+        sync::{ReportRowRecord, RunRow, SourceRow},
+    },
+};
+
+/// A timestamp.
+pub fn ts(t: NaiveDateTime) -> prost_types::Timestamp {
+    let utc = t.and_utc();
+    prost_types::Timestamp {
+        seconds: utc.timestamp(),
+        nanos: i32::try_from(utc.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+fn status(s: &str) -> pb::RecordStatus {
+    match s {
+        "active" => pb::RecordStatus::Active,
+        "archived" => pb::RecordStatus::Archived,
+        _ => pb::RecordStatus::Deactivated,
+    }
+}
+
+/// District settings.
+pub fn settings(d: &DistrictRow) -> pb::DistrictSettings {
+    pb::DistrictSettings {
+        district_id: d.id.clone(),
+        time_zone: d.time_zone.clone(),
+        default_phone_region: d.default_phone_region.clone(),
+        supported_languages: d.supported_languages.split(' ').map(String::from).collect(),
+        updated_at: Some(ts(d.updated_at)),
+    }
+}
+
+/// A district.
+pub fn district(d: &DistrictRow) -> pb::District {
+    pb::District {
+        district_id: d.id.clone(),
+        name: d.name.clone(),
+        status: status(&d.status).into(),
+        sources: vec![],
+        settings: Some(settings(d)),
+        created_at: Some(ts(d.created_at)),
+        updated_at: Some(ts(d.updated_at)),
+    }
+}
+
+/// Source kind, stored spelling → proto.
+pub fn kind(s: &str) -> pb::SyncSourceKind {
+    match s {
+        "oneroster_csv" => pb::SyncSourceKind::OnerosterCsv,
+        "oneroster_rest" => pb::SyncSourceKind::OnerosterRest,
+        "clever" => pb::SyncSourceKind::Clever,
+        "upload" => pb::SyncSourceKind::Upload,
+        _ => pb::SyncSourceKind::Unspecified,
+    }
+}
+
+/// Source kind, proto → stored spelling.
+pub fn kind_str(k: i32) -> &'static str {
+    match pb::SyncSourceKind::try_from(k).unwrap_or(pb::SyncSourceKind::Unspecified) {
+        pb::SyncSourceKind::OnerosterCsv => "oneroster_csv",
+        pb::SyncSourceKind::OnerosterRest => "oneroster_rest",
+        pb::SyncSourceKind::Clever => "clever",
+        pb::SyncSourceKind::Upload => "upload",
+        pb::SyncSourceKind::Unspecified => "",
+    }
+}
+
+/// Run status, stored → proto.
+pub fn run_status(s: &str) -> pb::SyncRunStatus {
+    match s {
+        "queued" => pb::SyncRunStatus::Queued,
+        "running" => pb::SyncRunStatus::Running,
+        "completed" => pb::SyncRunStatus::Completed,
+        "failed" => pb::SyncRunStatus::Failed,
+        _ => pb::SyncRunStatus::Unspecified,
+    }
+}
+
+/// Run status, proto → stored.
+pub fn run_status_str(s: i32) -> Option<&'static str> {
+    match pb::SyncRunStatus::try_from(s).ok()? {
+        pb::SyncRunStatus::Queued => Some("queued"),
+        pb::SyncRunStatus::Running => Some("running"),
+        pb::SyncRunStatus::Completed => Some("completed"),
+        pb::SyncRunStatus::Failed => Some("failed"),
+        pb::SyncRunStatus::Unspecified => None,
+    }
+}
+
+/// A source (no secrets).
+pub fn source(s: &SourceRow, last: Option<&RunRow>) -> pb::SyncSource {
+    let connector = match s.kind.as_str() {
+        "oneroster_csv" => Some(pb::ConnectorConfig {
+            config: Some(pb::connector_config::Config::OnerosterCsv(
+                pb::OneRosterCsvConfig {
+                    location: sources::location(s),
+                },
+            )),
+        }),
+        _ => None,
+    };
+    pb::SyncSource {
+        sync_source_id: s.id.clone(),
+        district_id: s.district_id.clone(),
+        school_id: s.school_id.clone().unwrap_or_default(),
+        display_name: s.name.clone(),
+        kind: kind(&s.kind).into(),
+        connector,
+        schedule: Some(pb::SyncSchedule {
+            daily_time: s.daily_at.clone().unwrap_or_default(),
+            paused: s.paused,
+            time_zone: String::new(),
+            next_run_at: None,
+        }),
+        settings: Some(pb::SyncSettings {
+            manages_guardians: s.manages_guardians,
+            send_invitations: s.send_invitations,
+            unarchive_classes: s.unarchive_classes,
+            update_active_user_contacts: s.update_active_user_contacts,
+            deactivation_threshold_percent: u32::try_from(s.deactivation_threshold_percent).ok(),
+        }),
+        last_run_id: last.map(|r| r.id.clone()).unwrap_or_default(),
+        last_run_status: last
+            .map_or(pb::SyncRunStatus::Unspecified, |r| run_status(&r.status))
+            .into(),
+        last_run_finished_at: last.and_then(|r| r.finished_at).map(ts),
+        created_at: Some(ts(s.created_at)),
+        updated_at: Some(ts(s.updated_at)),
+    }
+}
+
+/// Entity, domain → proto.
+pub fn entity(e: Entity) -> pb::RosterEntity {
+    match e {
+        Entity::District => pb::RosterEntity::District,
+        Entity::School => pb::RosterEntity::School,
+        Entity::AcademicSession => pb::RosterEntity::AcademicSession,
+        Entity::Course => pb::RosterEntity::Course,
+        Entity::Class => pb::RosterEntity::Class,
+        Entity::Enrollment => pb::RosterEntity::Enrollment,
+        Entity::Student => pb::RosterEntity::Student,
+        Entity::Staff => pb::RosterEntity::Staff,
+        Entity::Guardian => pb::RosterEntity::Guardian,
+        Entity::GuardianLink => pb::RosterEntity::GuardianLink,
+    }
+}
+
+/// Entity filter, proto → stored spelling.
+pub fn entity_str(e: i32) -> Option<&'static str> {
+    let e = pb::RosterEntity::try_from(e).ok()?;
+    Entity::ALL
+        .into_iter()
+        .find(|x| entity(*x) == e)
+        .map(Entity::as_str)
+}
+
+/// Action, domain → proto.
+pub fn action(a: Action) -> pb::RecordAction {
+    match a {
+        Action::Created => pb::RecordAction::Created,
+        Action::Updated => pb::RecordAction::Updated,
+        Action::Unchanged => pb::RecordAction::Unchanged,
+        Action::Deactivated => pb::RecordAction::Deactivated,
+        Action::Skipped => pb::RecordAction::Skipped,
+        Action::Error => pb::RecordAction::Error,
+        Action::Abandoned => pb::RecordAction::Abandoned,
+    }
+}
+
+/// Action filter, proto → stored spelling.
+pub fn action_str(a: i32) -> Option<&'static str> {
+    let a = pb::RecordAction::try_from(a).ok()?;
+    Action::ALL
+        .into_iter()
+        .find(|x| action(*x) == a)
+        .map(Action::as_str)
+}
+
+fn phase(s: &str) -> pb::SyncPhase {
+    match s {
+        "reading" => pb::SyncPhase::Reading,
+        "planning" => pb::SyncPhase::Planning,
+        "applying" => pb::SyncPhase::Applying,
+        "reporting" => pb::SyncPhase::Reporting,
+        "done" => pb::SyncPhase::Done,
+        _ => pb::SyncPhase::Unspecified,
+    }
+}
+
+fn failure(s: Option<&str>) -> pb::SyncFailureKind {
+    match s {
+        Some("deactivation_guard") => pb::SyncFailureKind::DeactivationGuard,
+        Some("credentials_rejected") => pb::SyncFailureKind::CredentialsRejected,
+        Some("source_unavailable") => pb::SyncFailureKind::SourceUnavailable,
+        Some("invalid_input") => pb::SyncFailureKind::InvalidInput,
+        Some(_) => pb::SyncFailureKind::Internal,
+        None => pb::SyncFailureKind::Unspecified,
+    }
+}
+
+fn trigger(s: &str) -> pb::SyncTrigger {
+    match s {
+        "schedule" => pb::SyncTrigger::Schedule,
+        "on_demand" => pb::SyncTrigger::OnDemand,
+        "bundle_import" => pb::SyncTrigger::BundleImport,
+        "upload" => pb::SyncTrigger::Upload,
+        _ => pb::SyncTrigger::Unspecified,
+    }
+}
+
+/// A run.
+pub fn run(r: &RunRow, source: &SourceRow) -> pb::SyncRun {
+    let totals = runs::totals(r);
+    let guard: Option<Guard> = r
+        .guard
+        .as_deref()
+        .and_then(|g| serde_json::from_str(g).ok());
+    pb::SyncRun {
+        sync_run_id: r.id.clone(),
+        sync_source_id: r.source_id.clone(),
+        source_kind: kind(&source.kind).into(),
+        district_id: r.district_id.clone(),
+        school_id: source.school_id.clone().unwrap_or_default(),
+        status: run_status(&r.status).into(),
+        trigger: trigger(&r.trigger_kind).into(),
+        mode: match r.mode.as_deref() {
+            Some("full") => pb::SyncMode::Full,
+            Some("delta") => pb::SyncMode::Delta,
+            _ => pb::SyncMode::Unspecified,
+        }
+        .into(),
+        dry_run: r.dry_run,
+        forced: r.forced,
+        requested_by_account_id: r.requested_by.clone().unwrap_or_default(),
+        progress: Some(pb::SyncProgress {
+            phase: phase(&r.phase).into(),
+            records_done: u64::try_from(r.records_done).unwrap_or(0),
+            records_total: u64::try_from(r.records_total).unwrap_or(0),
+        }),
+        totals: Entity::ALL
+            .into_iter()
+            .filter(|e| totals.0.contains_key(e.as_str()))
+            .map(|e| pb::EntityTotals {
+                entity: entity(e).into(),
+                created: totals.get(e, Action::Created),
+                updated: totals.get(e, Action::Updated),
+                unchanged: totals.get(e, Action::Unchanged),
+                deactivated: totals.get(e, Action::Deactivated),
+                skipped: totals.get(e, Action::Skipped),
+                errors: totals.get(e, Action::Error),
+                abandoned: totals.get(e, Action::Abandoned),
+            })
+            .collect(),
+        deactivation_guard: guard.map(|g| pb::DeactivationGuardCheck {
+            people_total: g.people_total,
+            would_deactivate: g.would_deactivate,
+            threshold_percent: g.threshold_percent,
+            exceeded: g.exceeded,
+        }),
+        failure_kind: failure(r.failure_kind.as_deref()).into(),
+        failure_message: r.failure_message.clone().unwrap_or_default(),
+        oneroster_version: r.oneroster_version.clone().unwrap_or_default(),
+        filename: r.filename.clone().unwrap_or_default(),
+        upload_id: r.upload_id.clone().unwrap_or_default(),
+        created_at: Some(ts(r.created_at)),
+        started_at: r.started_at.map(ts),
+        finished_at: r.finished_at.map(ts),
+    }
+}
+
+/// A report row.
+pub fn report_row(r: &ReportRowRecord) -> pb::SyncReportRow {
+    let row = r.to_row();
+    pb::SyncReportRow {
+        row_number: u64::try_from(r.seq).unwrap_or(0),
+        entity: row
+            .as_ref()
+            .map_or(pb::RosterEntity::Unspecified, |x| entity(x.entity))
+            .into(),
+        source_id: r.source_id.clone(),
+        name: r.name.clone(),
+        action: row
+            .as_ref()
+            .map_or(pb::RecordAction::Unspecified, |x| action(x.action))
+            .into(),
+        changed_fields: row
+            .as_ref()
+            .map(|x| x.changed_fields.clone())
+            .unwrap_or_default(),
+        notes: row.as_ref().map(|x| x.notes.clone()).unwrap_or_default(),
+        record_id: r.record_id.clone().unwrap_or_default(),
+        account_id: r.account_id.clone().unwrap_or_default(),
+    }
+}

@@ -1,0 +1,672 @@
+//! RO-3 / RO-4 / RO-6: one sync run from input to report. Read the bundle,
+//! plan against what the source supplied before, check the deactivation guard,
+//! send staff and guardians to identity-svc (a dry run asks identity to dry-run
+//! too, so RO-6 notes are exact), write roster's records in one transaction,
+//! deactivate accounts, send RO-6 notices and invitations, store the report.
+
+use std::{collections::HashMap, io::Cursor, sync::Arc};
+
+use futures::{StreamExt, TryStreamExt};
+use homeroom_platform::{contact::Region, db::Db, telemetry::mask_address};
+use homeroom_proto::{identity::v1 as idpb, messaging::v1 as mpb};
+
+use super::clients::{Accounts, Notices};
+use crate::{
+    domain::{
+        error::RosterError,
+        plan::{self, AccountWork, Plan, PlanContext},
+        records::{Action, PersonKind},
+        report::Totals,
+    },
+    oneroster::{self, Bundle},
+    store::{
+        districts::DistrictRow,
+        records,
+        sync::{self, Finish, RunRow, SourceRow},
+    },
+};
+
+/// identity's UpsertAccounts limit.
+const UPSERT_BATCH: usize = 1_000;
+/// Upsert batches in flight.
+const UPSERT_CONCURRENCY: usize = 2;
+
+/// Runs syncs.
+#[derive(Clone)]
+pub struct Engine {
+    db: Db,
+    accounts: Arc<dyn Accounts>,
+    notices: Arc<dyn Notices>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// Why a run stopped without writing.
+struct Stop {
+    kind: &'static str,
+    message: String,
+}
+
+impl Engine {
+    /// An engine over the database and the two services.
+    pub fn new(db: Db, accounts: Arc<dyn Accounts>, notices: Arc<dyn Notices>) -> Engine {
+        Engine {
+            db,
+            accounts,
+            notices,
+        }
+    }
+
+    /// Runs one claimed run to its end and records how it ended.
+    #[tracing::instrument(skip_all, fields(run_id = %run.id, source_id = %run.source_id, dry_run = run.dry_run))]
+    pub async fn execute(&self, run: &RunRow) -> Result<(), RosterError> {
+        let finish = match self.sync(run).await {
+            Ok(finish) => finish,
+            Err(e) => {
+                let (kind, message) = match &e {
+                    RosterError::Unavailable(m) => ("source_unavailable", m.clone()),
+                    RosterError::InvalidArgument(m) | RosterError::FailedPrecondition(m) => {
+                        ("invalid_input", m.clone())
+                    }
+                    other => {
+                        tracing::error!(error = %format!("{other:#}"), "sync failed");
+                        (
+                            "internal",
+                            "the sync failed on an internal error; see the logs".into(),
+                        )
+                    }
+                };
+                Finish {
+                    status: "failed",
+                    failure_kind: Some(kind),
+                    failure_message: Some(message),
+                    totals: "[]".into(),
+                    ..Finish::default()
+                }
+            }
+        };
+        tracing::info!(
+            status = finish.status,
+            records = finish.records,
+            "sync run finished"
+        );
+        let id = run.id.clone();
+        self.db
+            .run(move |c| sync::finish_run(c, &id, &finish, now()).map_err(RosterError::from))
+            .await
+            .map_err(RosterError::from)
+    }
+
+    async fn sync(&self, run: &RunRow) -> Result<Finish, RosterError> {
+        let (source, district) = self.context(run).await?;
+        self.progress(run, "reading").await?;
+        let bundle = match self.read(run, &source).await? {
+            Ok(bundle) => bundle,
+            Err(stop) => return Ok(failed(stop, None)),
+        };
+        let version = Some(bundle.version.as_str().to_string());
+        self.progress(run, "planning").await?;
+        let (district_id, source_id) = (district.id.clone(), source.id.clone());
+        let (state, active) = self
+            .db
+            .run(move |c| {
+                let state = records::load_state(c, &district_id, &source_id)?;
+                let active = records::active_people(c, &district_id)?;
+                Ok::<_, RosterError>((state, active))
+            })
+            .await?;
+        let ctx = PlanContext {
+            district_id: district.id.clone(),
+            district_name: district.name.clone(),
+            school_scope: self.scope(&source).await?,
+            manages_guardians: source.manages_guardians,
+            unarchive_classes: source.unarchive_classes,
+            phone_region: Region::parse(&district.default_phone_region).unwrap_or_default(),
+            active_people_in_district: active,
+            threshold_percent: u32::try_from(source.deactivation_threshold_percent).unwrap_or(20),
+        };
+        let mut plan = tokio::task::spawn_blocking(move || plan::plan(&bundle, &state, &ctx))
+            .await
+            .map_err(|e| RosterError::Internal(e.into()))?;
+        let mode = Some(if plan.full { "full" } else { "delta" });
+        let guard = plan.guard;
+        if let Some(g) = guard
+            && g.exceeded
+            && !run.forced
+        {
+            let finish = Finish {
+                mode,
+                oneroster_version: version,
+                ..failed(
+                    Stop {
+                        kind: "deactivation_guard",
+                        message: g.message(),
+                    },
+                    Some(&plan),
+                )
+            };
+            self.store_report(run, &plan).await?;
+            return Ok(finish);
+        }
+        self.progress(run, "applying").await?;
+        let (accounts, changes) = self
+            .upsert_accounts(run, &source, &district, &mut plan)
+            .await?;
+        if !run.dry_run {
+            self.write(run, &district, &source, &plan, accounts).await?;
+            self.deactivate_accounts(run, &district, &source, &plan)
+                .await?;
+            self.notify_and_invite(run, &district, &source, &plan, &changes)
+                .await;
+        }
+        self.progress(run, "reporting").await?;
+        self.store_report(run, &plan).await?;
+        Ok(Finish {
+            status: "completed",
+            mode,
+            totals: serde_json::to_string(&Totals::of(&plan.rows)).unwrap_or_default(),
+            guard: guard.and_then(|g| serde_json::to_string(&g).ok()),
+            oneroster_version: version,
+            records: i64::try_from(plan.rows.len()).unwrap_or(i64::MAX),
+            ..Finish::default()
+        })
+    }
+
+    async fn context(&self, run: &RunRow) -> Result<(SourceRow, DistrictRow), RosterError> {
+        let (source_id, district_id) = (run.source_id.clone(), run.district_id.clone());
+        let (source, district) = self
+            .db
+            .run(move |c| {
+                Ok::<_, RosterError>((
+                    sync::source(c, &source_id)?,
+                    crate::store::districts::get(c, &district_id)?,
+                ))
+            })
+            .await?;
+        match (source, district) {
+            (Some(s), Some(d)) => Ok((s, d)),
+            _ => Err(RosterError::FailedPrecondition(
+                "the sync source or its district no longer exists".into(),
+            )),
+        }
+    }
+
+    /// The school a school-scoped source is limited to: (id, source id).
+    async fn scope(&self, source: &SourceRow) -> Result<Option<(String, String)>, RosterError> {
+        let Some(school_id) = source.school_id.clone() else {
+            return Ok(None);
+        };
+        let row = self
+            .db
+            .run(move |c| {
+                use crate::store::schema::schools;
+                use diesel::prelude::*;
+                schools::table
+                    .find(&school_id)
+                    .select((schools::id, schools::source_id))
+                    .first::<(String, String)>(c)
+                    .optional()
+                    .map_err(RosterError::from)
+            })
+            .await?;
+        Ok(row)
+    }
+
+    async fn progress(&self, run: &RunRow, phase: &'static str) -> Result<(), RosterError> {
+        let id = run.id.clone();
+        self.db
+            .run(move |c| sync::progress(c, &id, phase, 0, 0).map_err(RosterError::from))
+            .await
+            .map_err(RosterError::from)
+    }
+
+    /// The bundle: pushed bytes, else the source's configured location.
+    async fn read(
+        &self,
+        run: &RunRow,
+        source: &SourceRow,
+    ) -> Result<Result<Bundle, Stop>, RosterError> {
+        let id = run.id.clone();
+        let pushed = self
+            .db
+            .run(move |c| sync::run_input(c, &id).map_err(RosterError::from))
+            .await?;
+        let location = serde_json::from_str::<serde_json::Value>(&source.config)
+            .ok()
+            .and_then(|v| v.get("location").and_then(|l| l.as_str()).map(String::from))
+            .filter(|l| !l.is_empty());
+        let read = tokio::task::spawn_blocking(move || match (pushed, location) {
+            (Some(bytes), _) => oneroster::read_zip(Cursor::new(bytes)).map_err(|e| e.to_string()),
+            (None, Some(path)) => {
+                oneroster::read_path(std::path::Path::new(&path)).map_err(|e| e.to_string())
+            }
+            (None, None) => {
+                Err("the source has no bundle location and no bundle was pushed".into())
+            }
+        })
+        .await
+        .map_err(|e| RosterError::Internal(e.into()))?;
+        Ok(read.map_err(|message| Stop {
+            kind: "invalid_input",
+            message,
+        }))
+    }
+
+    /// Sends staff and guardians to identity in batches; fills report rows and
+    /// returns person id → account id.
+    async fn upsert_accounts(
+        &self,
+        run: &RunRow,
+        source: &SourceRow,
+        district: &DistrictRow,
+        plan: &mut Plan,
+    ) -> Result<(HashMap<String, String>, Vec<AppliedChange>), RosterError> {
+        if plan.accounts.is_empty() {
+            return Ok((HashMap::new(), Vec::new()));
+        }
+        let district_id = district.id.clone();
+        let names = self
+            .db
+            .run(move |c| records::school_names(c, &district_id).map_err(RosterError::from))
+            .await?;
+        let mut labels = vec![idpb::OrgLabel {
+            org_id: district.id.clone(),
+            name: district.name.clone(),
+        }];
+        labels.extend(names.iter().map(|(id, name)| idpb::OrgLabel {
+            org_id: id.clone(),
+            name: name.clone(),
+        }));
+        let batches: Vec<(Vec<AccountWork>, idpb::UpsertAccountsRequest)> = plan
+            .accounts
+            .chunks(UPSERT_BATCH)
+            .map(|work| {
+                let accounts = work
+                    .iter()
+                    .filter_map(|w| account_upsert(plan, source, district, w))
+                    .collect();
+                (
+                    work.to_vec(),
+                    idpb::UpsertAccountsRequest {
+                        district_id: district.id.clone(),
+                        source_system: source.id.clone(),
+                        accounts,
+                        org_labels: labels.clone(),
+                        dry_run: run.dry_run,
+                        phone_region: district.default_phone_region.clone(),
+                    },
+                )
+            })
+            .collect();
+        let results: Vec<(Vec<AccountWork>, idpb::UpsertAccountsResponse)> =
+            futures::stream::iter(batches)
+                .map(|(work, request)| async move {
+                    let response = self.accounts.upsert(request).await.map_err(|s| {
+                        RosterError::Unavailable(format!(
+                            "identity-svc did not take the accounts: {}",
+                            s.message()
+                        ))
+                    })?;
+                    Ok::<_, RosterError>((work, response))
+                })
+                .buffered(UPSERT_CONCURRENCY)
+                .try_collect()
+                .await?;
+        let mut accounts = HashMap::new();
+        let mut changes = Vec::new();
+        for (work, response) in results {
+            for (w, r) in work.iter().zip(response.results) {
+                apply_result(plan, w, r, &mut accounts, &mut changes);
+            }
+        }
+        Ok((accounts, changes))
+    }
+
+    async fn write(
+        &self,
+        run: &RunRow,
+        district: &DistrictRow,
+        source: &SourceRow,
+        plan: &Plan,
+        accounts: HashMap<String, String>,
+    ) -> Result<(), RosterError> {
+        let (district_id, source_id) = (district.id.clone(), source.id.clone());
+        let plan = plan.clone();
+        let written = self
+            .db
+            .transaction(move |c| {
+                homeroom_platform::db::prefer_custom_plans(c)?;
+                records::apply(c, &district_id, &source_id, &plan, &accounts, now())
+                    .map_err(RosterError::from)
+            })
+            .await?;
+        tracing::info!(run_id = %run.id, written, "roster records written");
+        self.db
+            .after_bulk_write(written as u64, records::BULK_TABLES)
+            .await?;
+        Ok(())
+    }
+
+    async fn deactivate_accounts(
+        &self,
+        run: &RunRow,
+        district: &DistrictRow,
+        source: &SourceRow,
+        plan: &Plan,
+    ) -> Result<(), RosterError> {
+        for chunk in plan.deactivated_accounts.chunks(UPSERT_BATCH) {
+            self.accounts
+                .deactivate(idpb::DeactivateAccountsRequest {
+                    district_id: district.id.clone(),
+                    source_system: source.id.clone(),
+                    source_ids: chunk.to_vec(),
+                    account_ids: vec![],
+                    dry_run: false,
+                    reason: format!("missing from sync run {}", run.id),
+                })
+                .await
+                .map_err(|s| {
+                    RosterError::Unavailable(format!(
+                        "identity-svc did not deactivate the accounts: {}",
+                        s.message()
+                    ))
+                })?;
+        }
+        Ok(())
+    }
+
+    /// RO-6 notices for applied contact changes, and invitations for new
+    /// accounts when the source invites. Failures are logged: the sync stands.
+    async fn notify_and_invite(
+        &self,
+        run: &RunRow,
+        district: &DistrictRow,
+        source: &SourceRow,
+        plan: &Plan,
+        changes: &[AppliedChange],
+    ) {
+        for n in notices(run, district, plan, changes) {
+            let masked = mask_address(&n.address);
+            if let Err(status) = self.notices.send(n).await {
+                tracing::warn!(address = %masked, error = %status.message(), "contact change notice not sent");
+            }
+        }
+        if !source.send_invitations {
+            return;
+        }
+        let invitees: Vec<String> = plan
+            .rows
+            .iter()
+            .filter(|r| r.action == Action::Created)
+            .filter(|r| {
+                matches!(
+                    r.entity,
+                    crate::domain::records::Entity::Staff
+                        | crate::domain::records::Entity::Guardian
+                )
+            })
+            .filter_map(|r| r.account_id.clone())
+            .collect();
+        for (i, chunk) in invitees.chunks(UPSERT_BATCH).enumerate() {
+            let request = idpb::InviteAccountsRequest {
+                district_id: district.id.clone(),
+                account_ids: chunk.to_vec(),
+                resend: false,
+                idempotency_key: format!("{}:invite:{i}", run.id),
+            };
+            if let Err(status) = self.accounts.invite(request).await {
+                tracing::warn!(error = %status.message(), "invitations not sent");
+            }
+        }
+    }
+
+    async fn store_report(&self, run: &RunRow, plan: &Plan) -> Result<(), RosterError> {
+        let id = run.id.clone();
+        let rows = plan.rows.clone();
+        let written = self
+            .db
+            .transaction(move |c| sync::insert_report(c, &id, &rows).map_err(RosterError::from))
+            .await?;
+        self.db
+            .after_bulk_write(written as u64, &["sync_report_rows"])
+            .await?;
+        Ok(())
+    }
+}
+
+fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+fn failed(stop: Stop, plan: Option<&Plan>) -> Finish {
+    Finish {
+        status: "failed",
+        failure_kind: Some(stop.kind),
+        failure_message: Some(stop.message),
+        totals: plan
+            .and_then(|p| serde_json::to_string(&Totals::of(&p.rows)).ok())
+            .unwrap_or_else(|| "{}".into()),
+        guard: plan
+            .and_then(|p| p.guard)
+            .and_then(|g| serde_json::to_string(&g).ok()),
+        records: plan.map_or(0, |p| i64::try_from(p.rows.len()).unwrap_or(i64::MAX)),
+        ..Finish::default()
+    }
+}
+
+/// The AccountUpsert for one person.
+fn account_upsert(
+    plan: &Plan,
+    source: &SourceRow,
+    district: &DistrictRow,
+    w: &AccountWork,
+) -> Option<idpb::AccountUpsert> {
+    let p = plan.people_after.get(&w.person_id)?;
+    let d = &p.data;
+    let (kind, roles) = match d.kind {
+        PersonKind::Guardian => (
+            idpb::AccountKind::Guardian,
+            vec![role(idpb::Role::Guardian, &district.id, "")],
+        ),
+        _ => {
+            let r = if d.role == "teacher" {
+                idpb::Role::Teacher
+            } else {
+                idpb::Role::Staff
+            };
+            let schools: Vec<&str> = d.school_ids.split(' ').filter(|s| !s.is_empty()).collect();
+            let roles = if schools.is_empty() {
+                vec![role(r, &district.id, "")]
+            } else {
+                schools.iter().map(|s| role(r, &district.id, s)).collect()
+            };
+            (idpb::AccountKind::Staff, roles)
+        }
+    };
+    let linked_students = (d.kind == PersonKind::Guardian).then(|| idpb::LinkedStudentList {
+        students: plan
+            .guardian_students
+            .get(&w.person_id)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|s| plan.people_after.get(s).map(|st| (s, st)))
+                    .filter(|(_, st)| st.active)
+                    .map(|(s, st)| idpb::LinkedStudent {
+                        student_id: s.clone(),
+                        display_name: st.data.display_name(),
+                        school_id: st.data.school_id.clone().unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    });
+    Some(idpb::AccountUpsert {
+        source_id: p.source_id.clone(),
+        account_id: String::new(),
+        kind: kind.into(),
+        given_name: d.given_name.clone(),
+        middle_name: d.middle_name.clone().unwrap_or_default(),
+        family_name: d.family_name.clone(),
+        preferred_language: d.preferred_language.clone(),
+        email: Some(d.email.clone().unwrap_or_default()),
+        mobile_phone: Some(d.phone.clone().unwrap_or_default()),
+        home_phone: Some(d.home_phone.clone().unwrap_or_default()),
+        roles,
+        contact_managed_by_sync: source.update_active_user_contacts,
+        linked_students,
+    })
+}
+
+fn role(r: idpb::Role, district_id: &str, school_id: &str) -> idpb::RoleAssignment {
+    idpb::RoleAssignment {
+        role: r.into(),
+        district_id: district_id.into(),
+        school_id: school_id.into(),
+        sync_managed: true,
+    }
+}
+
+/// Folds identity's answer for one person into its report row.
+fn apply_result(
+    plan: &mut Plan,
+    w: &AccountWork,
+    r: idpb::AccountUpsertResult,
+    accounts: &mut HashMap<String, String>,
+    changes: &mut Vec<AppliedChange>,
+) {
+    let Some(row) = plan.rows.get_mut(w.row) else {
+        return;
+    };
+    let outcome =
+        idpb::UpsertOutcome::try_from(r.outcome).unwrap_or(idpb::UpsertOutcome::Unspecified);
+    if outcome == idpb::UpsertOutcome::Error {
+        row.action = Action::Error;
+        row.notes.push(format!("identity: {}", r.error));
+        return;
+    }
+    if !r.account_id.is_empty() {
+        row.account_id = Some(r.account_id.clone());
+        accounts.insert(w.person_id.clone(), r.account_id);
+    }
+    if row.action == Action::Unchanged && outcome == idpb::UpsertOutcome::Updated {
+        row.action = Action::Updated;
+        row.changed_fields.extend(r.changed_fields.iter().cloned());
+    }
+    for d in &r.contact_differences_not_applied {
+        let what = match idpb::ContactField::try_from(d.field) {
+            Ok(idpb::ContactField::Email) => "email",
+            Ok(idpb::ContactField::MobilePhone) => "phone",
+            Ok(idpb::ContactField::HomePhone) => "home phone",
+            _ => "name",
+        };
+        row.notes.push(format!(
+            "Active user has a new {what} in the SIS import - {}",
+            d.current_value
+        ));
+    }
+    for d in r.contact_changes_applied {
+        row.notes.push(format!(
+            "contact change applied to an active user ({}); the user is notified",
+            field_name(d.field)
+        ));
+        if let Some(account_id) = row.account_id.clone() {
+            changes.push(AppliedChange {
+                person_id: w.person_id.clone(),
+                account_id,
+                field: d.field,
+                previous: d.current_value,
+            });
+        }
+    }
+}
+
+fn field_name(field: i32) -> &'static str {
+    match idpb::ContactField::try_from(field) {
+        Ok(idpb::ContactField::Email) => "email",
+        Ok(idpb::ContactField::MobilePhone) => "mobile phone",
+        Ok(idpb::ContactField::HomePhone) => "home phone",
+        Ok(idpb::ContactField::GivenName) => "given name",
+        Ok(idpb::ContactField::MiddleName) => "middle name",
+        Ok(idpb::ContactField::FamilyName) => "family name",
+        _ => "contact",
+    }
+}
+
+/// RO-6 ON: a contact change identity applied to an active account.
+#[derive(Debug, Clone)]
+pub struct AppliedChange {
+    person_id: String,
+    account_id: String,
+    field: i32,
+    previous: String,
+}
+
+/// RO-6 ON: one notice per applied change, to the previous address when an
+/// email or phone changed (so its owner learns of it), else to the person's
+/// email, else their phone.
+fn notices(
+    run: &RunRow,
+    district: &DistrictRow,
+    plan: &Plan,
+    changes: &[AppliedChange],
+) -> Vec<mpb::SendSystemMessageRequest> {
+    changes
+        .iter()
+        .filter_map(|ch| {
+            let p = plan.people_after.get(&ch.person_id)?;
+            let field = idpb::ContactField::try_from(ch.field).ok()?;
+            let (channel, address, new_value) = match field {
+                idpb::ContactField::Email => (
+                    mpb::Channel::Email,
+                    non_empty(&ch.previous).or(p.data.email.clone())?,
+                    p.data.email.clone().unwrap_or_default(),
+                ),
+                idpb::ContactField::MobilePhone => (
+                    mpb::Channel::Sms,
+                    non_empty(&ch.previous).or(p.data.phone.clone())?,
+                    p.data.phone.clone().unwrap_or_default(),
+                ),
+                idpb::ContactField::HomePhone => return None,
+                _ => match (&p.data.email, &p.data.phone) {
+                    (Some(e), _) => (mpb::Channel::Email, e.clone(), p.data.display_name()),
+                    (None, Some(ph)) => (mpb::Channel::Sms, ph.clone(), p.data.display_name()),
+                    (None, None) => return None,
+                },
+            };
+            let masked = if matches!(
+                field,
+                idpb::ContactField::Email | idpb::ContactField::MobilePhone
+            ) {
+                mask_address(&new_value).to_string()
+            } else {
+                new_value
+            };
+            Some(mpb::SendSystemMessageRequest {
+                idempotency_key: format!("{}:{}:{}", run.id, ch.account_id, field_name(ch.field)),
+                district_id: district.id.clone(),
+                kind: mpb::SystemMessageKind::ContactChangedNotice.into(),
+                account_id: ch.account_id.clone(),
+                first_name: p.data.given_name.clone(),
+                channel: channel.into(),
+                address,
+                address_shared: false,
+                language: p.data.preferred_language.clone().unwrap_or_default(),
+                variables: [
+                    ("field".to_string(), field_name(ch.field).to_string()),
+                    ("new_value_masked".to_string(), masked),
+                    ("district_name".to_string(), district.name.clone()),
+                ]
+                .into_iter()
+                .collect(),
+            })
+        })
+        .collect()
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}

@@ -1,0 +1,31 @@
+//! Operations: access checks, then the domain and the store.
+
+use std::sync::Arc;
+
+use homeroom_platform::db::Db;
+use tokio::sync::Notify;
+
+pub mod access;
+pub mod clients;
+pub mod districts;
+pub mod engine;
+pub mod runner;
+pub mod runs;
+pub mod sources;
+
+/// What operations share.
+#[derive(Clone)]
+pub struct Ctx {
+    /// roster's database.
+    pub db: Db,
+    /// identity-svc.
+    pub accounts: Arc<dyn clients::Accounts>,
+    /// Wakes the sync runner when a run is queued.
+    pub wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,6 @@
+//! Storage: the diesel schema and one small sync module per concern.
+
+pub mod districts;
+pub mod records;
+pub mod schema;
+pub mod sync;

@@ -1,0 +1,728 @@
+//! RO-1 / RO-3: the rostered records of one source — loading what it supplied
+//! before, and writing a plan (bulk inserts, updates, deactivations).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use homeroom_platform::{bulk_insert, db::DbConn};
+
+use super::schema::{
+    academic_sessions, classes, courses, enrollments, guardian_links, people, schools,
+};
+use crate::domain::{
+    plan::{Change, LinkChange, Op, Plan, State},
+    records::{
+        ClassData, CourseData, EnrollmentData, Existing, ExistingPerson, LinkData, PersonData,
+        PersonKind, SchoolData, SessionData,
+    },
+};
+
+/// Tables a sync bulk-writes (analysed as they grow).
+pub const BULK_TABLES: &[&str] = &[
+    "people",
+    "enrollments",
+    "guardian_links",
+    "classes",
+    "sync_report_rows",
+];
+
+const ACTIVE: &str = "active";
+const DEACTIVATED: &str = "deactivated";
+const ARCHIVED: &str = "archived";
+
+/// Loads everything the source supplied before.
+pub fn load_state(conn: &mut DbConn, district_id: &str, source: &str) -> QueryResult<State> {
+    let mut state = State::default();
+    let rows: Vec<(String, String, String, Option<String>, String)> = schools::table
+        .filter(schools::district_id.eq(district_id))
+        .select((
+            schools::id,
+            schools::source_system,
+            schools::source_id,
+            schools::identifier,
+            schools::name,
+        ))
+        .load(conn)?;
+    let statuses: HashMap<String, String> = schools::table
+        .filter(schools::district_id.eq(district_id))
+        .select((schools::id, schools::status))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    for (id, system, sid, identifier, name) in rows {
+        if system == source {
+            let active = statuses.get(&id).is_some_and(|s| s == ACTIVE);
+            state.schools.insert(
+                sid,
+                Existing {
+                    id,
+                    active,
+                    data: SchoolData { name, identifier },
+                },
+            );
+        } else {
+            state.district_schools.insert(sid, id);
+        }
+    }
+
+    let sessions: Vec<SessionRow> = academic_sessions::table
+        .filter(academic_sessions::district_id.eq(district_id))
+        .filter(academic_sessions::source_system.eq(source))
+        .select(SessionRow::as_select())
+        .load(conn)?;
+    for r in sessions {
+        state.sessions.insert(
+            r.source_id,
+            Existing {
+                id: r.id,
+                active: r.status == ACTIVE,
+                data: SessionData {
+                    title: r.title,
+                    kind: r.kind,
+                    start_date: r.start_date,
+                    end_date: r.end_date,
+                    parent_source_id: r.parent_source_id,
+                    school_year: r.school_year,
+                },
+            },
+        );
+    }
+
+    let course_rows: Vec<CourseRow> = courses::table
+        .filter(courses::district_id.eq(district_id))
+        .filter(courses::source_system.eq(source))
+        .select(CourseRow::as_select())
+        .load(conn)?;
+    for r in course_rows {
+        state.courses.insert(
+            r.source_id,
+            Existing {
+                id: r.id,
+                active: r.status == ACTIVE,
+                data: CourseData {
+                    title: r.title,
+                    course_code: r.course_code,
+                    org_source_id: r.org_source_id,
+                },
+            },
+        );
+    }
+
+    let class_rows: Vec<ClassRow> = classes::table
+        .filter(classes::district_id.eq(district_id))
+        .filter(classes::source_system.eq(source))
+        .select(ClassRow::as_select())
+        .load(conn)?;
+    for r in class_rows {
+        state.classes.insert(
+            r.source_id,
+            Existing {
+                id: r.id,
+                active: r.status == ACTIVE,
+                data: ClassData {
+                    school_id: r.school_id,
+                    title: r.title,
+                    class_code: r.class_code,
+                    class_type: r.class_type,
+                    course_source_id: r.course_source_id,
+                    term_source_ids: r.term_source_ids,
+                    grades: r.grades,
+                },
+            },
+        );
+    }
+
+    let person_rows: Vec<PersonRow> = people::table
+        .filter(people::district_id.eq(district_id))
+        .filter(people::source_system.eq(source))
+        .select(PersonRow::as_select())
+        .load(conn)?;
+    for r in person_rows {
+        let Some(kind) = PersonKind::parse(&r.kind) else {
+            continue;
+        };
+        state.people.insert(
+            r.source_id,
+            ExistingPerson {
+                record: Existing {
+                    id: r.id,
+                    active: r.status == ACTIVE,
+                    data: PersonData {
+                        kind,
+                        role: r.role,
+                        given_name: r.given_name,
+                        middle_name: r.middle_name,
+                        family_name: r.family_name,
+                        identifier: r.identifier,
+                        grades: r.grades,
+                        school_id: r.school_id,
+                        school_ids: r.school_ids,
+                        email: r.email,
+                        phone: r.phone,
+                        home_phone: r.home_phone,
+                        preferred_language: r.preferred_language,
+                    },
+                },
+                account_id: r.account_id,
+            },
+        );
+    }
+
+    let enrollment_rows: Vec<EnrollmentRow> = enrollments::table
+        .filter(enrollments::district_id.eq(district_id))
+        .filter(enrollments::source_system.eq(source))
+        .select(EnrollmentRow::as_select())
+        .load(conn)?;
+    for r in enrollment_rows {
+        state.enrollments.insert(
+            r.source_id,
+            Existing {
+                id: r.id,
+                active: r.status == ACTIVE,
+                data: EnrollmentData {
+                    class_id: r.class_id,
+                    person_id: r.person_id,
+                    role: r.role,
+                    is_primary: r.is_primary,
+                },
+            },
+        );
+    }
+
+    let link_rows: Vec<LinkRow> = guardian_links::table
+        .filter(guardian_links::district_id.eq(district_id))
+        .filter(guardian_links::source_system.eq(source))
+        .select(LinkRow::as_select())
+        .load(conn)?;
+    for r in link_rows {
+        state.links.insert(
+            (r.guardian_id, r.student_id),
+            Existing {
+                id: String::new(),
+                active: r.status == ACTIVE,
+                data: LinkData {
+                    relationship: r.relationship,
+                    is_primary: r.is_primary,
+                },
+            },
+        );
+    }
+    Ok(state)
+}
+
+/// Active students, staff and guardians of a district (every source).
+pub fn active_people(conn: &mut DbConn, district_id: &str) -> QueryResult<u64> {
+    let n: i64 = people::table
+        .filter(people::district_id.eq(district_id))
+        .filter(people::status.eq(ACTIVE))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Rows per table: what a dry run must leave as it was.
+pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(&'static str, i64)>> {
+    Ok(vec![
+        ("schools", schools::table.count().get_result(conn)?),
+        (
+            "academic_sessions",
+            academic_sessions::table.count().get_result(conn)?,
+        ),
+        ("courses", courses::table.count().get_result(conn)?),
+        ("classes", classes::table.count().get_result(conn)?),
+        ("people", people::table.count().get_result(conn)?),
+        ("enrollments", enrollments::table.count().get_result(conn)?),
+        (
+            "guardian_links",
+            guardian_links::table.count().get_result(conn)?,
+        ),
+    ])
+}
+
+/// Writes a plan. `accounts` maps person ids to the accounts identity-svc
+/// made or confirmed for them.
+pub fn apply(
+    conn: &mut DbConn,
+    district_id: &str,
+    source: &str,
+    plan: &Plan,
+    accounts: &HashMap<String, String>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut written = 0;
+    let new_schools: Vec<SchoolRow> = creates(&plan.schools)
+        .map(|(c, d)| SchoolRow {
+            id: c.id.clone(),
+            district_id: district_id.into(),
+            source_system: source.into(),
+            source_id: c.source_id.clone(),
+            name: d.name.clone(),
+            identifier: d.identifier.clone(),
+            status: ACTIVE.into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    written += bulk_insert!(&mut *conn, schools::table, &new_schools, 1_000)?;
+    for (c, d) in updates(&plan.schools) {
+        written += diesel::update(schools::table.find(&c.id))
+            .set((
+                schools::name.eq(&d.name),
+                schools::identifier.eq(&d.identifier),
+                schools::status.eq(ACTIVE),
+                schools::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    for ids in deactivations(&plan.schools).chunks(500) {
+        written += diesel::update(schools::table.filter(schools::id.eq_any(ids)))
+            .set((schools::status.eq(DEACTIVATED), schools::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+
+    let new_sessions: Vec<SessionRow> = creates(&plan.sessions)
+        .map(|(c, d)| SessionRow {
+            id: c.id.clone(),
+            district_id: district_id.into(),
+            source_system: source.into(),
+            source_id: c.source_id.clone(),
+            title: d.title.clone(),
+            kind: d.kind.clone(),
+            start_date: d.start_date.clone(),
+            end_date: d.end_date.clone(),
+            parent_source_id: d.parent_source_id.clone(),
+            school_year: d.school_year.clone(),
+            status: ACTIVE.into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    written += bulk_insert!(&mut *conn, academic_sessions::table, &new_sessions, 500)?;
+    for (c, d) in updates(&plan.sessions) {
+        written += diesel::update(academic_sessions::table.find(&c.id))
+            .set((
+                academic_sessions::title.eq(&d.title),
+                academic_sessions::kind.eq(&d.kind),
+                academic_sessions::start_date.eq(&d.start_date),
+                academic_sessions::end_date.eq(&d.end_date),
+                academic_sessions::parent_source_id.eq(&d.parent_source_id),
+                academic_sessions::school_year.eq(&d.school_year),
+                academic_sessions::status.eq(ACTIVE),
+                academic_sessions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    for ids in deactivations(&plan.sessions).chunks(500) {
+        written +=
+            diesel::update(academic_sessions::table.filter(academic_sessions::id.eq_any(ids)))
+                .set((
+                    academic_sessions::status.eq(DEACTIVATED),
+                    academic_sessions::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+    }
+
+    let new_courses: Vec<CourseRow> = creates(&plan.courses)
+        .map(|(c, d)| CourseRow {
+            id: c.id.clone(),
+            district_id: district_id.into(),
+            source_system: source.into(),
+            source_id: c.source_id.clone(),
+            title: d.title.clone(),
+            course_code: d.course_code.clone(),
+            org_source_id: d.org_source_id.clone(),
+            status: ACTIVE.into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    written += bulk_insert!(&mut *conn, courses::table, &new_courses, 1_000)?;
+    for (c, d) in updates(&plan.courses) {
+        written += diesel::update(courses::table.find(&c.id))
+            .set((
+                courses::title.eq(&d.title),
+                courses::course_code.eq(&d.course_code),
+                courses::org_source_id.eq(&d.org_source_id),
+                courses::status.eq(ACTIVE),
+                courses::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    for ids in deactivations(&plan.courses).chunks(500) {
+        written += diesel::update(courses::table.filter(courses::id.eq_any(ids)))
+            .set((courses::status.eq(DEACTIVATED), courses::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+
+    let new_classes: Vec<ClassRow> = creates(&plan.classes)
+        .map(|(c, d)| ClassRow {
+            id: c.id.clone(),
+            district_id: district_id.into(),
+            school_id: d.school_id.clone(),
+            source_system: source.into(),
+            source_id: c.source_id.clone(),
+            title: d.title.clone(),
+            class_code: d.class_code.clone(),
+            class_type: d.class_type.clone(),
+            course_source_id: d.course_source_id.clone(),
+            term_source_ids: d.term_source_ids.clone(),
+            grades: d.grades.clone(),
+            status: ACTIVE.into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    written += bulk_insert!(&mut *conn, classes::table, &new_classes, 500)?;
+    for (c, d) in updates(&plan.classes) {
+        written += diesel::update(classes::table.find(&c.id))
+            .set((
+                classes::school_id.eq(&d.school_id),
+                classes::title.eq(&d.title),
+                classes::class_code.eq(&d.class_code),
+                classes::class_type.eq(&d.class_type),
+                classes::course_source_id.eq(&d.course_source_id),
+                classes::term_source_ids.eq(&d.term_source_ids),
+                classes::grades.eq(&d.grades),
+                classes::status.eq(ACTIVE),
+                classes::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    for ids in deactivations(&plan.classes).chunks(500) {
+        written += diesel::update(classes::table.filter(classes::id.eq_any(ids)))
+            .set((classes::status.eq(ARCHIVED), classes::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+
+    let new_people: Vec<PersonRow> = creates(&plan.people)
+        .map(|(c, d)| PersonRow {
+            id: c.id.clone(),
+            district_id: district_id.into(),
+            kind: d.kind.as_str().into(),
+            role: d.role.clone(),
+            source_system: source.into(),
+            source_id: c.source_id.clone(),
+            account_id: accounts.get(&c.id).cloned(),
+            given_name: d.given_name.clone(),
+            middle_name: d.middle_name.clone(),
+            family_name: d.family_name.clone(),
+            identifier: d.identifier.clone(),
+            grades: d.grades.clone(),
+            school_id: d.school_id.clone(),
+            school_ids: d.school_ids.clone(),
+            email: d.email.clone(),
+            phone: d.phone.clone(),
+            home_phone: d.home_phone.clone(),
+            preferred_language: d.preferred_language.clone(),
+            status: ACTIVE.into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    written += bulk_insert!(&mut *conn, people::table, &new_people, 1_000)?;
+    for (c, d) in updates(&plan.people) {
+        written += diesel::update(people::table.find(&c.id))
+            .set((
+                people::kind.eq(d.kind.as_str()),
+                people::role.eq(&d.role),
+                people::given_name.eq(&d.given_name),
+                people::middle_name.eq(&d.middle_name),
+                people::family_name.eq(&d.family_name),
+                people::identifier.eq(&d.identifier),
+                people::grades.eq(&d.grades),
+                people::school_id.eq(&d.school_id),
+                people::school_ids.eq(&d.school_ids),
+                people::email.eq(&d.email),
+                people::phone.eq(&d.phone),
+                people::home_phone.eq(&d.home_phone),
+                people::preferred_language.eq(&d.preferred_language),
+                people::status.eq(ACTIVE),
+                people::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    for ids in deactivations(&plan.people).chunks(500) {
+        written += diesel::update(people::table.filter(people::id.eq_any(ids)))
+            .set((people::status.eq(DEACTIVATED), people::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+    // Accounts identity made for people created earlier without one.
+    let created: std::collections::HashSet<&str> =
+        creates(&plan.people).map(|(c, _)| c.id.as_str()).collect();
+    for (person, account) in accounts {
+        if created.contains(person.as_str()) {
+            continue;
+        }
+        let known = plan
+            .people_after
+            .get(person)
+            .and_then(|p| p.account_id.as_deref());
+        if known != Some(account.as_str()) {
+            written += diesel::update(people::table.find(person))
+                .set(people::account_id.eq(account))
+                .execute(conn)?;
+        }
+    }
+
+    let new_links: Vec<LinkRow> = plan
+        .links
+        .iter()
+        .filter(|l| l.op == Op::Create)
+        .filter_map(|l| {
+            let d = l.data.as_ref()?;
+            Some(LinkRow {
+                guardian_id: l.guardian_id.clone(),
+                student_id: l.student_id.clone(),
+                district_id: district_id.into(),
+                source_system: source.into(),
+                relationship: d.relationship.clone(),
+                is_primary: d.is_primary,
+                status: ACTIVE.into(),
+                created_at: now,
+                updated_at: now,
+            })
+        })
+        .collect();
+    written += bulk_insert!(&mut *conn, guardian_links::table, &new_links, 1_000)?;
+    for l in plan.links.iter().filter(|l| l.op != Op::Create) {
+        written += update_link(conn, l, now)?;
+    }
+
+    let new_enrollments: Vec<EnrollmentRow> = creates(&plan.enrollments)
+        .map(|(c, d)| EnrollmentRow {
+            id: c.id.clone(),
+            district_id: district_id.into(),
+            source_system: source.into(),
+            source_id: c.source_id.clone(),
+            class_id: d.class_id.clone(),
+            person_id: d.person_id.clone(),
+            role: d.role.clone(),
+            is_primary: d.is_primary,
+            status: ACTIVE.into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    written += bulk_insert!(&mut *conn, enrollments::table, &new_enrollments, 1_000)?;
+    for (c, d) in updates(&plan.enrollments) {
+        written += diesel::update(enrollments::table.find(&c.id))
+            .set((
+                enrollments::class_id.eq(&d.class_id),
+                enrollments::person_id.eq(&d.person_id),
+                enrollments::role.eq(&d.role),
+                enrollments::is_primary.eq(d.is_primary),
+                enrollments::status.eq(ACTIVE),
+                enrollments::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    for ids in deactivations(&plan.enrollments).chunks(500) {
+        written += diesel::update(enrollments::table.filter(enrollments::id.eq_any(ids)))
+            .set((
+                enrollments::status.eq(DEACTIVATED),
+                enrollments::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(written)
+}
+
+fn update_link(conn: &mut DbConn, l: &LinkChange, now: NaiveDateTime) -> QueryResult<usize> {
+    let target = guardian_links::table.find((&l.guardian_id, &l.student_id));
+    match (&l.op, &l.data) {
+        (Op::Deactivate, _) | (_, None) => diesel::update(target)
+            .set((
+                guardian_links::status.eq(DEACTIVATED),
+                guardian_links::updated_at.eq(now),
+            ))
+            .execute(conn),
+        (_, Some(d)) => diesel::update(target)
+            .set((
+                guardian_links::relationship.eq(&d.relationship),
+                guardian_links::is_primary.eq(d.is_primary),
+                guardian_links::status.eq(ACTIVE),
+                guardian_links::updated_at.eq(now),
+            ))
+            .execute(conn),
+    }
+}
+
+fn creates<D>(changes: &[Change<D>]) -> impl Iterator<Item = (&Change<D>, &D)> {
+    changes
+        .iter()
+        .filter(|c| c.op == Op::Create)
+        .filter_map(|c| c.data.as_ref().map(|d| (c, d)))
+}
+
+fn updates<D>(changes: &[Change<D>]) -> impl Iterator<Item = (&Change<D>, &D)> {
+    changes
+        .iter()
+        .filter(|c| c.op == Op::Update)
+        .filter_map(|c| c.data.as_ref().map(|d| (c, d)))
+}
+
+fn deactivations<D>(changes: &[Change<D>]) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|c| c.op == Op::Deactivate)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+/// Student display names and schools, by person id (for guardians' linked students).
+pub fn student_labels(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> QueryResult<HashMap<String, (String, Option<String>)>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<(String, String, String, Option<String>)> = people::table
+            .filter(people::id.eq_any(chunk))
+            .select((
+                people::id,
+                people::given_name,
+                people::family_name,
+                people::school_id,
+            ))
+            .load(conn)?;
+        for (id, given, family, school) in rows {
+            out.insert(id, (format!("{given} {family}").trim().to_string(), school));
+        }
+    }
+    Ok(out)
+}
+
+/// School names of a district, by id.
+pub fn school_names(conn: &mut DbConn, district_id: &str) -> QueryResult<HashMap<String, String>> {
+    Ok(schools::table
+        .filter(schools::district_id.eq(district_id))
+        .select((schools::id, schools::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schools, treat_none_as_default_value = false)]
+struct SchoolRow {
+    id: String,
+    district_id: String,
+    source_system: String,
+    source_id: String,
+    name: String,
+    identifier: Option<String>,
+    status: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = academic_sessions, treat_none_as_default_value = false)]
+struct SessionRow {
+    id: String,
+    district_id: String,
+    source_system: String,
+    source_id: String,
+    title: String,
+    kind: String,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    parent_source_id: Option<String>,
+    school_year: Option<String>,
+    status: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = courses, treat_none_as_default_value = false)]
+struct CourseRow {
+    id: String,
+    district_id: String,
+    source_system: String,
+    source_id: String,
+    title: String,
+    course_code: Option<String>,
+    org_source_id: Option<String>,
+    status: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = classes, treat_none_as_default_value = false)]
+struct ClassRow {
+    id: String,
+    district_id: String,
+    school_id: String,
+    source_system: String,
+    source_id: String,
+    title: String,
+    class_code: Option<String>,
+    class_type: Option<String>,
+    course_source_id: Option<String>,
+    term_source_ids: String,
+    grades: String,
+    status: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A people row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = people, treat_none_as_default_value = false)]
+pub struct PersonRow {
+    pub id: String,
+    pub district_id: String,
+    pub kind: String,
+    pub role: String,
+    pub source_system: String,
+    pub source_id: String,
+    pub account_id: Option<String>,
+    pub given_name: String,
+    pub middle_name: Option<String>,
+    pub family_name: String,
+    pub identifier: Option<String>,
+    pub grades: String,
+    pub school_id: Option<String>,
+    pub school_ids: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub home_phone: Option<String>,
+    pub preferred_language: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enrollments, treat_none_as_default_value = false)]
+struct EnrollmentRow {
+    id: String,
+    district_id: String,
+    source_system: String,
+    source_id: String,
+    class_id: String,
+    person_id: String,
+    role: String,
+    is_primary: bool,
+    status: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A guardian link row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = guardian_links, treat_none_as_default_value = false)]
+pub struct LinkRow {
+    pub guardian_id: String,
+    pub student_id: String,
+    pub district_id: String,
+    pub source_system: String,
+    pub relationship: String,
+    pub is_primary: bool,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

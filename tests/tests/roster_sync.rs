@@ -1,0 +1,497 @@
+//! RO-2 … RO-6 end to end: a OneRoster bundle synced into roster-svc and
+//! identity-svc for real — a dry run that writes nothing anywhere, the first
+//! sync, the same bundle again (all UNCHANGED, nothing written), a bulk sync
+//! that drops people (deactivation guard, then forced), and the RO-6 policy.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use diesel::{QueryableByName, RunQueryDsl, sql_types::BigInt};
+use e2e::{Stack, bearer};
+use homeroom_platform::db::Db;
+use homeroom_proto::{
+    identity::v1 as idpb,
+    roster::v1::{self as pb, roster_service_client::RosterServiceClient},
+};
+use tonic::transport::Channel;
+
+fn samples() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/oneroster-samples");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+/// The nicelion sample as a bundle: its 1,999 generated users (1,187 students,
+/// 812 parents) as users.csv, the orgs they name, and a ClassLink manifest.
+fn nicelion_bundle(samples: &Path, dir: &Path) {
+    let users = samples.join("nicelion-oneroster-mocker/outputs/test-csv.csv");
+    std::fs::copy(users, dir.join("users.csv")).unwrap();
+    std::fs::write(
+        dir.join("orgs.csv"),
+        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\r\n\
+         district-1,,,Morgan County Consolidated School District,district,,\r\n\
+         slksldkmlsk49303,,,Fredy VonRueden Academy,school,0042,district-1\r\n",
+    )
+    .unwrap();
+    write_manifest(dir);
+}
+
+fn write_manifest(dir: &Path) {
+    std::fs::write(
+        dir.join("manifest.csv"),
+        "\"propertyName\",\"value\"\r\n\"manifest.version\",\"1.0\"\r\n\"oneroster.version\",\"1.1\"\r\n\
+         \"file.orgs\",\"bulk\"\r\n\"file.users\",\"bulk\"\r\n\"file.classes\",\"absent\"\r\n\
+         \"file.enrollments\",\"absent\"\r\n\"source.systemName\",\"ClassLink OneRoster\"",
+    )
+    .unwrap();
+}
+
+struct Harness {
+    stack: Stack,
+    roster: RosterServiceClient<Channel>,
+    token: String,
+    district_id: String,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let stack = Stack::start().await.unwrap();
+        stack.wait_serving().await.unwrap();
+        let token = stack.service_token("gateway").await.unwrap();
+        let mut roster = stack.roster_client().await.unwrap();
+        let district = roster
+            .create_district(bearer(
+                pb::CreateDistrictRequest {
+                    name: "Morgan County".into(),
+                    settings: None,
+                    idempotency_key: "create-morgan".into(),
+                },
+                &token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .district
+            .unwrap();
+        Harness {
+            stack,
+            roster,
+            token,
+            district_id: district.district_id,
+        }
+    }
+
+    async fn source(&mut self, location: &Path, update_active: bool) -> String {
+        let source = pb::SyncSource {
+            district_id: self.district_id.clone(),
+            display_name: "ClassLink nightly".into(),
+            kind: pb::SyncSourceKind::OnerosterCsv.into(),
+            connector: Some(pb::ConnectorConfig {
+                config: Some(pb::connector_config::Config::OnerosterCsv(pb::OneRosterCsvConfig {
+                    location: location.display().to_string(),
+                })),
+            }),
+            settings: Some(pb::SyncSettings {
+                manages_guardians: true,
+                send_invitations: false,
+                unarchive_classes: true,
+                update_active_user_contacts: update_active,
+                deactivation_threshold_percent: None,
+            }),
+            ..Default::default()
+        };
+        self.roster
+            .create_sync_source(bearer(
+                pb::CreateSyncSourceRequest {
+                    sync_source: Some(source),
+                },
+                &self.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .sync_source
+            .unwrap()
+            .sync_source_id
+    }
+
+    async fn sync(&mut self, source: &str, dry_run: bool, force: bool) -> pb::SyncRun {
+        let run = self
+            .roster
+            .start_sync(bearer(
+                pb::StartSyncRequest {
+                    sync_source_id: source.into(),
+                    dry_run,
+                    force,
+                    ..Default::default()
+                },
+                &self.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .sync_run
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let run = self
+                .roster
+                .get_sync_run(bearer(
+                    pb::GetSyncRunRequest {
+                        sync_run_id: run.sync_run_id.clone(),
+                    },
+                    &self.token,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .sync_run
+                .unwrap();
+            if matches!(
+                run.status(),
+                pb::SyncRunStatus::Completed | pb::SyncRunStatus::Failed
+            ) {
+                return run;
+            }
+            assert!(Instant::now() < deadline, "the sync did not finish: {run:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn rows(&mut self, run: &str, action: pb::RecordAction) -> Vec<pb::SyncReportRow> {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .roster
+                .list_sync_report_rows(bearer(
+                    pb::ListSyncReportRowsRequest {
+                        sync_run_id: run.into(),
+                        actions: vec![action.into()],
+                        page_size: 1_000,
+                        page_token: token.clone(),
+                        ..Default::default()
+                    },
+                    &self.token,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            out.extend(page.rows);
+            if page.next_page_token.is_empty() {
+                return out;
+            }
+            token = page.next_page_token;
+        }
+    }
+}
+
+fn totals(run: &pb::SyncRun, entity: pb::RosterEntity) -> pb::EntityTotals {
+    run.totals
+        .iter()
+        .find(|t| t.entity() == entity)
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn counts(db: &Db, tables: &'static [&'static str]) -> Vec<i64> {
+    db.run(move |c| {
+        tables
+            .iter()
+            .map(|t| {
+                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {t}"))
+                    .get_result::<Count>(c)
+                    .map(|r| r.n)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(homeroom_platform::db::DbError::Query)
+    })
+    .await
+    .unwrap()
+}
+
+const ROSTER_TABLES: &[&str] = &[
+    "schools",
+    "academic_sessions",
+    "courses",
+    "classes",
+    "people",
+    "enrollments",
+    "guardian_links",
+];
+const IDENTITY_TABLES: &[&str] = &[
+    "accounts",
+    "account_sources",
+    "account_credentials",
+    "role_grants",
+    "linked_students",
+    "audit_events",
+];
+const MESSAGING_TABLES: &[&str] = &["communications", "deliveries"];
+
+#[tokio::test]
+async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_rerun_changes_nothing()
+ {
+    let Some(samples) = samples() else { return };
+    let bundle = tempfile::tempdir().unwrap();
+    nicelion_bundle(&samples, bundle.path());
+    let mut h = Harness::start().await;
+    let source = h.source(bundle.path(), false).await;
+
+    // RO-4: a dry run reports everything and writes nothing anywhere.
+    let (roster_before, identity_before, messaging_before) = (
+        counts(h.stack.roster_db(), ROSTER_TABLES).await,
+        counts(h.stack.identity_db(), IDENTITY_TABLES).await,
+        counts(h.stack.messaging_db(), MESSAGING_TABLES).await,
+    );
+    let dry = h.sync(&source, true, false).await;
+    assert_eq!(dry.status(), pb::SyncRunStatus::Completed, "{dry:?}");
+    assert!(dry.dry_run);
+    assert_eq!(totals(&dry, pb::RosterEntity::Student).created, 1_187);
+    assert_eq!(totals(&dry, pb::RosterEntity::Guardian).created, 812);
+    assert_eq!(counts(h.stack.roster_db(), ROSTER_TABLES).await, roster_before);
+    assert_eq!(counts(h.stack.identity_db(), IDENTITY_TABLES).await, identity_before);
+    assert_eq!(counts(h.stack.messaging_db(), MESSAGING_TABLES).await, messaging_before);
+
+    // The first sync creates everyone and links every student's guardians.
+    let first = h.sync(&source, false, false).await;
+    assert_eq!(first.status(), pb::SyncRunStatus::Completed, "{first:?}");
+    assert_eq!(first.oneroster_version, "1.1");
+    assert_eq!(totals(&first, pb::RosterEntity::School).created, 1);
+    assert_eq!(totals(&first, pb::RosterEntity::Student).created, 1_187);
+    assert_eq!(totals(&first, pb::RosterEntity::Guardian).created, 812);
+    assert_eq!(totals(&first, pb::RosterEntity::Guardian).errors, 0);
+    let links = totals(&first, pb::RosterEntity::GuardianLink);
+    assert!(links.created >= 1_187, "{links:?}");
+    assert_eq!(links.errors, 0);
+    assert!(h.rows(&first.sync_run_id, pb::RecordAction::Error).await.is_empty());
+
+    // Every student has a guardian link; both O'Hara parents hold the shared email.
+    #[derive(QueryableByName)]
+    struct Orphans {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let orphans: i64 = h
+        .stack
+        .roster_db()
+        .run(|c| {
+            diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM people p WHERE p.kind = 'student' AND NOT EXISTS \
+                 (SELECT 1 FROM guardian_links l WHERE l.student_id = p.id AND l.status = 'active')",
+            )
+            .get_result::<Orphans>(c)
+            .map(|r| r.n)
+            .map_err(homeroom_platform::db::DbError::Query)
+        })
+        .await
+        .unwrap();
+    assert_eq!(orphans, 0);
+    let guardians = h.rows(&first.sync_run_id, pb::RecordAction::Created).await;
+    let ohara: Vec<String> = guardians
+        .iter()
+        .filter(|r| r.entity() == pb::RosterEntity::Guardian && r.name == "Tyrese O'Hara")
+        .map(|r| r.account_id.clone())
+        .collect();
+    assert_eq!(ohara.len(), 2, "two guardian records, both kept");
+    assert_ne!(ohara[0], ohara[1], "two accounts, not merged by email");
+    let messaging_token = h.stack.service_token("messaging").await.unwrap();
+    let points = h
+        .stack
+        .identity_client()
+        .await
+        .unwrap()
+        .get_contact_points(bearer(
+            idpb::GetContactPointsRequest {
+                account_ids: ohara.clone(),
+            },
+            &messaging_token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let emails: Vec<String> = points
+        .contact_points
+        .iter()
+        .map(|p| p.email.clone().unwrap().value)
+        .collect();
+    assert_eq!(emails, ["tyreseo'hara@nicelion.com"; 2]);
+
+    // The same bundle again: everything UNCHANGED and nothing written.
+    let identity_after_first = counts(h.stack.identity_db(), IDENTITY_TABLES).await;
+    let roster_after_first = counts(h.stack.roster_db(), ROSTER_TABLES).await;
+    let again = h.sync(&source, false, false).await;
+    assert_eq!(again.status(), pb::SyncRunStatus::Completed);
+    for t in &again.totals {
+        assert_eq!(
+            (t.created, t.updated, t.deactivated, t.errors),
+            (0, 0, 0, 0),
+            "{t:?}"
+        );
+    }
+    assert_eq!(totals(&again, pb::RosterEntity::Student).unchanged, 1_187);
+    assert_eq!(counts(h.stack.identity_db(), IDENTITY_TABLES).await, identity_after_first);
+    assert_eq!(counts(h.stack.roster_db(), ROSTER_TABLES).await, roster_after_first);
+
+    // A bulk file that drops most people trips the deactivation guard …
+    let users = std::fs::read_to_string(bundle.path().join("users.csv")).unwrap();
+    let kept: Vec<&str> = users.lines().take(400).collect();
+    std::fs::write(bundle.path().join("users.csv"), kept.join("\n")).unwrap();
+    let guarded = h.sync(&source, false, false).await;
+    assert_eq!(guarded.status(), pb::SyncRunStatus::Failed);
+    assert_eq!(guarded.failure_kind(), pb::SyncFailureKind::DeactivationGuard);
+    let guard = guarded.deactivation_guard.clone().unwrap();
+    assert!(guard.exceeded);
+    assert_eq!(guard.people_total, 1_999);
+    assert!(
+        guarded.failure_message.contains(&format!(
+            "deactivate {} of 1999 people",
+            guard.would_deactivate
+        )),
+        "{}",
+        guarded.failure_message
+    );
+    assert_eq!(counts(h.stack.roster_db(), ROSTER_TABLES).await, roster_after_first);
+    // … and with force it applies: people are deactivated, never deleted.
+    let forced = h.sync(&source, false, true).await;
+    assert_eq!(forced.status(), pb::SyncRunStatus::Completed, "{forced:?}");
+    let gone = totals(&forced, pb::RosterEntity::Student).deactivated
+        + totals(&forced, pb::RosterEntity::Guardian).deactivated;
+    assert_eq!(gone, guard.would_deactivate);
+    assert_eq!(counts(h.stack.roster_db(), ROSTER_TABLES).await[4], roster_after_first[4]);
+}
+
+/// RO-6 with a small bundle: OFF keeps an active user's details and notes the
+/// difference; ON applies it and sends the user a notice.
+fn small_bundle(dir: &Path, guardian_email: &str) {
+    std::fs::write(
+        dir.join("orgs.csv"),
+        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n\
+         d1,,,Springfield,district,,\nsch1,,,Lincoln Elementary,school,101,d1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("users.csv"),
+        format!(
+            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
+             s1,,,true,sch1,student,,,Ana,Smith,,1001,,,,\"g1,g2\",03,\n\
+             s2,,,true,sch1,student,,,Ben,Smith,,1002,,,,g1,05,\n\
+             g1,,,true,sch1,parent,,,Sarah,Smith,,,{guardian_email},(987) 654-3210,,\"s1,s2\",,\n\
+             g2,,,true,sch1,parent,,,Kevin,Smith,,,smithparent@mail.com,,,s1,,\n\
+             t1,,,true,sch1,teacher,,,Tom,Reed,,,treed@school.org,,,,,\n"
+        ),
+    )
+    .unwrap();
+    write_manifest(dir);
+}
+
+#[tokio::test]
+async fn siblings_share_one_guardian_and_the_active_user_policy_decides_who_changes_contacts() {
+    let bundle = tempfile::tempdir().unwrap();
+    small_bundle(bundle.path(), "smithparent@mail.com");
+    let mut h = Harness::start().await;
+    let source = h.source(bundle.path(), false).await;
+    let first = h.sync(&source, false, false).await;
+    assert_eq!(first.status(), pb::SyncRunStatus::Completed, "{first:?}");
+    assert_eq!(totals(&first, pb::RosterEntity::Guardian).created, 2);
+    // RO-8: Sarah is one account linked to both children; Kevin to Ana.
+    assert_eq!(totals(&first, pb::RosterEntity::GuardianLink).created, 3);
+    let created = h.rows(&first.sync_run_id, pb::RecordAction::Created).await;
+    let sarah = created.iter().find(|r| r.source_id == "g1").unwrap().account_id.clone();
+    let tom = created.iter().find(|r| r.source_id == "t1").unwrap().account_id.clone();
+    assert!(!sarah.is_empty() && !tom.is_empty());
+
+    // Sarah activates her account (an administrator's change stands in for her
+    // accepting the invitation): she is now an ACTIVE user.
+    activate(&h, &sarah).await;
+
+    // OFF: the SIS has a new email for Sarah; she keeps hers and the report says so.
+    small_bundle(bundle.path(), "sarah.new@mail.com");
+    let off = h.sync(&source, false, false).await;
+    let updated = h.rows(&off.sync_run_id, pb::RecordAction::Updated).await;
+    let row = updated.iter().find(|r| r.source_id == "g1").unwrap();
+    assert!(
+        row.notes
+            .contains(&"Active user has a new email in the SIS import - smithparent@mail.com".to_string()),
+        "{row:?}"
+    );
+
+    // ON: toggling the setting tells identity; the next sync applies the email
+    // and notifies Sarah.
+    h.roster
+        .update_sync_source(bearer(
+            pb::UpdateSyncSourceRequest {
+                sync_source: Some(pb::SyncSource {
+                    sync_source_id: source.clone(),
+                    settings: Some(pb::SyncSettings {
+                        update_active_user_contacts: true,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["settings.update_active_user_contacts".into()],
+                }),
+            },
+            &h.token,
+        ))
+        .await
+        .unwrap();
+    small_bundle(bundle.path(), "sarah.newer@mail.com");
+    let on = h.sync(&source, false, false).await;
+    let updated = h.rows(&on.sync_run_id, pb::RecordAction::Updated).await;
+    let row = updated.iter().find(|r| r.source_id == "g1").unwrap();
+    assert!(
+        row.notes.iter().any(|n| n.contains("contact change applied")),
+        "{row:?}"
+    );
+    let messaging_token = h.stack.service_token("messaging").await.unwrap();
+    let points = h
+        .stack
+        .identity_client()
+        .await
+        .unwrap()
+        .get_contact_points(bearer(
+            idpb::GetContactPointsRequest {
+                account_ids: vec![sarah.clone()],
+            },
+            &messaging_token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        points.contact_points[0].email.clone().unwrap().value,
+        "sarah.newer@mail.com"
+    );
+    let notices = counts(h.stack.messaging_db(), &["deliveries"]).await[0];
+    assert!(notices >= 1, "a contact-change notice was queued");
+}
+
+async fn activate(h: &Harness, account_id: &str) {
+    let id = account_id.to_string();
+    h.stack
+        .identity_db()
+        .run(move |c| {
+            diesel::sql_query("UPDATE accounts SET status = 'active' WHERE id = $1")
+                .bind::<diesel::sql_types::Text, _>(&id)
+                .execute(c)
+                .map_err(homeroom_platform::db::DbError::Query)
+        })
+        .await
+        .unwrap();
+}
