@@ -345,6 +345,13 @@ impl Planner<'_> {
         })
     }
 
+    /// The school a school source is scoped to, when another source supplies it.
+    fn is_scope_school(&self, school_source_id: &str) -> bool {
+        self.ctx.school_scope.as_ref().is_some_and(|(id, sid)| {
+            sid == school_source_id && self.state.schools.get(sid).is_none_or(|e| e.id != *id)
+        })
+    }
+
     fn in_scope_school(&self, school_source_id: &str) -> bool {
         match &self.ctx.school_scope {
             None => true,
@@ -384,6 +391,20 @@ impl Planner<'_> {
                     let row =
                         ReportRow::new(Entity::School, &org.source_id, &org.name, Action::Skipped)
                             .note(format!("org type \"{kind}\" is not rostered"));
+                    self.row(row);
+                }
+                OrgKind::School if self.is_scope_school(&org.source_id) => {
+                    // A school source's own school is the school it is scoped to.
+                    let id = self.ctx.school_scope.clone().unwrap_or_default().0;
+                    self.school_ids.insert(org.source_id.clone(), id.clone());
+                    let row = ReportRow::new(
+                        Entity::School,
+                        &org.source_id,
+                        &org.name,
+                        Action::Unchanged,
+                    )
+                    .record(&id)
+                    .note("the school this source is limited to");
                     self.row(row);
                 }
                 OrgKind::School if !self.in_scope_school(&org.source_id) => {
@@ -530,10 +551,8 @@ impl Planner<'_> {
                     ReportRow::new(Entity::Class, &c.source_id, &c.title, Action::Skipped)
                         .note("outside the source's school"),
                 );
-                if let Some(e) = existing {
-                    self.class_ids
-                        .insert(c.source_id.clone(), (e.id.clone(), false));
-                }
+                let id = existing.map(|e| e.id.clone()).unwrap_or_default();
+                self.class_ids.insert(c.source_id.clone(), (id, false));
                 continue;
             }
             let Some(school_id) = self.school_ids.get(&c.school_source_id).cloned() else {
@@ -1146,10 +1165,32 @@ impl Planner<'_> {
                     return None;
                 }
                 let row = match rows.get(&id) {
-                    Some(r) => *r,
-                    None => *index.get(&(p.data.kind.entity(), p.source_id.as_str()))?,
+                    Some(r) => Some(*r),
+                    None => index
+                        .get(&(p.data.kind.entity(), p.source_id.as_str()))
+                        .copied(),
                 };
-                Some(AccountWork { person_id: id, row })
+                Some((id, row))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(id, row)| {
+                // A guardian the bundle did not list whose students changed
+                // (a delta deleted a child) gets a row of its own.
+                let row = row.unwrap_or_else(|| {
+                    let p = &self.plan.people_after[&id];
+                    let mut r = ReportRow::new(
+                        p.data.kind.entity(),
+                        &p.source_id,
+                        &p.data.display_name(),
+                        Action::Updated,
+                    )
+                    .record(&id);
+                    r.changed_fields.push("linked_students".into());
+                    self.plan.rows.push(r);
+                    self.plan.rows.len() - 1
+                });
+                AccountWork { person_id: id, row }
             })
             .collect();
         work.sort_by_key(|w| w.row);

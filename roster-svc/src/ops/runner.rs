@@ -84,6 +84,17 @@ impl Runner {
         }
     }
 
+    /// Claims one run and works it to its end; the run's id, or `None` when
+    /// nothing was runnable.
+    pub async fn run_once(&self) -> Result<Option<String>, RosterError> {
+        let Some(run) = self.claim().await? else {
+            return Ok(None);
+        };
+        let id = run.id.clone();
+        self.work(run).await;
+        Ok(Some(id))
+    }
+
     /// Takes the oldest runnable run whose source lease is free.
     pub async fn claim(&self) -> Result<Option<RunRow>, RosterError> {
         let owner = self.owner.clone();

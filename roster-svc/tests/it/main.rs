@@ -5,3 +5,4 @@
 mod oneroster_samples;
 mod process;
 mod store;
+mod sync_engine;
