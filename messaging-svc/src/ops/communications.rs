@@ -1,8 +1,10 @@
 //! Communications (MS-1, MS-2): resolve the audience, look up contact points,
 //! apply preferences and address status, collapse to one delivery per
 //! (channel, address), and enqueue — or, for a preview, only count. Reading
-//! them back with their current counts (MS-5) is `view`.
+//! them back with their current counts (MS-5) is `view`, their deliveries
+//! `delivery_list`.
 
+mod delivery_list;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,9 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use homeroom_platform::db::Db;
 use sha2::{Digest, Sha256};
 
-pub use self::view::{
-    CommunicationState, CommunicationView, DeliveryPage, DeliveryQuery, DeliveryView, ListQuery,
-    Viewer, channel_counts, deliveries as list_deliveries, get, list, viewer,
+pub use self::{
+    delivery_list::{DeliveryPage, DeliveryQuery, DeliveryView, deliveries as list_deliveries},
+    view::{
+        CommunicationState, CommunicationView, ListQuery, Viewer, channel_counts, get, list, viewer,
+    },
 };
 use super::directory::{AudienceSpec, Directory};
 use crate::{
