@@ -1,4 +1,5 @@
-//! Wiring: database, gRPC host and the messaging service.
+//! Wiring: database, gRPC host, the messaging service, its delivery workers
+//! and the audit forwarder.
 
 use std::{future::Future, net::SocketAddr};
 
@@ -18,20 +19,25 @@ use crate::{
     MIGRATIONS,
     config::Config,
     grpc::MessagingApi,
-    ops::directory::GrpcDirectory,
+    ops::{audit::AuditOutbox, directory::GrpcDirectory},
     providers::{
         EmailProvider, PhoneProvider,
         outbox::OutboxPhoneProvider,
         smtp::{FileProvider, SmtpProvider},
         twilio::TwilioProvider,
     },
-    queue::worker::{Worker, WorkerSettings},
+    queue::{
+        audit::{AuditForwarder, ForwarderSettings},
+        worker::{Worker, WorkerSettings},
+    },
 };
 
-/// A bound messaging-svc, ready to run: the gRPC server and its workers.
+/// A bound messaging-svc, ready to run: the gRPC server, its delivery
+/// workers and the audit forwarder.
 pub struct App {
     host: GrpcHost,
     workers: Vec<Worker>,
+    audit: AuditForwarder,
 }
 
 impl App {
@@ -63,7 +69,14 @@ impl App {
             lazy_channel(&config.roster_url)?,
             config.service_secret.clone(),
         );
-        let api = MessagingApi::new(db.clone(), directory);
+        let outbox = AuditOutbox::default();
+        let audit = AuditForwarder::new(
+            db.clone(),
+            directory.clone(),
+            outbox.clone(),
+            ForwarderSettings::default(),
+        );
+        let api = MessagingApi::new(db.clone(), directory, outbox);
         let spec = ServiceSpec {
             routes: Routes::new(pb::messaging_service_server::MessagingServiceServer::new(
                 api,
@@ -78,6 +91,7 @@ impl App {
         Ok(App {
             host: GrpcHost::on(listener, config.service, db, spec).await?,
             workers,
+            audit,
         })
     }
 
@@ -86,15 +100,17 @@ impl App {
         self.host.local_addr()
     }
 
-    /// Serves and delivers until `shutdown` resolves; workers finish the batch
-    /// in hand (their claims' leases cover the rest) while the server drains.
+    /// Serves, delivers and forwards audit events until `shutdown` resolves;
+    /// workers finish the batch in hand (their claims' leases cover the rest)
+    /// while the server drains.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
-        let workers: Vec<_> = self
+        let mut workers: Vec<_> = self
             .workers
             .into_iter()
             .map(|w| tokio::spawn(w.run_until(stop.clone())))
             .collect();
+        workers.push(tokio::spawn(self.audit.run_until(stop.clone())));
         let served = self.host.run_until(shutdown).await;
         stop.cancel();
         for w in workers {

@@ -10,7 +10,8 @@
 //! - `HOMEROOM_ROSTER_URL` (default `http://127.0.0.1:50052`): roster-svc, which
 //!   resolves students, classes and schools to accounts
 //! - `HOMEROOM_SERVICE_SECRET`: presented to identity-svc for a service token
-//!   (contact points); unset, communications cannot be planned
+//!   (contact points, audit events); unset, communications cannot be planned
+//!   and Reset Status audit events wait in the outbox
 //! - `HOMEROOM_WORKERS` (default 2): delivery workers in this process
 //! - `HOMEROOM_OUTBOX_DIR` (default `data/outbox`): without SMTP, email is
 //!   written there as `.eml` files; without Twilio, SMS and calls go to `sms.jsonl`

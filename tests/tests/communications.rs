@@ -99,10 +99,16 @@ async fn dana_signs_in(stack: &Stack, identity: &mut IdentityServiceClient<Chann
         .access_token
 }
 
-#[tokio::test]
-async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_nothing() {
-    let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
+/// Sarah and Kevin (guardians sharing an email) and Dana, signed in.
+struct District {
+    sarah: String,
+    kevin: String,
+    dana: String,
+    token: String,
+}
+
+/// Rosters the Smiths and Dana with `roles` in district-1; Dana signs in.
+async fn district(stack: &Stack, roles: &[idpb::Role]) -> District {
     let mut identity = stack.identity_client().await.unwrap();
     let roster = stack.service_token("roster").await.unwrap();
     let mut dana = person(
@@ -112,11 +118,14 @@ async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_not
         "dana@district.org",
         "",
     );
-    dana.roles.push(idpb::RoleAssignment {
-        role: idpb::Role::CommunicationsAdmin as i32,
-        district_id: "district-1".into(),
-        ..Default::default()
-    });
+    dana.roles = roles
+        .iter()
+        .map(|role| idpb::RoleAssignment {
+            role: *role as i32,
+            district_id: "district-1".into(),
+            ..Default::default()
+        })
+        .collect();
     let upserted = identity
         .upsert_accounts(bearer(
             idpb::UpsertAccountsRequest {
@@ -146,11 +155,25 @@ async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_not
         .await
         .unwrap()
         .into_inner();
-    let (sarah, kevin) = (
-        upserted.results[0].account_id.clone(),
-        upserted.results[1].account_id.clone(),
-    );
-    let token = dana_signs_in(&stack, &mut identity).await;
+    let id = |i: usize| upserted.results[i].account_id.clone();
+    District {
+        sarah: id(0),
+        kevin: id(1),
+        dana: id(2),
+        token: dana_signs_in(stack, &mut identity).await,
+    }
+}
+
+#[tokio::test]
+async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_nothing() {
+    let stack = Stack::start().await.unwrap();
+    stack.wait_serving().await.unwrap();
+    let District {
+        sarah,
+        kevin,
+        token,
+        ..
+    } = district(&stack, &[idpb::Role::CommunicationsAdmin]).await;
 
     let mut messaging = MessagingServiceClient::connect(format!("http://{}", stack.messaging))
         .await
@@ -301,4 +324,124 @@ async fn read_back(
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), tonic::Code::NotFound);
+}
+
+/// MS-7 / ID-10 end to end: the shared email bounces; Dana resets it through
+/// messaging; identity's audit log shows the reset with Dana as the actor and
+/// the address masked.
+#[tokio::test]
+async fn a_reset_bad_address_is_in_identitys_audit_log() {
+    let stack = Stack::start().await.unwrap();
+    stack.wait_serving().await.unwrap();
+    let smiths = district(
+        &stack,
+        &[idpb::Role::CommunicationsAdmin, idpb::Role::DistrictAdmin],
+    )
+    .await;
+    let token = smiths.token.as_str();
+    let mut messaging = MessagingServiceClient::connect(format!("http://{}", stack.messaging))
+        .await
+        .unwrap();
+    messaging
+        .send_communication(bearer(
+            mpb::SendCommunicationRequest {
+                idempotency_key: "picture-day".into(),
+                district_id: "district-1".into(),
+                subject: "Picture day".into(),
+                body: "Smile!".into(),
+                channels: vec![mpb::Channel::Email as i32],
+                audience: Some(mpb::Audience {
+                    account_ids: vec![smiths.sarah.clone(), smiths.kevin.clone()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap();
+    let gateway = stack.service_token("gateway").await.unwrap();
+    let bounced = messaging
+        .record_email_events(bearer(
+            mpb::RecordEmailEventsRequest {
+                provider: "ses".into(),
+                events: vec![mpb::EmailEvent {
+                    address: "smithparent@mail.com".into(),
+                    r#type: mpb::EmailEventType::HardBounce as i32,
+                    smtp_status: "550 5.1.1".into(),
+                    reason: "user unknown".into(),
+                    provider_event_id: "e2e-bounce-1".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            &gateway,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(bounced.addresses_marked_bad.len(), 1);
+
+    let email = mpb::AddressRef {
+        channel: mpb::Channel::Email as i32,
+        address: "smithparent@mail.com".into(),
+    };
+    let reset = messaging
+        .reset_address_status(bearer(
+            mpb::ResetAddressStatusRequest {
+                district_id: "district-1".into(),
+                target: Some(mpb::reset_address_status_request::Target::Address(email)),
+                note: "Sarah fixed her mailbox".into(),
+                request_id: "req-e2e-reset".into(),
+                ip_address: "203.0.113.9".into(),
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reset.cleared.unwrap().state, mpb::AddressState::Bad as i32);
+
+    let mut identity = stack.identity_client().await.unwrap();
+    let audit = idpb::ListAuditEventsRequest {
+        district_id: "district-1".into(),
+        kinds: vec![idpb::AuditEventKind::AddressStatusReset as i32],
+        ..Default::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let event = loop {
+        let listed = identity
+            .list_audit_events(bearer(audit.clone(), token))
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(event) = listed.events.into_iter().next() {
+            break event;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reset never reached identity"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (
+            event.actor_account_id.as_str(),
+            event.actor_service.as_str(),
+            event.source.as_str(),
+            event.request_id.as_str(),
+        ),
+        (
+            smiths.dana.as_str(),
+            "messaging",
+            "messaging",
+            "req-e2e-reset"
+        )
+    );
+    assert_eq!(event.summary, "email status reset for s***@mail.com");
+    assert_eq!(
+        event.details.get("channel").map(String::as_str),
+        Some("email")
+    );
+    assert!(!format!("{event:?}").contains("smithparent@mail.com"));
 }

@@ -16,12 +16,21 @@ use crate::{
 pub struct MessagingApi {
     db: Db,
     directory: std::sync::Arc<dyn ops::directory::Directory>,
+    audit: ops::audit::AuditOutbox,
 }
 
 impl MessagingApi {
-    /// A service over the given database and directory.
-    pub fn new(db: Db, directory: std::sync::Arc<dyn ops::directory::Directory>) -> MessagingApi {
-        MessagingApi { db, directory }
+    /// A service over the given database and directory, auditing through `audit`.
+    pub fn new(
+        db: Db,
+        directory: std::sync::Arc<dyn ops::directory::Directory>,
+        audit: ops::audit::AuditOutbox,
+    ) -> MessagingApi {
+        MessagingApi {
+            db,
+            directory,
+            audit,
+        }
     }
 }
 
@@ -114,7 +123,7 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
     ) -> Result<Response<pb::ResetAddressStatusResponse>, Status> {
         let caller = principal(&request)?;
         let reset = super::events::reset_request(request.into_inner())?;
-        let outcome = ops::status::reset(&self.db, &caller, reset).await?;
+        let outcome = ops::status::reset(&self.db, &self.audit, &caller, reset).await?;
         Ok(Response::new(super::events::reset_answer(outcome)))
     }
 

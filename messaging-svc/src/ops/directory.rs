@@ -1,6 +1,7 @@
 //! Who an audience is and how to reach them: roster-svc resolves students,
 //! classes, schools and roles to accounts (`ResolveAudience`), identity-svc
 //! gives each account's name, language and addresses (`GetContactPoints`).
+//! [`GrpcDirectory`] also carries identity's audit log (`ops::audit`).
 
 use std::{collections::BTreeSet, sync::Arc};
 
@@ -132,7 +133,16 @@ impl GrpcDirectory {
         Ok(token)
     }
 
-    async fn authorised<T>(&self, message: T) -> Result<tonic::Request<T>, MessagingError> {
+    /// identity-svc's channel.
+    pub(crate) fn identity(&self) -> Channel {
+        self.identity.clone()
+    }
+
+    /// `message` carrying messaging's service token.
+    pub(crate) async fn authorised<T>(
+        &self,
+        message: T,
+    ) -> Result<tonic::Request<T>, MessagingError> {
         let mut request = tonic::Request::new(message);
         let value = format!("Bearer {}", self.token().await?)
             .parse()
@@ -144,7 +154,8 @@ impl GrpcDirectory {
     }
 }
 
-fn unavailable(service: &str, status: &tonic::Status) -> MessagingError {
+/// An error answer of identity or roster as messaging's error.
+pub(crate) fn unavailable(service: &str, status: &tonic::Status) -> MessagingError {
     match status.code() {
         tonic::Code::Unimplemented => MessagingError::Unavailable(format!(
             "{service} cannot resolve this yet: {}",

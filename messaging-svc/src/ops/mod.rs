@@ -1,6 +1,7 @@
 //! Operations: load what the rules need, apply them, write the outcome.
 
 pub mod access;
+pub mod audit;
 pub mod communications;
 pub mod directory;
 pub mod events;

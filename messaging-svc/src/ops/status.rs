@@ -5,6 +5,9 @@
 
 mod view;
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
 use homeroom_platform::{
     auth::{Principal, Role},
     db::{Db, DbConn},
@@ -13,8 +16,9 @@ use homeroom_platform::{
 
 use self::view::views;
 pub use self::view::{AddressView, BadCause};
+use super::audit::{AuditEvent, AuditKind, AuditOutbox};
 use crate::{
-    domain::{error::MessagingError, plan::Channel},
+    domain::{error::MessagingError, masking::redact, plan::Channel},
     store::{addresses, events as store},
 };
 
@@ -139,53 +143,99 @@ pub struct ResetOutcome {
 }
 
 /// MS-7: clears the bad status and reason of one address on one channel. Keeps
-/// the event history and any STOP opt-out, queues nothing, and appends a
-/// `reset` address event naming the actor, with the cleared reason, note,
-/// request id and IP as JSON: the audit row. (Forwarding it to identity's
-/// audit log waits for an identity client in messaging.)
+/// the event history and any STOP opt-out, queues nothing, and audits it
+/// twice in the same transaction: a `reset` address event naming the actor,
+/// with the cleared reason, note, request id and IP as JSON (messaging's own
+/// history), and an ADDRESS_STATUS_RESET event in the outbox for identity's
+/// audit log, which the forwarder delivers even if identity is down now.
 pub async fn reset(
     db: &Db,
+    outbox: &AuditOutbox,
     caller: &Principal,
     req: ResetRequest,
 ) -> Result<ResetOutcome, MessagingError> {
     let actor = resetter(caller, &req.district_id)?;
-    db.transaction(move |c| {
-        let now = chrono::Utc::now().naive_utc();
-        let (channel, address) = target_address(c, &req)?;
-        let key = [(channel, address.clone())];
-        let cleared = views(c, &key, now)?.pop().ok_or_else(no_view)?;
-        addresses::reset(c, &[channel], &address, now)?;
-        let audit = serde_json::json!({
-            "action": "address_status_reset",
-            "district_id": req.district_id,
-            "cleared_reason": cleared.reason,
-            "was_bad": cleared.bad,
-            "note": req.note,
-            "request_id": req.request_id,
-            "ip_address": req.ip_address,
+    let writer = outbox.clone();
+    let outcome = db
+        .transaction(move |c| {
+            let now = chrono::Utc::now().naive_utc();
+            let (channel, address) = target_address(c, &req)?;
+            let key = [(channel, address.clone())];
+            let cleared = views(c, &key, now)?.pop().ok_or_else(no_view)?;
+            addresses::reset(c, &[channel], &address, now)?;
+            let audit = serde_json::json!({
+                "action": "address_status_reset",
+                "district_id": req.district_id,
+                "cleared_reason": cleared.reason,
+                "was_bad": cleared.bad,
+                "note": req.note,
+                "request_id": req.request_id,
+                "ip_address": req.ip_address,
+            })
+            .to_string();
+            addresses::record_event(
+                c,
+                channel,
+                &address,
+                "reset",
+                &audit,
+                None,
+                Some(&actor),
+                now,
+            )?;
+            let current = views(c, &key, now)?.pop().ok_or_else(no_view)?;
+            writer.enqueue(c, &audit_event(&req, &actor, &cleared, now))?;
+            tracing::info!(
+                channel = channel.as_str(),
+                address = %mask_address(&address),
+                actor = %actor,
+                was_bad = cleared.bad,
+                "address status reset"
+            );
+            Ok::<_, MessagingError>(ResetOutcome { cleared, current })
         })
-        .to_string();
-        addresses::record_event(
-            c,
-            channel,
-            &address,
-            "reset",
-            &audit,
-            None,
-            Some(&actor),
-            now,
-        )?;
-        let current = views(c, &key, now)?.pop().ok_or_else(no_view)?;
-        tracing::info!(
-            channel = channel.as_str(),
-            address = %mask_address(&address),
-            actor = %actor,
-            was_bad = cleared.bad,
-            "address status reset"
-        );
-        Ok(ResetOutcome { cleared, current })
-    })
-    .await
+        .await?;
+    outbox.wake();
+    Ok(outcome)
+}
+
+/// The event identity's audit log gets for a reset: the address masked, in
+/// the cleared reason too (relays quote the recipient).
+fn audit_event(
+    req: &ResetRequest,
+    actor: &str,
+    cleared: &AddressView,
+    now: NaiveDateTime,
+) -> AuditEvent {
+    let masked = mask_address(&cleared.address);
+    let channel = cleared.channel.as_str();
+    let reason = cleared.reason.as_deref().unwrap_or_default();
+    let mut details = BTreeMap::from([
+        ("channel".to_string(), channel.to_string()),
+        ("address".to_string(), masked.clone()),
+        ("was_bad".to_string(), cleared.bad.to_string()),
+        (
+            "cleared_reason".to_string(),
+            redact(reason, &cleared.address),
+        ),
+    ]);
+    if !req.note.is_empty() {
+        details.insert("note".into(), req.note.clone());
+    }
+    AuditEvent {
+        kind: AuditKind::AddressStatusReset,
+        occurred_at: now,
+        district_id: req.district_id.clone(),
+        actor_account_id: actor.to_string(),
+        subject_account_id: match &req.target {
+            ResetTarget::AccountChannel(account_id, _) => Some(account_id.clone()),
+            ResetTarget::Address(..) => None,
+        },
+        ip_address: req.ip_address.clone(),
+        request_id: req.request_id.clone(),
+        summary: format!("{channel} status reset for {masked}"),
+        details,
+    }
 }
 
 fn no_view() -> MessagingError {

@@ -8,7 +8,7 @@ use diesel::{
     prelude::*,
     sql_types::{BigInt, Integer, Nullable, Text, Timestamp},
 };
-use homeroom_platform::{bulk_insert, db::DbConn};
+use homeroom_platform::{bulk_insert, db::DbConn, on_backend};
 
 use super::schema::{communication_recipients, communications, deliveries, delivery_recipients};
 use crate::domain::plan::{Plan, PlannedDelivery};
@@ -209,21 +209,12 @@ pub fn claim(
     now: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<Claimed>> {
-    match conn {
-        DbConn::Pg(c) => diesel::sql_query(CLAIM_SQL.replace("{lock}", " FOR UPDATE SKIP LOCKED"))
-            .bind::<Text, _>(owner)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(c),
-        // One writer at a time on SQLite: the UPDATE itself is the lock.
-        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQL.replace("{lock}", ""))
-            .bind::<Text, _>(owner)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(c),
-    }
+    let query = diesel::sql_query(CLAIM_SQL.replace("{lock}", super::skip_locked(conn)))
+        .bind::<Text, _>(owner)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit);
+    on_backend!(conn, c => query.load(c))
 }
 
 /// How a claimed delivery ended (this try).

@@ -93,6 +93,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_outbox (id) {
+        id -> Text,
+        event -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(deliveries -> communications (communication_id));
 diesel::joinable!(delivery_recipients -> deliveries (delivery_id));
 diesel::joinable!(communication_recipients -> communications (communication_id));

@@ -2,6 +2,7 @@
 //! callbacks move deliveries forward and mark numbers bad, inbound STOP/START
 //! opt numbers out and in, email bounces mark addresses bad.
 
+mod audit;
 mod grpc;
 mod reset;
 

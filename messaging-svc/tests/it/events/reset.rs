@@ -7,6 +7,7 @@ use messaging_svc::{
     MIGRATIONS,
     domain::{error::MessagingError, plan::Channel},
     ops::{
+        audit::AuditOutbox,
         events::{InboundSms, inbound_sms, twilio_status},
         status::{BadCause, ResetRequest, ResetTarget, reset},
     },
@@ -15,7 +16,7 @@ use messaging_svc::{
 
 use super::{PHONE, account, address_status, sent, sms_callback};
 
-fn reset_phone(district: &str) -> ResetRequest {
+pub(super) fn reset_phone(district: &str) -> ResetRequest {
     ResetRequest {
         district_id: district.into(),
         target: ResetTarget::Address(Channel::Sms, PHONE.into()),
@@ -26,7 +27,7 @@ fn reset_phone(district: &str) -> ResetRequest {
 }
 
 /// Sarah's number bounced (30003) and then sent STOP.
-async fn bad_and_stopped(db: &homeroom_platform::db::Db) {
+pub(super) async fn bad_and_stopped(db: &homeroom_platform::db::Db) {
     sent(db, "district-1", Channel::Sms, PHONE, "sarah", "SM10").await;
     twilio_status(db, sms_callback("SM10", "undelivered", Some(30003)))
         .await
@@ -63,7 +64,14 @@ async fn a_communications_administrator_clears_bad_and_reason_but_keeps_the_stop
     let deliveries_before = delivery_count(db).await;
     let admin = account("comms-1", "district-1", Role::CommunicationsAdmin);
 
-    let outcome = reset(db, &admin, reset_phone("district-1")).await.unwrap();
+    let outcome = reset(
+        db,
+        &AuditOutbox::default(),
+        &admin,
+        reset_phone("district-1"),
+    )
+    .await
+    .unwrap();
 
     assert!(outcome.cleared.bad);
     assert_eq!(outcome.cleared.cause, Some(BadCause::Unreachable));
@@ -109,7 +117,9 @@ async fn a_user_manager_resets_by_account_and_channel() {
     let mut request = reset_phone("district-1");
     request.target = ResetTarget::AccountChannel("sarah".into(), Channel::Sms);
 
-    let outcome = reset(db, &manager, request).await.unwrap();
+    let outcome = reset(db, &AuditOutbox::default(), &manager, request)
+        .await
+        .unwrap();
 
     assert_eq!(outcome.cleared.address, PHONE);
     assert!(outcome.cleared.bad && !outcome.current.bad);
@@ -123,7 +133,13 @@ async fn a_teacher_and_a_guardian_are_permission_denied() {
 
     for role in [Role::Teacher, Role::Guardian] {
         let caller = account("someone", "district-1", role);
-        let refused = reset(db, &caller, reset_phone("district-1")).await;
+        let refused = reset(
+            db,
+            &AuditOutbox::default(),
+            &caller,
+            reset_phone("district-1"),
+        )
+        .await;
         assert!(
             matches!(refused, Err(MessagingError::PermissionDenied(_))),
             "{role:?}: {refused:?}"
@@ -141,7 +157,13 @@ async fn another_districts_user_manager_is_permission_denied() {
 
     // Naming the other district, or their own district for an address it never messaged.
     for district in ["district-1", "district-2"] {
-        let refused = reset(db, &stranger, reset_phone(district)).await;
+        let refused = reset(
+            db,
+            &AuditOutbox::default(),
+            &stranger,
+            reset_phone(district),
+        )
+        .await;
         assert!(
             matches!(refused, Err(MessagingError::PermissionDenied(_))),
             "{district}: {refused:?}"
