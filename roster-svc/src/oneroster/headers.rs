@@ -155,7 +155,8 @@ impl fmt::Display for ColumnProblems {
         }
         write!(
             f,
-            "{}: {}; the header should be {} (columns may be left out unless required; extra columns must be named metadata.*)",
+            "{}: {}; the header should be {} \
+             (columns may be left out unless required; extra columns must be named metadata.*)",
             self.file,
             parts.join("; "),
             self.expected.join(",")

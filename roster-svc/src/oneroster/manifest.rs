@@ -49,12 +49,13 @@ pub(super) fn parse(input: impl Read) -> Result<Manifest, BundleError> {
         }
     }
     let version = version(properties.values.get("oneroster.version"))?;
-    if let Some(v) = properties.values.get("manifest.version") {
-        if v != "1.0" && v != "1" {
-            warnings.push(format!(
-                "manifest.csv: manifest.version \"{v}\" is not 1.0; read as 1.0"
-            ));
-        }
+    if let Some(v) = properties.values.get("manifest.version")
+        && v != "1.0"
+        && v != "1"
+    {
+        warnings.push(format!(
+            "manifest.csv: manifest.version \"{v}\" is not 1.0; read as 1.0"
+        ));
     }
     Ok(Manifest {
         version,

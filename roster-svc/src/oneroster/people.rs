@@ -7,7 +7,7 @@ use super::cells::user_role;
 use super::headers::Header;
 use super::model::{FileMode, Status, User, UserRole, Version};
 use super::reader::BundleError;
-use super::table::{Report, Table};
+use super::table::{Keyed, Report, Table};
 
 /// A roles.csv row, waiting for its user.
 #[derive(Debug)]
@@ -16,6 +16,13 @@ struct RoleRow {
     primary: bool,
     role: UserRole,
     org: String,
+}
+
+/// Repeated role rows do no harm, so they are not looked for.
+impl Keyed for (String, RoleRow) {
+    fn source_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// roles.csv rows by `userSourcedId`, in file order.

@@ -65,7 +65,8 @@ pub(super) fn plan(
             .unwrap_or(FileMode::Absent);
         match (mode, source.has(spec.file)) {
             (FileMode::Absent, true) => warnings.push(format!(
-                "{} is in the bundle, yet manifest.csv does not supply it (absent or not listed); it was not read",
+                "{} is in the bundle, yet manifest.csv does not supply it (absent or not listed); \
+                 it was not read",
                 spec.file
             )),
             (FileMode::Absent, false) => {}
@@ -86,7 +87,8 @@ pub(super) fn plan(
         }
         if !source.has(&file) {
             warnings.push(format!(
-                "{file} is missing, yet manifest.csv marks it {}; it is not used here, so nothing else changes",
+                "{file} is missing, yet manifest.csv marks it {}; \
+                 it is not used here, so nothing else changes",
                 mode_name(*mode)
             ));
         } else if file == ROLES.file && manifest.version == Version::V1_1 {

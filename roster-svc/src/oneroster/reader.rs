@@ -28,7 +28,8 @@ pub enum BundleError {
     },
     /// The file is not a zip archive.
     #[error(
-        "the upload is not a zip file that can be opened ({0}); zip the OneRoster CSV files and upload the .zip"
+        "the upload is not a zip file that can be opened ({0}); \
+         zip the OneRoster CSV files and upload the .zip"
     )]
     NotZip(String),
     /// An entry of the zip cannot be unpacked.
@@ -53,7 +54,8 @@ pub enum BundleError {
     Manifest(String),
     /// `oneroster.version` is not 1.1, 1.2 or 1.2.1.
     #[error(
-        "manifest.csv says oneroster.version \"{0}\"; only OneRoster 1.1, 1.2 and 1.2.1 bundles are supported"
+        "manifest.csv says oneroster.version \"{0}\"; \
+         only OneRoster 1.1, 1.2 and 1.2.1 bundles are supported"
     )]
     UnsupportedVersion(String),
     /// The manifest marks a file bulk or delta, but the bundle lacks it.

@@ -2,13 +2,16 @@
 //! parser; a row the parser refuses becomes a [`RowError`] and the rest goes on.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::io::Read;
 
 use csv::StringRecord;
 
 use super::cells::Row;
 use super::headers::Header;
-use super::model::{FileMode, RowError, Version};
+use super::model::{
+    AcademicSession, Class, Course, Enrollment, FileMode, Org, RowError, User, Version,
+};
 use super::reader::BundleError;
 use super::source::Source;
 use super::specs::Spec;
@@ -61,8 +64,8 @@ impl<'a> Table<'a> {
     }
 
     /// Parses every row. `mode` is the file's manifest mode: a status in a bulk
-    /// file is honoured and reported once.
-    pub(super) fn rows<T>(
+    /// file is honoured and reported once. A repeated `sourcedId` keeps its first row.
+    pub(super) fn rows<T: Keyed>(
         mut self,
         mode: FileMode,
         report: &mut Report,
@@ -71,9 +74,9 @@ impl<'a> Table<'a> {
         let file = self.spec.file;
         let id_col = self.header.col("sourcedId");
         let status_col = self.header.col("status");
-        let mut seen: HashMap<String, u64> = HashMap::new();
+        let first_error = report.row_errors.len();
         let mut statuses_in_bulk = 0_usize;
-        let mut out = Vec::new();
+        let (mut out, mut lines) = (Vec::new(), Vec::new());
         let mut record = StringRecord::new();
         loop {
             match self.reader.read_record(&mut record) {
@@ -90,13 +93,12 @@ impl<'a> Table<'a> {
                     _ => return Err(read_error(self.spec, &error)),
                 },
             }
-            if record.iter().all(|cell| cell.trim().is_empty()) {
+            if record.as_slice().trim().is_empty() {
                 continue;
             }
             let line = record.position().map_or(0, csv::Position::line);
             let row = Row::new(&record);
-            let id = row.cell(id_col);
-            let fail = |message: String| row_error(file, line, id.map(str::to_owned), message);
+            let fail = |message| row_error(file, line, row.text(id_col), message);
             if let Some(message) = self.width_problem(&record) {
                 report.row_errors.push(fail(message));
                 continue;
@@ -105,21 +107,15 @@ impl<'a> Table<'a> {
                 statuses_in_bulk += 1;
             }
             match parse(row) {
+                Ok(value) => {
+                    out.push(value);
+                    lines.push(line);
+                }
                 Err(message) => report.row_errors.push(fail(message)),
-                Ok(value) => match id.map(|id| (id, seen.get(id))) {
-                    Some((id, Some(first))) => {
-                        report.row_errors.push(fail(format!(
-                            "sourcedId {id} was already used on line {first}"
-                        )));
-                    }
-                    Some((id, None)) => {
-                        seen.insert(id.to_owned(), line);
-                        out.push(value);
-                    }
-                    None => out.push(value),
-                },
             }
         }
+        drop_repeats(file, &mut out, &lines, report);
+        report.row_errors[first_error..].sort_by_key(|e| e.line);
         if statuses_in_bulk > 0 {
             report.warnings.push(format!(
                 "{file} is bulk, yet {statuses_in_bulk} row(s) fill in status (bulk files leave it blank); \
@@ -138,6 +134,56 @@ impl<'a> Table<'a> {
             .any(|cell| !cell.trim().is_empty());
         (len < self.header.min_width || extra_filled)
             .then(|| format!("the row has {len} cells, the header has {width}"))
+    }
+}
+
+/// A parsed row's `sourcedId`, for finding repeats.
+pub(super) trait Keyed {
+    /// `None` for rows without an id of their own.
+    fn source_id(&self) -> Option<&str>;
+}
+
+macro_rules! keyed_by_source_id {
+    ($($model:ty),*) => {
+        $(impl Keyed for $model {
+            fn source_id(&self) -> Option<&str> {
+                Some(&self.source_id)
+            }
+        })*
+    };
+}
+
+keyed_by_source_id!(Org, AcademicSession, Course, Class, User, Enrollment);
+
+/// Leaves out every row whose `sourcedId` an earlier row used. Runs once over
+/// the parsed rows, so the ids are hashed without copying them.
+fn drop_repeats<T: Keyed>(file: &str, out: &mut Vec<T>, lines: &[u64], report: &mut Report) {
+    let mut first_line: HashMap<&str, u64> = HashMap::with_capacity(out.len());
+    let mut repeats = Vec::new();
+    for (at, (value, line)) in out.iter().zip(lines).enumerate() {
+        let Some(id) = value.source_id() else {
+            continue;
+        };
+        match first_line.entry(id) {
+            Entry::Vacant(slot) => {
+                slot.insert(*line);
+            }
+            Entry::Occupied(first) => {
+                let message = format!("sourcedId {id} was already used on line {}", first.get());
+                report
+                    .row_errors
+                    .push(row_error(file, *line, Some(id.to_owned()), message));
+                repeats.push(at);
+            }
+        }
+    }
+    drop(first_line);
+    if !repeats.is_empty() {
+        let mut at = 0;
+        out.retain(|_| {
+            at += 1;
+            repeats.binary_search(&(at - 1)).is_err()
+        });
     }
 }
 
