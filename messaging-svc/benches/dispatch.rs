@@ -272,6 +272,7 @@ async fn main() {
         from_name: "Lincoln Elementary".into(),
         timeout: SmtpSettings::DEFAULT_TIMEOUT,
         max_connections: u32::try_from(env_or("BENCH_SMTP_POOL", workers * 16)).unwrap(),
+        max_per_second: None,
     })
     .unwrap();
     let mut twilio = TwilioSettings::new(ACCOUNT_SID, SecretString::from(AUTH_TOKEN));

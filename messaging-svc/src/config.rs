@@ -21,9 +21,12 @@
 //! - `HOMEROOM_TWILIO_ACCOUNT_SID` (enables Twilio), `HOMEROOM_TWILIO_AUTH_TOKEN`,
 //!   `HOMEROOM_TWILIO_FROM` or `HOMEROOM_TWILIO_MESSAGING_SERVICE_SID`,
 //!   `HOMEROOM_TWILIO_BASE_URL` (default `https://api.twilio.com`),
-//!   `HOMEROOM_TWILIO_STATUS_CALLBACK`, `HOMEROOM_TWILIO_MAX_PER_SECOND`
+//!   `HOMEROOM_TWILIO_STATUS_CALLBACK`
+//! - `HOMEROOM_SMTP_MAX_PER_SECOND`, `HOMEROOM_TWILIO_MAX_PER_SECOND` (default
+//!   unset or 0: no limit): messages per second to the provider from this
+//!   process, shared by all its workers (SMS and calls together for Twilio)
 
-use std::path::PathBuf;
+use std::{num::NonZeroU32, path::PathBuf};
 
 use homeroom_platform::config::{Env, ServiceSettings, loopback, uri_or};
 use secrecy::SecretString;
@@ -93,6 +96,7 @@ impl Config {
                     from_name: email_from.1.clone(),
                     timeout: SmtpSettings::DEFAULT_TIMEOUT,
                     max_connections: SmtpSettings::DEFAULT_MAX_CONNECTIONS,
+                    max_per_second: per_second(env, "SMTP_MAX_PER_SECOND")?,
                 })
             }
         };
@@ -109,14 +113,7 @@ impl Config {
                 t.from = env.get("TWILIO_FROM");
                 t.messaging_service_sid = env.get("TWILIO_MESSAGING_SERVICE_SID");
                 t.status_callback = env.get("TWILIO_STATUS_CALLBACK");
-                t.max_per_second = env
-                    .get("TWILIO_MAX_PER_SECOND")
-                    .map(|v| {
-                        v.parse().map_err(|e| {
-                            anyhow::anyhow!("HOMEROOM_TWILIO_MAX_PER_SECOND={v:?}: {e}")
-                        })
-                    })
-                    .transpose()?;
+                t.max_per_second = per_second(env, "TWILIO_MAX_PER_SECOND")?;
                 Some(t)
             }
         };
@@ -131,5 +128,45 @@ impl Config {
             smtp,
             twilio,
         })
+    }
+}
+
+/// A provider's rate limit: unset or 0 is none.
+fn per_second(env: &Env, name: &str) -> anyhow::Result<Option<NonZeroU32>> {
+    Ok(NonZeroU32::new(env.parse_or(name, 0)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
+        Config::from_env(&Env::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn each_provider_reads_its_own_rate_limit_and_zero_or_unset_is_none() {
+        let both = with(&[
+            ("HOMEROOM_SMTP_HOST", "smtp.example"),
+            ("HOMEROOM_SMTP_MAX_PER_SECOND", "50"),
+            ("HOMEROOM_TWILIO_ACCOUNT_SID", "AC123"),
+            ("HOMEROOM_TWILIO_AUTH_TOKEN", "token"),
+            ("HOMEROOM_TWILIO_MAX_PER_SECOND", "0"),
+        ])
+        .unwrap();
+        let smtp = both.smtp.unwrap();
+        assert_eq!(smtp.max_per_second.map(NonZeroU32::get), Some(50));
+        assert_eq!(both.twilio.unwrap().max_per_second, None);
+        let unset = with(&[("HOMEROOM_SMTP_HOST", "smtp.example")]).unwrap();
+        assert_eq!(unset.smtp.unwrap().max_per_second, None);
+        let bad = with(&[
+            ("HOMEROOM_SMTP_HOST", "smtp.example"),
+            ("HOMEROOM_SMTP_MAX_PER_SECOND", "fast"),
+        ]);
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("HOMEROOM_SMTP_MAX_PER_SECOND")
+        );
     }
 }

@@ -5,6 +5,7 @@
 use futures::future::BoxFuture;
 
 pub mod outbox;
+pub mod rate_limit;
 pub mod smtp;
 pub mod twilio;
 

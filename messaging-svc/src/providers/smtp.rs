@@ -1,9 +1,10 @@
 //! Email through lettre: [`SmtpProvider`] hands each message to an SMTP relay
-//! over a pooled connection (rustls with ring when encrypted) and turns the
-//! relay's answer into a [`SendOutcome`]; [`FileProvider`] writes `.eml` files,
+//! over a pooled connection (rustls with ring when encrypted), at most
+//! `max_per_second` a second, and turns the relay's answer into a [`SendOutcome`]; [`FileProvider`] writes `.eml` files,
 //! the embedded default on a laptop.
 
 use std::error::Error as _;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
@@ -19,7 +20,7 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{debug, warn};
 
-use super::{EmailProvider, OutgoingEmail, SendOutcome};
+use super::{EmailProvider, OutgoingEmail, SendOutcome, rate_limit::RateLimiter};
 use crate::domain::masking::redact;
 
 /// Header carrying the delivery id, so bounces and retries can be traced back.
@@ -82,6 +83,8 @@ pub struct SmtpSettings {
     pub timeout: Duration,
     /// Idle connections kept open to the relay.
     pub max_connections: u32,
+    /// Messages per second to the relay; `None` = unlimited.
+    pub max_per_second: Option<NonZeroU32>,
 }
 
 impl SmtpSettings {
@@ -97,6 +100,7 @@ impl SmtpSettings {
 pub struct SmtpProvider {
     settings: SmtpSettings,
     composer: Composer,
+    limiter: Option<RateLimiter>,
     // Replaced after a timeout: the abandoned connection may sit mid-dialogue
     // and must never be handed to the next message.
     transport: Mutex<AsyncSmtpTransport<Tokio1Executor>>,
@@ -108,6 +112,7 @@ impl SmtpProvider {
         let composer = Composer::new(&settings.from_address, &settings.from_name)?;
         let transport = build_transport(&settings)?;
         Ok(SmtpProvider {
+            limiter: settings.max_per_second.map(RateLimiter::per_second),
             settings,
             composer,
             transport: Mutex::new(transport),
@@ -140,6 +145,10 @@ impl SmtpProvider {
             Ok(composed) => composed,
             Err(outcome) => return outcome,
         };
+        // The wait for a slot is not part of the send's timeout.
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
+        }
         let transport = self.transport();
         match tokio::time::timeout(self.settings.timeout, transport.send(message)).await {
             Ok(Ok(response)) => {

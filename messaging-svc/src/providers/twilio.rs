@@ -19,7 +19,6 @@
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -28,9 +27,8 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::time::Instant;
 
-use super::{OutgoingCall, OutgoingSms, PhoneProvider, SendOutcome};
+use super::{OutgoingCall, OutgoingSms, PhoneProvider, SendOutcome, rate_limit::RateLimiter};
 
 /// The header Twilio deduplicates requests by.
 pub const IDEMPOTENCY_HEADER: &str = "I-Twilio-Idempotency-Token";
@@ -305,39 +303,6 @@ pub fn xml_escape(text: &str) -> String {
         }
     }
     escaped
-}
-
-/// Spaces requests evenly, one every `1 / per_second` seconds, however many
-/// tasks share it; waits in tokio time (so paused-clock tests see it).
-#[derive(Debug)]
-pub struct RateLimiter {
-    interval: Duration,
-    next_slot: Mutex<Option<Instant>>,
-}
-
-impl RateLimiter {
-    /// At most `per_second` requests per second.
-    pub fn per_second(per_second: NonZeroU32) -> RateLimiter {
-        RateLimiter {
-            interval: Duration::from_secs(1) / per_second.get(),
-            next_slot: Mutex::new(None),
-        }
-    }
-
-    /// Waits for this caller's slot.
-    pub async fn acquire(&self) {
-        let slot = {
-            let mut next = self
-                .next_slot
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let now = Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
 }
 
 /// The part of Twilio's 201 answer we keep.

@@ -22,6 +22,7 @@ fn settings(port: u16) -> SmtpSettings {
         from_name: "Lincoln Elementary".into(),
         timeout: Duration::from_secs(10),
         max_connections: 4,
+        max_per_second: None,
     }
 }
 
@@ -277,4 +278,32 @@ async fn the_file_provider_writes_one_parseable_eml_per_delivery() {
     assert_eq!(kevin.header("Content-Language"), Some("es"));
     assert_eq!(kevin.header("X-Homeroom-Delivery"), Some("d-es"));
     assert_eq!(kevin.body.trim_end(), "Tu código es 1234");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_r_per_second_n_emails_take_at_least_n_minus_one_over_r_seconds() {
+    const R: u32 = 20;
+    const N: u32 = 21;
+    let sink = SmtpSink::start().await;
+    let mut limited = settings(sink.port());
+    limited.max_per_second = std::num::NonZeroU32::new(R);
+    let smtp = SmtpProvider::new(limited).unwrap();
+    let start = tokio::time::Instant::now();
+
+    let sends = (0..N).map(|i| {
+        let id = format!("d-{i}");
+        smtp.send_email(email(&id, "sarah@mail.example", "en", "Bus", "Late today."))
+    });
+    let outcomes = join_all(sends).await;
+    let elapsed = start.elapsed();
+
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, SendOutcome::Sent { .. }))
+    );
+    assert_eq!(sink.received().len(), N as usize);
+    let least = Duration::from_secs(u64::from(N - 1)) / R;
+    assert!(elapsed >= least, "{elapsed:?}");
+    assert!(elapsed < least * 4, "{elapsed:?}");
 }
