@@ -44,6 +44,9 @@ pub(super) const SESSIONS: [(&str, &str, &str, &str, &str); 3] = [
     ),
 ];
 
+/// What tells two schools of the same name apart.
+const SIDES: [&str; 4] = ["North", "South", "East", "West"];
+
 /// Students per school, roughly.
 const STUDENTS_PER_SCHOOL: usize = 500;
 
@@ -117,31 +120,32 @@ impl District {
         let mut district = Self {
             id: "org-district".into(),
             name: name.into(),
-            domain: format!(
-                "{}.org",
-                if initials.is_empty() {
-                    "district"
-                } else {
-                    &initials
-                }
-            ),
+            domain: if initials.is_empty() {
+                "district.org".into()
+            } else {
+                format!("{initials}.org")
+            },
             schools: Vec::new(),
             courses: Vec::new(),
             classes: Vec::new(),
             by_level: [Vec::new(), Vec::new(), Vec::new()],
             emails: HashSet::new(),
         };
-        let mut words: Vec<&str> = SCHOOL_WORDS.to_vec();
         for (l, level) in Level::ALL.into_iter().enumerate() {
             let share = students * level.grades().count() / GRADES.len();
             let count = ((share + STUDENTS_PER_SCHOOL / 2) / STUDENTS_PER_SCHOOL).max(1);
-            for _ in 0..count {
-                let n = district.schools.len();
-                let word = if words.is_empty() {
-                    format!("School No. {}", n + 1)
-                } else {
-                    words.swap_remove(rng.gen_range(0..words.len())).to_string()
+            let mut words: Vec<&str> = Vec::new();
+            for k in 0..count {
+                // Big districts run out of words: "Lincoln North Elementary School".
+                if words.is_empty() {
+                    words = SCHOOL_WORDS.to_vec();
+                }
+                let word = words.swap_remove(rng.gen_range(0..words.len()));
+                let word = match k / SCHOOL_WORDS.len() {
+                    0 => word.to_string(),
+                    round => format!("{word} {}", SIDES[(round - 1) % SIDES.len()]),
                 };
+                let n = district.schools.len();
                 district.by_level[l].push(n);
                 district.schools.push(School {
                     id: format!("org-sch-{:03}", n + 1),

@@ -347,3 +347,28 @@ fn the_zip_holds_the_same_files_at_its_root() {
     assert_eq!(users, std::fs::read(dir.path().join("users.csv")).unwrap());
     assert_eq!(summary.students, 200);
 }
+
+#[test]
+fn the_oneroster_reader_takes_the_bundle_without_a_row_error_or_warning() {
+    let (dir, summary) = bundle();
+    let read = crate::oneroster::read_dir(dir.path()).unwrap();
+    assert_eq!(read.row_errors, [], "row errors");
+    assert_eq!(read.warnings, Vec::<String>::new(), "warnings");
+    let students = read
+        .users
+        .iter()
+        .filter(|u| u.role == crate::oneroster::UserRole::Student);
+    assert_eq!(students.count(), summary.students);
+    assert_eq!(read.orgs.len(), summary.schools + 1);
+    assert_eq!(read.classes.len(), summary.classes);
+    assert_eq!(read.enrollments.len(), summary.enrollments);
+    let zip = tempfile::NamedTempFile::new().unwrap();
+    let opts = GeneratorOptions {
+        students: STUDENTS,
+        seed: 42,
+        ..GeneratorOptions::default()
+    };
+    write_zip(&opts, zip.path()).unwrap();
+    let from_zip = crate::oneroster::read_path(zip.path()).unwrap();
+    assert_eq!(from_zip.users, read.users);
+}
