@@ -10,7 +10,8 @@ use super::{
     classes::{Class, Course},
     contact::{UsPhone, fold},
     families::Pupil,
-    names::{FAMILY, GIVEN, MIDDLE, SCHOOL_WORDS},
+    middle_name,
+    names::{FAMILY, GIVEN, SCHOOL_WORDS},
     pick,
 };
 
@@ -242,11 +243,7 @@ impl District {
             user_ids: format!("{{LDAP:{local}}}"),
             given,
             family,
-            middle: if rng.gen_bool(0.3) {
-                pick(rng, MIDDLE)
-            } else {
-                ""
-            },
+            middle: middle_name(rng, 0.3),
             identifier: format!("E{}", 10_000 + number),
             email: format!("{local}@{}", self.domain),
             sms,

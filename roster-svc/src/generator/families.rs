@@ -9,7 +9,8 @@ use super::{
     GeneratedSummary, User,
     contact::{UsPhone, family_email, fold, personal_email},
     district::{District, GRADES, Level},
-    names::{FAMILY, GIVEN, GUARDIAN_ROLES, MIDDLE},
+    middle_name,
+    names::{FAMILY, GIVEN, GUARDIAN_ROLES},
     pick,
 };
 
@@ -139,11 +140,7 @@ pub(super) fn generate(
                 user_ids: format!("{{SIS:{number}}}"),
                 given,
                 family,
-                middle: if rng.gen_bool(0.5) {
-                    pick(rng, MIDDLE)
-                } else {
-                    ""
-                },
+                middle: middle_name(rng, 0.5),
                 identifier: number.to_string(),
                 email: if grade >= 3 {
                     format!("{login}@students.{}", district.domain)
@@ -200,11 +197,7 @@ fn guardian(
         user_ids: String::new(),
         given,
         family,
-        middle: if rng.gen_bool(0.2) {
-            pick(rng, MIDDLE)
-        } else {
-            ""
-        },
+        middle: middle_name(rng, 0.2),
         identifier: String::new(),
         email,
         sms,

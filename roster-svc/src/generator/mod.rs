@@ -215,3 +215,12 @@ impl Sink for Zip {
 fn pick<T: Copy>(rng: &mut StdRng, list: &[T]) -> T {
     list[rng.gen_range(0..list.len())]
 }
+
+/// A middle name for a share `chance` of people, blank for the others.
+fn middle_name(rng: &mut StdRng, chance: f64) -> &'static str {
+    if rng.gen_bool(chance) {
+        pick(rng, names::MIDDLE)
+    } else {
+        ""
+    }
+}
