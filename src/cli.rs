@@ -6,7 +6,10 @@ use std::{path::PathBuf, time::Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use homeroom_platform::{config::Env, service::announce, shutdown, telemetry};
 
-use crate::suite::{Suite, SuiteConfig};
+use crate::{
+    roster_client::{RosterClient, summary},
+    suite::{Suite, SuiteConfig},
+};
 
 /// Homeroom: school-to-family communication back end.
 #[derive(Debug, Parser)]
@@ -49,6 +52,27 @@ pub enum Command {
         #[arg(long)]
         zip: bool,
     },
+    /// Push a OneRoster CSV bundle (a .zip, or a folder) into a sync source of
+    /// a running roster-svc and follow the run. Needs HOMEROOM_SERVICE_SECRET.
+    ImportRoster {
+        /// The bundle: a .zip file or a folder of CSV files.
+        path: PathBuf,
+        /// The ONEROSTER_CSV sync source to import into.
+        #[arg(long)]
+        source: String,
+        /// Report what would happen and write nothing (RO-4).
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply even if the deactivation guard trips (RO-3).
+        #[arg(long)]
+        force: bool,
+        /// roster-svc's gRPC URL.
+        #[arg(long, env = "HOMEROOM_ROSTER_URL", default_value = "http://127.0.0.1:50052")]
+        roster_url: String,
+        /// identity-svc's gRPC URL (for the service token).
+        #[arg(long, env = "HOMEROOM_IDENTITY_URL", default_value = "http://127.0.0.1:50051")]
+        identity_url: String,
+    },
 }
 
 /// A runnable component.
@@ -81,8 +105,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(&env)?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
-            let suite = Suite::start(SuiteConfig::from_env(&env)?).await?;
+            let config = SuiteConfig::from_env(&env)?;
+            let suite = Suite::start(config.clone()).await?;
+            if config.demo_students > 0 {
+                tokio::spawn(load_demo(config, suite.addrs()?));
+            }
             suite.run_until(shutdown::signal()).await
+        }
+        Command::ImportRoster {
+            path,
+            source,
+            dry_run,
+            force,
+            roster_url,
+            identity_url,
+        } => {
+            let secret = env.get("SERVICE_SECRET").ok_or_else(|| {
+                anyhow::anyhow!("HOMEROOM_SERVICE_SECRET is not set: the import needs the services' shared secret")
+            })?;
+            let mut client = RosterClient::connect(&roster_url, &identity_url, &secret).await?;
+            let run = client.import(&source, &path, dry_run, force).await?;
+            println!("queued run {}", run.sync_run_id);
+            let run = client.wait(&run.sync_run_id).await?;
+            println!("{}", summary(&run));
+            if run.status() == homeroom_proto::roster::v1::SyncRunStatus::Failed {
+                anyhow::bail!("the sync failed");
+            }
+            Ok(())
         }
         Command::Serve { service } => serve(service, &env).await,
         Command::Migrate { service } => {
@@ -111,6 +160,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             zip,
         } => generate_roster(students, seed, out, zip),
+    }
+}
+
+/// Loads the demo district into a fresh suite (retrying while the services
+/// finish their migrations) and says so.
+async fn load_demo(config: SuiteConfig, addrs: crate::suite::SuiteAddrs) {
+    use secrecy::ExposeSecret as _;
+    let dir = config.data_dir.join("demo-bundle");
+    let (roster, identity) = (
+        format!("http://{}", homeroom_platform::service::dialable(addrs.roster)),
+        format!("http://{}", homeroom_platform::service::dialable(addrs.identity)),
+    );
+    let mut last = None;
+    for _ in 0..60 {
+        let attempt = async {
+            let mut client =
+                RosterClient::connect(&roster, &identity, config.service_secret.expose_secret())
+                    .await?;
+            client.load_demo(&dir, config.demo_students).await
+        };
+        match attempt.await {
+            Ok(Some(run)) => {
+                println!("demo district loaded\n{}", summary(&run));
+                return;
+            }
+            Ok(None) => return,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    if let Some(e) = last {
+        tracing::warn!(error = %format!("{e:#}"), "the demo district was not loaded");
     }
 }
 

@@ -2,4 +2,5 @@
 //! or a small school, or one service per process as containers run it.
 
 pub mod cli;
+pub mod roster_client;
 pub mod suite;

@@ -4,8 +4,9 @@
 //! Reads `HOMEROOM_DATA_DIR` (default `./data`), `HOMEROOM_IDENTITY_ADDR`
 //! (`127.0.0.1:50051`), `HOMEROOM_ROSTER_ADDR` (`…:50052`),
 //! `HOMEROOM_MESSAGING_ADDR` (`…:50053`), `HOMEROOM_GATEWAY_ADDR`
-//! (`127.0.0.1:8080`), `HOMEROOM_DRAIN_SECONDS` (10) and `HOMEROOM_SERVICE_SECRET`
-//! (random per run). Port 0 picks free ports.
+//! (`127.0.0.1:8080`), `HOMEROOM_DRAIN_SECONDS` (10), `HOMEROOM_SERVICE_SECRET`
+//! (random per run) and `HOMEROOM_DEMO_STUDENTS` (500: the size of the demo
+//! district a fresh suite loads; 0 for none). Port 0 picks free ports.
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -35,6 +36,9 @@ pub struct SuiteConfig {
     /// What the services present to identity for service tokens
     /// (`HOMEROOM_SERVICE_SECRET`, else a random one per run).
     pub service_secret: SecretString,
+    /// Students of the demo district loaded into a fresh suite
+    /// (`HOMEROOM_DEMO_STUDENTS`, default 500; 0 loads none).
+    pub demo_students: usize,
 }
 
 impl SuiteConfig {
@@ -53,6 +57,7 @@ impl SuiteConfig {
             )?,
             gateway_addr: env.parse_or("GATEWAY_ADDR", loopback(gateway::config::DEFAULT_PORT))?,
             drain_timeout: env.seconds_or("DRAIN_SECONDS", Duration::from_secs(10))?,
+            demo_students: env.parse_or("DEMO_STUDENTS", 500)?,
             service_secret: env
                 .get("SERVICE_SECRET")
                 .unwrap_or_else(|| {

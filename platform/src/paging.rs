@@ -41,7 +41,10 @@ mod tests {
     #[test]
     fn a_token_carries_its_key_back_and_junk_is_refused() {
         let token = encode(&["Lincoln", "0192"]);
-        assert_eq!(decode(&token), Ok(Some(vec!["Lincoln".into(), "0192".into()])));
+        assert_eq!(
+            decode(&token),
+            Ok(Some(vec!["Lincoln".into(), "0192".into()]))
+        );
         assert_eq!(decode(""), Ok(None));
         assert_eq!(decode("!!"), Err(()));
         assert_eq!(size(0, 50, 500), 50);

@@ -51,15 +51,16 @@ impl ServiceTokens {
                 self.client_id
             ))
         })?;
-        let token = idpb::identity_service_client::IdentityServiceClient::new(self.identity.clone())
-            .issue_service_token(idpb::IssueServiceTokenRequest {
-                client_id: self.client_id.into(),
-                client_secret: secret.expose_secret().to_string(),
-                scopes: vec![],
-            })
-            .await?
-            .into_inner()
-            .access_token;
+        let token =
+            idpb::identity_service_client::IdentityServiceClient::new(self.identity.clone())
+                .issue_service_token(idpb::IssueServiceTokenRequest {
+                    client_id: self.client_id.into(),
+                    client_secret: secret.expose_secret().to_string(),
+                    scopes: vec![],
+                })
+                .await?
+                .into_inner()
+                .access_token;
         *cached = Some((token.clone(), Instant::now()));
         Ok(token)
     }

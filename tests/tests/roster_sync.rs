@@ -95,9 +95,11 @@ impl Harness {
             display_name: "ClassLink nightly".into(),
             kind: pb::SyncSourceKind::OnerosterCsv.into(),
             connector: Some(pb::ConnectorConfig {
-                config: Some(pb::connector_config::Config::OnerosterCsv(pb::OneRosterCsvConfig {
-                    location: location.display().to_string(),
-                })),
+                config: Some(pb::connector_config::Config::OnerosterCsv(
+                    pb::OneRosterCsvConfig {
+                        location: location.display().to_string(),
+                    },
+                )),
             }),
             settings: Some(pb::SyncSettings {
                 manages_guardians: true,
@@ -161,7 +163,10 @@ impl Harness {
             ) {
                 return run;
             }
-            assert!(Instant::now() < deadline, "the sync did not finish: {run:?}");
+            assert!(
+                Instant::now() < deadline,
+                "the sync did not finish: {run:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -263,9 +268,18 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
     assert!(dry.dry_run);
     assert_eq!(totals(&dry, pb::RosterEntity::Student).created, 1_187);
     assert_eq!(totals(&dry, pb::RosterEntity::Guardian).created, 812);
-    assert_eq!(counts(h.stack.roster_db(), ROSTER_TABLES).await, roster_before);
-    assert_eq!(counts(h.stack.identity_db(), IDENTITY_TABLES).await, identity_before);
-    assert_eq!(counts(h.stack.messaging_db(), MESSAGING_TABLES).await, messaging_before);
+    assert_eq!(
+        counts(h.stack.roster_db(), ROSTER_TABLES).await,
+        roster_before
+    );
+    assert_eq!(
+        counts(h.stack.identity_db(), IDENTITY_TABLES).await,
+        identity_before
+    );
+    assert_eq!(
+        counts(h.stack.messaging_db(), MESSAGING_TABLES).await,
+        messaging_before
+    );
 
     // The first sync creates everyone and links every student's guardians.
     let first = h.sync(&source, false, false).await;
@@ -278,7 +292,11 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
     let links = totals(&first, pb::RosterEntity::GuardianLink);
     assert!(links.created >= 1_187, "{links:?}");
     assert_eq!(links.errors, 0);
-    assert!(h.rows(&first.sync_run_id, pb::RecordAction::Error).await.is_empty());
+    assert!(
+        h.rows(&first.sync_run_id, pb::RecordAction::Error)
+            .await
+            .is_empty()
+    );
 
     // Every student has a guardian link; both O'Hara parents hold the shared email.
     #[derive(QueryableByName)]
@@ -344,8 +362,14 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
         );
     }
     assert_eq!(totals(&again, pb::RosterEntity::Student).unchanged, 1_187);
-    assert_eq!(counts(h.stack.identity_db(), IDENTITY_TABLES).await, identity_after_first);
-    assert_eq!(counts(h.stack.roster_db(), ROSTER_TABLES).await, roster_after_first);
+    assert_eq!(
+        counts(h.stack.identity_db(), IDENTITY_TABLES).await,
+        identity_after_first
+    );
+    assert_eq!(
+        counts(h.stack.roster_db(), ROSTER_TABLES).await,
+        roster_after_first
+    );
 
     // A bulk file that drops most people trips the deactivation guard …
     let users = std::fs::read_to_string(bundle.path().join("users.csv")).unwrap();
@@ -353,7 +377,10 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
     std::fs::write(bundle.path().join("users.csv"), kept.join("\n")).unwrap();
     let guarded = h.sync(&source, false, false).await;
     assert_eq!(guarded.status(), pb::SyncRunStatus::Failed);
-    assert_eq!(guarded.failure_kind(), pb::SyncFailureKind::DeactivationGuard);
+    assert_eq!(
+        guarded.failure_kind(),
+        pb::SyncFailureKind::DeactivationGuard
+    );
     let guard = guarded.deactivation_guard.clone().unwrap();
     assert!(guard.exceeded);
     assert_eq!(guard.people_total, 1_999);
@@ -365,14 +392,20 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
         "{}",
         guarded.failure_message
     );
-    assert_eq!(counts(h.stack.roster_db(), ROSTER_TABLES).await, roster_after_first);
+    assert_eq!(
+        counts(h.stack.roster_db(), ROSTER_TABLES).await,
+        roster_after_first
+    );
     // … and with force it applies: people are deactivated, never deleted.
     let forced = h.sync(&source, false, true).await;
     assert_eq!(forced.status(), pb::SyncRunStatus::Completed, "{forced:?}");
     let gone = totals(&forced, pb::RosterEntity::Student).deactivated
         + totals(&forced, pb::RosterEntity::Guardian).deactivated;
     assert_eq!(gone, guard.would_deactivate);
-    assert_eq!(counts(h.stack.roster_db(), ROSTER_TABLES).await[4], roster_after_first[4]);
+    assert_eq!(
+        counts(h.stack.roster_db(), ROSTER_TABLES).await[4],
+        roster_after_first[4]
+    );
 }
 
 /// RO-6 with a small bundle: OFF keeps an active user's details and notes the
@@ -411,8 +444,18 @@ async fn siblings_share_one_guardian_and_the_active_user_policy_decides_who_chan
     // RO-8: Sarah is one account linked to both children; Kevin to Ana.
     assert_eq!(totals(&first, pb::RosterEntity::GuardianLink).created, 3);
     let created = h.rows(&first.sync_run_id, pb::RecordAction::Created).await;
-    let sarah = created.iter().find(|r| r.source_id == "g1").unwrap().account_id.clone();
-    let tom = created.iter().find(|r| r.source_id == "t1").unwrap().account_id.clone();
+    let sarah = created
+        .iter()
+        .find(|r| r.source_id == "g1")
+        .unwrap()
+        .account_id
+        .clone();
+    let tom = created
+        .iter()
+        .find(|r| r.source_id == "t1")
+        .unwrap()
+        .account_id
+        .clone();
     assert!(!sarah.is_empty() && !tom.is_empty());
 
     // Sarah activates her account (an administrator's change stands in for her
@@ -425,8 +468,9 @@ async fn siblings_share_one_guardian_and_the_active_user_policy_decides_who_chan
     let updated = h.rows(&off.sync_run_id, pb::RecordAction::Updated).await;
     let row = updated.iter().find(|r| r.source_id == "g1").unwrap();
     assert!(
-        row.notes
-            .contains(&"Active user has a new email in the SIS import - smithparent@mail.com".to_string()),
+        row.notes.contains(
+            &"Active user has a new email in the SIS import - smithparent@mail.com".to_string()
+        ),
         "{row:?}"
     );
 
@@ -456,7 +500,9 @@ async fn siblings_share_one_guardian_and_the_active_user_policy_decides_who_chan
     let updated = h.rows(&on.sync_run_id, pb::RecordAction::Updated).await;
     let row = updated.iter().find(|r| r.source_id == "g1").unwrap();
     assert!(
-        row.notes.iter().any(|n| n.contains("contact change applied")),
+        row.notes
+            .iter()
+            .any(|n| n.contains("contact change applied")),
         "{row:?}"
     );
     let messaging_token = h.stack.service_token("messaging").await.unwrap();

@@ -1,5 +1,5 @@
 //! RO-2: a OneRoster CSV bundle as the sync engine sees it, whatever version and
-//! quirks the files had. The reader ([`super::read`]) fills it; the engine never
+//! quirks the files had. The reader ([`super::read_path`]) fills it; the engine never
 //! looks at CSV.
 //!
 //! Optional text is `None` when the cell is blank or the literal `NULL`. 1.2
