@@ -268,8 +268,12 @@ async fn main() {
     let roster_addr = roster_proc.addr("roster").unwrap();
     let pid = roster_proc.child.id().unwrap();
     let timeout = Duration::from_secs(60);
-    wait_serving(identity_addr, idpb::SERVICE_NAME, timeout).await.unwrap();
-    wait_serving(roster_addr, pb::SERVICE_NAME, timeout).await.unwrap();
+    wait_serving(identity_addr, idpb::SERVICE_NAME, timeout)
+        .await
+        .unwrap();
+    wait_serving(roster_addr, pb::SERVICE_NAME, timeout)
+        .await
+        .unwrap();
 
     let token = idpb::identity_service_client::IdentityServiceClient::connect(identity_url.clone())
         .await
@@ -333,7 +337,10 @@ async fn main() {
 
     let (first_took, first) = run_sync(&mut roster, &token, &source).await;
     assert_eq!(first.status(), pb::SyncRunStatus::Completed, "{first:?}");
-    println!("first sync ({backend}, {students} students): {first_took:.2?}\n  {}", totals(&first));
+    println!(
+        "first sync ({backend}, {students} students): {first_took:.2?}\n  {}",
+        totals(&first)
+    );
     let (again_took, again) = run_sync(&mut roster, &token, &source).await;
     assert_eq!(again.status(), pb::SyncRunStatus::Completed, "{again:?}");
     for t in &again.totals {

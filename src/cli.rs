@@ -67,10 +67,18 @@ pub enum Command {
         #[arg(long)]
         force: bool,
         /// roster-svc's gRPC URL.
-        #[arg(long, env = "HOMEROOM_ROSTER_URL", default_value = "http://127.0.0.1:50052")]
+        #[arg(
+            long,
+            env = "HOMEROOM_ROSTER_URL",
+            default_value = "http://127.0.0.1:50052"
+        )]
         roster_url: String,
         /// identity-svc's gRPC URL (for the service token).
-        #[arg(long, env = "HOMEROOM_IDENTITY_URL", default_value = "http://127.0.0.1:50051")]
+        #[arg(
+            long,
+            env = "HOMEROOM_IDENTITY_URL",
+            default_value = "http://127.0.0.1:50051"
+        )]
         identity_url: String,
     },
 }
@@ -169,8 +177,14 @@ async fn load_demo(config: SuiteConfig, addrs: crate::suite::SuiteAddrs) {
     use secrecy::ExposeSecret as _;
     let dir = config.data_dir.join("demo-bundle");
     let (roster, identity) = (
-        format!("http://{}", homeroom_platform::service::dialable(addrs.roster)),
-        format!("http://{}", homeroom_platform::service::dialable(addrs.identity)),
+        format!(
+            "http://{}",
+            homeroom_platform::service::dialable(addrs.roster)
+        ),
+        format!(
+            "http://{}",
+            homeroom_platform::service::dialable(addrs.identity)
+        ),
     );
     let mut last = None;
     for _ in 0..60 {

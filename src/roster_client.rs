@@ -33,21 +33,24 @@ impl std::fmt::Debug for RosterClient {
 
 impl RosterClient {
     /// Connects, taking a service token from identity with the shared secret.
-    pub async fn connect(roster_url: &str, identity_url: &str, secret: &str) -> anyhow::Result<Self> {
-        let token = idpb::identity_service_client::IdentityServiceClient::connect(
-            identity_url.to_string(),
-        )
-        .await
-        .with_context(|| format!("cannot reach identity-svc at {identity_url}"))?
-        .issue_service_token(idpb::IssueServiceTokenRequest {
-            client_id: "gateway".into(),
-            client_secret: secret.into(),
-            scopes: vec![],
-        })
-        .await
-        .context("identity-svc refused the service secret (HOMEROOM_SERVICE_SECRET)")?
-        .into_inner()
-        .access_token;
+    pub async fn connect(
+        roster_url: &str,
+        identity_url: &str,
+        secret: &str,
+    ) -> anyhow::Result<Self> {
+        let token =
+            idpb::identity_service_client::IdentityServiceClient::connect(identity_url.to_string())
+                .await
+                .with_context(|| format!("cannot reach identity-svc at {identity_url}"))?
+                .issue_service_token(idpb::IssueServiceTokenRequest {
+                    client_id: "gateway".into(),
+                    client_secret: secret.into(),
+                    scopes: vec![],
+                })
+                .await
+                .context("identity-svc refused the service secret (HOMEROOM_SERVICE_SECRET)")?
+                .into_inner()
+                .access_token;
         let roster = RosterServiceClient::connect(roster_url.to_string())
             .await
             .with_context(|| format!("cannot reach roster-svc at {roster_url}"))?;
@@ -90,9 +93,15 @@ impl RosterClient {
                 },
             )),
         }];
-        messages.extend(bytes.chunks(CHUNK).map(|c| pb::ImportOneRosterBundleRequest {
-            payload: Some(pb::import_one_roster_bundle_request::Payload::Chunk(c.to_vec())),
-        }));
+        messages.extend(
+            bytes
+                .chunks(CHUNK)
+                .map(|c| pb::ImportOneRosterBundleRequest {
+                    payload: Some(pb::import_one_roster_bundle_request::Payload::Chunk(
+                        c.to_vec(),
+                    )),
+                }),
+        );
         let request = self.request(tokio_stream::iter(messages))?;
         self.roster
             .import_one_roster_bundle(request)
@@ -128,12 +137,23 @@ impl RosterClient {
     /// Loads the demo district unless a district exists already: a generated
     /// bundle of `students` in `dir`, a OneRoster CSV source reading it, and
     /// its first sync. The finished run, or `None` when there was a district.
-    pub async fn load_demo(&mut self, dir: &Path, students: usize) -> anyhow::Result<Option<pb::SyncRun>> {
+    pub async fn load_demo(
+        &mut self,
+        dir: &Path,
+        students: usize,
+    ) -> anyhow::Result<Option<pb::SyncRun>> {
         let request = self.request(pb::ListDistrictsRequest {
             page_size: 1,
             page_token: String::new(),
         })?;
-        if !self.roster.list_districts(request).await?.into_inner().districts.is_empty() {
+        if !self
+            .roster
+            .list_districts(request)
+            .await?
+            .into_inner()
+            .districts
+            .is_empty()
+        {
             return Ok(None);
         }
         let options = roster_svc::generator::GeneratorOptions {
@@ -167,9 +187,11 @@ impl RosterClient {
                 display_name: "Demo SIS (OneRoster CSV)".into(),
                 kind: pb::SyncSourceKind::OnerosterCsv.into(),
                 connector: Some(pb::ConnectorConfig {
-                    config: Some(pb::connector_config::Config::OnerosterCsv(pb::OneRosterCsvConfig {
-                        location: dir.display().to_string(),
-                    })),
+                    config: Some(pb::connector_config::Config::OnerosterCsv(
+                        pb::OneRosterCsvConfig {
+                            location: dir.display().to_string(),
+                        },
+                    )),
                 }),
                 settings: Some(pb::SyncSettings {
                     manages_guardians: true,
@@ -208,7 +230,11 @@ fn zip_folder(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let options = zip::write::SimpleFileOptions::default();
     let mut names: Vec<_> = std::fs::read_dir(dir)?
         .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("csv"))
+        })
         .collect();
     names.sort_by_key(std::fs::DirEntry::file_name);
     if names.is_empty() {

@@ -601,7 +601,12 @@ impl Planner<'_> {
     }
 
     /// A user's data, or why the user fails.
-    fn person_data(&self, u: &User, kind: PersonKind) -> Result<PersonData, String> {
+    fn person_data(
+        &self,
+        u: &User,
+        kind: PersonKind,
+        source_hash: String,
+    ) -> Result<PersonData, String> {
         let mut school_ids = Vec::new();
         if kind != PersonKind::Guardian {
             for org in &u.org_source_ids {
@@ -638,6 +643,7 @@ impl Planner<'_> {
             phone,
             home_phone,
             preferred_language: None,
+            source_hash,
         })
     }
 
@@ -719,7 +725,17 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            let data = match self.person_data(u, kind) {
+            let hash = source_hash(u, &self.ctx.phone_region);
+            if let Some(e) = existing
+                && e.record.active
+                && e.record.data.source_hash == hash
+            {
+                let id = e.record.id.clone();
+                self.row(ReportRow::new(entity, &u.source_id, name, Action::Unchanged).record(&id));
+                self.person_ids.insert(u.source_id.clone(), (id, kind));
+                continue;
+            }
+            let data = match self.person_data(u, kind, hash) {
                 Ok(d) => d,
                 Err(reason) => {
                     let mut row =
@@ -1206,6 +1222,16 @@ impl Planner<'_> {
             })
             .collect();
     }
+}
+
+/// A fingerprint of a user row as read (and the region its phones are read
+/// in): equal fingerprints give equal person data.
+fn source_hash(u: &User, region: &Region) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    u.hash(&mut h);
+    region.as_str().hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 fn sorted_missing<'s, D>(

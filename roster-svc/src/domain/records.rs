@@ -280,6 +280,10 @@ pub struct PersonData {
     pub home_phone: Option<String>,
     /// Preferred language, when the source says.
     pub preferred_language: Option<String>,
+    /// Fingerprint of the source record this came from: an unchanged
+    /// fingerprint means an unchanged person, without parsing anything again.
+    /// Not compared field by field.
+    pub source_hash: String,
 }
 diffable!(PersonData {
     kind,

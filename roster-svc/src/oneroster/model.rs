@@ -42,7 +42,7 @@ pub enum FileMode {
 }
 
 /// A record's status column. Bulk files leave it blank, which reads as active.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
     /// Present (blank, `active`).
     Active,
@@ -140,7 +140,7 @@ pub struct Class {
 }
 
 /// A person's role, from users.csv `role` (1.1) or the primary roles.csv row (1.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UserRole {
     /// `student`.
     Student,
@@ -155,7 +155,7 @@ pub enum UserRole {
 }
 
 /// A row of users.csv (with its 1.2 roles folded in).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct User {
     /// `sourcedId`.
     pub source_id: String,

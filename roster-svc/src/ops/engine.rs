@@ -103,12 +103,14 @@ impl Engine {
 
     async fn sync(&self, run: &RunRow) -> Result<Finish, RosterError> {
         let (source, district) = self.context(run).await?;
+        let mut timer = PhaseTimer::start();
         self.progress(run, "reading").await?;
         let bundle = match self.read(run, &source).await? {
             Ok(bundle) => bundle,
             Err(stop) => return Ok(failed(stop, None)),
         };
         let version = Some(bundle.version.as_str().to_string());
+        timer.next("reading");
         self.progress(run, "planning").await?;
         let (district_id, source_id) = (district.id.clone(), source.id.clone());
         let (state, active) = self
@@ -129,6 +131,7 @@ impl Engine {
             active_people_in_district: active,
             threshold_percent: u32::try_from(source.deactivation_threshold_percent).unwrap_or(20),
         };
+        timer.next("loading");
         let mut plan = tokio::task::spawn_blocking(move || plan::plan(&bundle, &state, &ctx))
             .await
             .map_err(|e| RosterError::Internal(e.into()))?;
@@ -149,23 +152,28 @@ impl Engine {
                     Some(&plan),
                 )
             };
-            self.store_report(run, &plan).await?;
+            self.store_report(run, Arc::new(plan)).await?;
             return Ok(finish);
         }
+        timer.next("planning");
         self.progress(run, "applying").await?;
         let (accounts, changes) = self
             .upsert_accounts(run, &source, &district, &mut plan)
             .await?;
+        let plan = Arc::new(plan);
         if !run.dry_run {
-            self.write(run, &district, &source, &plan, accounts).await?;
+            timer.next("identity");
+            self.write(run, &district, &source, plan.clone(), accounts)
+                .await?;
+            timer.next("writing");
             self.deactivate_accounts(run, &district, &source, &plan)
                 .await?;
             self.notify_and_invite(run, &district, &source, &plan, &changes)
                 .await;
         }
+        timer.next("notifying");
         self.progress(run, "reporting").await?;
-        self.store_report(run, &plan).await?;
-        Ok(Finish {
+        let finish = Finish {
             status: "completed",
             mode,
             totals: serde_json::to_string(&Totals::of(&plan.rows)).unwrap_or_default(),
@@ -173,7 +181,10 @@ impl Engine {
             oneroster_version: version,
             records: i64::try_from(plan.rows.len()).unwrap_or(i64::MAX),
             ..Finish::default()
-        })
+        };
+        self.store_report(run, plan).await?;
+        timer.next("reporting");
+        Ok(finish)
     }
 
     async fn context(&self, run: &RunRow) -> Result<(SourceRow, DistrictRow), RosterError> {
@@ -331,11 +342,10 @@ impl Engine {
         run: &RunRow,
         district: &DistrictRow,
         source: &SourceRow,
-        plan: &Plan,
+        plan: Arc<Plan>,
         accounts: HashMap<String, String>,
     ) -> Result<(), RosterError> {
         let (district_id, source_id) = (district.id.clone(), source.id.clone());
-        let plan = plan.clone();
         let written = self
             .db
             .transaction(move |c| {
@@ -424,17 +434,33 @@ impl Engine {
         }
     }
 
-    async fn store_report(&self, run: &RunRow, plan: &Plan) -> Result<(), RosterError> {
+    async fn store_report(&self, run: &RunRow, plan: Arc<Plan>) -> Result<(), RosterError> {
         let id = run.id.clone();
-        let rows = plan.rows.clone();
         let written = self
             .db
-            .transaction(move |c| sync::insert_report(c, &id, &rows).map_err(RosterError::from))
+            .transaction(move |c| {
+                sync::insert_report(c, &id, &plan.rows).map_err(RosterError::from)
+            })
             .await?;
         self.db
             .after_bulk_write(written as u64, &["sync_report_rows"])
             .await?;
         Ok(())
+    }
+}
+
+/// Logs how long each phase of a run took.
+struct PhaseTimer(std::time::Instant);
+
+impl PhaseTimer {
+    fn start() -> PhaseTimer {
+        PhaseTimer(std::time::Instant::now())
+    }
+
+    fn next(&mut self, finished: &'static str) {
+        let ms = self.0.elapsed().as_millis();
+        tracing::info!(phase = finished, ms, "sync phase done");
+        self.0 = std::time::Instant::now();
     }
 }
 

@@ -100,6 +100,7 @@ diesel::table! {
         phone -> Nullable<Text>,
         home_phone -> Nullable<Text>,
         preferred_language -> Nullable<Text>,
+        source_hash -> Nullable<Text>,
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,

@@ -96,6 +96,7 @@ CREATE TABLE people (
     phone TEXT,
     home_phone TEXT,
     preferred_language TEXT,
+    source_hash TEXT,                         -- fingerprint of the source row last applied
     status TEXT NOT NULL DEFAULT 'active',    -- active | deactivated
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
