@@ -158,6 +158,7 @@ async fn floor(roster_src: &str, identity_src: &str) -> Option<(Duration, usize)
         let (a, n) = copy_floor!(
             src,
             dst,
+            r::districts::table,
             r::schools::table,
             r::classes::table,
             r::people::table,

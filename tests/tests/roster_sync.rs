@@ -381,7 +381,7 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
         guarded.failure_kind(),
         pb::SyncFailureKind::DeactivationGuard
     );
-    let guard = guarded.deactivation_guard.clone().unwrap();
+    let guard = guarded.deactivation_guard.unwrap();
     assert!(guard.exceeded);
     assert_eq!(guard.people_total, 1_999);
     assert!(

@@ -190,6 +190,9 @@ fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// Email, mobile phone and home phone, normalised.
+type Contacts = (Option<String>, Option<String>, Option<String>);
+
 /// Plans a run.
 pub fn plan(bundle: &Bundle, state: &State, ctx: &PlanContext) -> Plan {
     let mut p = Planner {
@@ -650,11 +653,8 @@ impl Planner<'_> {
     /// Email, mobile and home phone of a staff member or guardian, normalised.
     /// The mobile is `sms`, or `phone` when `sms` is blank (many SIS exports
     /// put the only number there); `phone` is the home phone otherwise.
-    fn contacts(
-        &self,
-        u: &User,
-    ) -> Result<(Option<String>, Option<String>, Option<String>), String> {
-        let region = self.ctx.phone_region.clone();
+    fn contacts(&self, u: &User) -> Result<Contacts, String> {
+        let region = self.ctx.phone_region;
         let email = u
             .email
             .as_deref()
@@ -662,7 +662,7 @@ impl Planner<'_> {
             .transpose()
             .map_err(|e| e.to_string())?;
         let parse_phone = |p: &str| {
-            Phone::parse(p, region.clone())
+            Phone::parse(p, region)
                 .map(|p| p.as_str().to_string())
                 .map_err(|e| e.to_string())
         };

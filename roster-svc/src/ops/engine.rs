@@ -98,7 +98,6 @@ impl Engine {
         self.db
             .run(move |c| sync::finish_run(c, &id, &finish, now()).map_err(RosterError::from))
             .await
-            .map_err(RosterError::from)
     }
 
     async fn sync(&self, run: &RunRow) -> Result<Finish, RosterError> {
@@ -232,7 +231,6 @@ impl Engine {
         self.db
             .run(move |c| sync::progress(c, &id, phase, 0, 0).map_err(RosterError::from))
             .await
-            .map_err(RosterError::from)
     }
 
     /// The bundle: pushed bytes, else the source's configured location.
