@@ -7,8 +7,8 @@ use std::{collections::BTreeSet, sync::Arc};
 
 use futures::future::BoxFuture;
 use homeroom_proto::{identity::v1 as idpb, roster::v1 as rpb};
-use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Mutex;
+use homeroom_platform::service_token::ServiceTokens;
+use secrecy::SecretString;
 use tonic::transport::Channel;
 
 use crate::domain::{error::MessagingError, plan::Recipient};
@@ -80,8 +80,7 @@ pub trait Directory: Send + Sync + 'static {
 pub struct GrpcDirectory {
     identity: Channel,
     roster: Channel,
-    secret: Option<SecretString>,
-    token: Mutex<Option<(String, std::time::Instant)>>,
+    tokens: ServiceTokens,
 }
 
 impl std::fmt::Debug for GrpcDirectory {
@@ -89,9 +88,6 @@ impl std::fmt::Debug for GrpcDirectory {
         f.debug_struct("GrpcDirectory").finish_non_exhaustive()
     }
 }
-
-/// Service tokens live 15 minutes; renew well before.
-const TOKEN_REUSE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 impl GrpcDirectory {
     /// A directory over lazily connected channels.
@@ -101,36 +97,10 @@ impl GrpcDirectory {
         secret: Option<SecretString>,
     ) -> Arc<GrpcDirectory> {
         Arc::new(GrpcDirectory {
+            tokens: ServiceTokens::new(identity.clone(), "messaging", secret),
             identity,
             roster,
-            secret,
-            token: Mutex::new(None),
         })
-    }
-
-    async fn token(&self) -> Result<String, MessagingError> {
-        let mut cached = self.token.lock().await;
-        if let Some((token, _)) = cached.as_ref().filter(|(_, at)| at.elapsed() < TOKEN_REUSE) {
-            return Ok(token.clone());
-        }
-        let secret = self.secret.as_ref().ok_or_else(|| {
-            MessagingError::Unavailable(
-                "HOMEROOM_SERVICE_SECRET is not set: messaging cannot call identity".into(),
-            )
-        })?;
-        let token =
-            idpb::identity_service_client::IdentityServiceClient::new(self.identity.clone())
-                .issue_service_token(idpb::IssueServiceTokenRequest {
-                    client_id: "messaging".into(),
-                    client_secret: secret.expose_secret().to_string(),
-                    scopes: vec![],
-                })
-                .await
-                .map_err(|s| unavailable("identity-svc", &s))?
-                .into_inner()
-                .access_token;
-        *cached = Some((token.clone(), std::time::Instant::now()));
-        Ok(token)
     }
 
     /// identity-svc's channel.
@@ -143,14 +113,10 @@ impl GrpcDirectory {
         &self,
         message: T,
     ) -> Result<tonic::Request<T>, MessagingError> {
-        let mut request = tonic::Request::new(message);
-        let value = format!("Bearer {}", self.token().await?)
-            .parse()
-            .map_err(|_| {
-                MessagingError::Internal(anyhow::anyhow!("a service token is not a header value"))
-            })?;
-        request.metadata_mut().insert("authorization", value);
-        Ok(request)
+        self.tokens
+            .request(message)
+            .await
+            .map_err(|s| unavailable("identity-svc", &s))
     }
 }
 
