@@ -118,7 +118,10 @@ macro_rules! copy_floor {
         $(
             let mut data = Vec::new();
             {
-                let mut out = diesel::copy_to($table).load_raw($src).unwrap();
+                // A fresh connection per table: diesel's COPY TO leaves the
+                // connection busy after the last row is read.
+                let src = &mut diesel::PgConnection::establish($src).unwrap();
+                let mut out = diesel::copy_to($table).load_raw(src).unwrap();
                 std::io::copy(&mut out, &mut data).unwrap();
             }
             let started = Instant::now();
@@ -153,10 +156,10 @@ async fn floor(roster_src: &str, identity_src: &str) -> Option<(Duration, usize)
     let (roster_src, identity_src) = (roster_src.to_string(), identity_src.to_string());
     let took = tokio::task::spawn_blocking(move || {
         let pg = |url: &str| diesel::PgConnection::establish(url).unwrap();
-        let (src, dst) = (&mut pg(&roster_src), &mut pg(&roster_dst_url));
+        let dst = &mut pg(&roster_dst_url);
         use roster_svc::store::schema as r;
         let (a, n) = copy_floor!(
-            src,
+            roster_src.as_str(),
             dst,
             r::districts::table,
             r::schools::table,
@@ -166,10 +169,10 @@ async fn floor(roster_src: &str, identity_src: &str) -> Option<(Duration, usize)
             r::enrollments::table,
             r::sync_report_rows::table,
         );
-        let (src, dst) = (&mut pg(&identity_src), &mut pg(&identity_dst_url));
+        let dst = &mut pg(&identity_dst_url);
         use identity_svc::store::schema as i;
         let (b, m) = copy_floor!(
-            src,
+            identity_src.as_str(),
             dst,
             i::accounts::table,
             i::account_sources::table,
