@@ -541,3 +541,77 @@ async fn activate(h: &Harness, account_id: &str) {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn an_audience_of_a_student_reaches_both_guardians_and_a_class_its_teacher() {
+    let bundle = tempfile::tempdir().unwrap();
+    small_bundle(bundle.path(), "smithparent@mail.com");
+    std::fs::write(
+        bundle.path().join("classes.csv"),
+        "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n\
+         c1,,,Grade 3,03,,G3,homeroom,,sch1,,,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        bundle.path().join("enrollments.csv"),
+        "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n\
+         e1,,,c1,sch1,s1,student,false,,\ne2,,,c1,sch1,t1,teacher,true,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        bundle.path().join("manifest.csv"),
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\nfile.classes,bulk\nfile.enrollments,bulk\n",
+    )
+    .unwrap();
+    let mut h = Harness::start().await;
+    let source = h.source(bundle.path(), false).await;
+    let run = h.sync(&source, false, false).await;
+    assert_eq!(run.status(), pb::SyncRunStatus::Completed, "{run:?}");
+    let created = h.rows(&run.sync_run_id, pb::RecordAction::Created).await;
+    let id = |sid: &str| created.iter().find(|r| r.source_id == sid).unwrap().clone();
+    let (ana, class) = (id("s1").record_id, id("c1").record_id);
+    let (sarah, kevin, tom) = (
+        id("g1").account_id,
+        id("g2").account_id,
+        id("t1").account_id,
+    );
+
+    let messaging = h.stack.service_token("messaging").await.unwrap();
+    let resolve = |request: pb::ResolveAudienceRequest| {
+        let mut roster = h.roster.clone();
+        let token = messaging.clone();
+        async move {
+            let mut stream = roster
+                .resolve_audience(bearer(request, &token))
+                .await
+                .unwrap()
+                .into_inner();
+            let mut accounts = Vec::new();
+            let mut summary = None;
+            while let Some(page) = stream.message().await.unwrap() {
+                accounts.extend(page.members.into_iter().map(|m| m.account_id));
+                summary = page.summary.or(summary);
+            }
+            accounts.sort();
+            (accounts, summary.unwrap())
+        }
+    };
+    let (accounts, summary) = resolve(pb::ResolveAudienceRequest {
+        district_id: h.district_id.clone(),
+        student_ids: vec![ana.clone(), "no-such-student".into()],
+        ..Default::default()
+    })
+    .await;
+    let mut both = vec![sarah.clone(), kevin.clone()];
+    both.sort();
+    assert_eq!(accounts, both);
+    assert_eq!(summary.not_found_ids, ["no-such-student"]);
+    let (accounts, _) = resolve(pb::ResolveAudienceRequest {
+        district_id: h.district_id.clone(),
+        class_ids: vec![class],
+        roles: vec![pb::AudienceRole::Teacher.into()],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(accounts, [tom]);
+}

@@ -6,8 +6,8 @@
 use std::{collections::BTreeSet, sync::Arc};
 
 use futures::future::BoxFuture;
-use homeroom_proto::{identity::v1 as idpb, roster::v1 as rpb};
 use homeroom_platform::service_token::ServiceTokens;
+use homeroom_proto::{identity::v1 as idpb, roster::v1 as rpb};
 use secrecy::SecretString;
 use tonic::transport::Channel;
 

@@ -497,6 +497,89 @@ impl pb::roster_service_server::RosterService for RosterApi {
         }))
     }
 
+    async fn resolve_audience(
+        &self,
+        request: Request<pb::ResolveAudienceRequest>,
+    ) -> Result<Response<ByteStream<pb::ResolveAudienceResponse>>, Status> {
+        use crate::ops::audience::{self, AudienceRole};
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        required("district_id", &r.district_id)?;
+        let roles = r
+            .roles
+            .iter()
+            .filter_map(|x| match pb::AudienceRole::try_from(*x).ok()? {
+                pb::AudienceRole::Guardian => Some(AudienceRole::Guardian),
+                pb::AudienceRole::Student => Some(AudienceRole::Student),
+                pb::AudienceRole::Teacher => Some(AudienceRole::Teacher),
+                pb::AudienceRole::Staff => Some(AudienceRole::Staff),
+                pb::AudienceRole::Unspecified => None,
+            })
+            .collect();
+        let scope = r.scope.unwrap_or_default();
+        let resolved = audience::resolve(
+            &self.ctx.db,
+            &caller,
+            audience::AudienceRequest {
+                district_id: r.district_id,
+                student_ids: r.student_ids,
+                class_ids: r.class_ids,
+                school_ids: r.school_ids,
+                whole_district: r.whole_district,
+                roles,
+                scope_schools: scope.school_ids,
+                scope_teacher: Some(scope.teacher_account_id).filter(|t| !t.is_empty()),
+            },
+        )
+        .await?;
+        let role = |x: AudienceRole| match x {
+            AudienceRole::Guardian => pb::AudienceRole::Guardian,
+            AudienceRole::Student => pb::AudienceRole::Student,
+            AudienceRole::Teacher => pb::AudienceRole::Teacher,
+            AudienceRole::Staff => pb::AudienceRole::Staff,
+        };
+        let members: Vec<pb::AudienceMember> = resolved
+            .members
+            .iter()
+            .map(|(account, reasons)| pb::AudienceMember {
+                account_id: account.clone(),
+                reasons: reasons
+                    .iter()
+                    .map(|x| pb::AudienceReason {
+                        role: role(x.role).into(),
+                        student_id: x.student_id.clone().unwrap_or_default(),
+                        student_display_name: String::new(),
+                        class_id: x.class_id.clone().unwrap_or_default(),
+                        school_id: x.school_id.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let summary = pb::AudienceSummary {
+            member_count: members.len() as u64,
+            not_found_ids: resolved.not_found_ids,
+            out_of_scope_ids: resolved.out_of_scope_ids,
+            people_without_account: resolved.people_without_account,
+        };
+        let mut pages: Vec<pb::ResolveAudienceResponse> = members
+            .chunks(1_000)
+            .map(|chunk| pb::ResolveAudienceResponse {
+                members: chunk.to_vec(),
+                summary: None,
+            })
+            .collect();
+        match pages.last_mut() {
+            Some(last) => last.summary = Some(summary),
+            None => pages.push(pb::ResolveAudienceResponse {
+                members: vec![],
+                summary: Some(summary),
+            }),
+        }
+        Ok(Response::new(Box::pin(futures::stream::iter(
+            pages.into_iter().map(Ok),
+        ))))
+    }
+
     async fn download_sync_report(
         &self,
         request: Request<pb::DownloadSyncReportRequest>,

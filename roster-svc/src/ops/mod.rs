@@ -6,6 +6,7 @@ use homeroom_platform::db::Db;
 use tokio::sync::Notify;
 
 pub mod access;
+pub mod audience;
 pub mod clients;
 pub mod districts;
 pub mod engine;

@@ -1,5 +1,6 @@
 //! Storage: the diesel schema and one small sync module per concern.
 
+pub mod audience;
 pub mod districts;
 pub mod records;
 pub mod schema;
