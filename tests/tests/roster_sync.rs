@@ -142,13 +142,17 @@ impl Harness {
             .into_inner()
             .sync_run
             .unwrap();
+        self.wait(&run.sync_run_id).await
+    }
+
+    async fn wait(&mut self, run_id: &str) -> pb::SyncRun {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let run = self
                 .roster
                 .get_sync_run(bearer(
                     pb::GetSyncRunRequest {
-                        sync_run_id: run.sync_run_id.clone(),
+                        sync_run_id: run_id.into(),
                     },
                     &self.token,
                 ))
@@ -614,4 +618,61 @@ async fn an_audience_of_a_student_reaches_both_guardians_and_a_class_its_teacher
     })
     .await;
     assert_eq!(accounts, [tom]);
+}
+
+#[tokio::test]
+async fn a_zipped_bundle_pushed_over_grpc_imports_and_a_broken_one_fails_with_the_reason() {
+    let Some(samples) = samples() else { return };
+    let mut h = Harness::start().await;
+    let empty = tempfile::tempdir().unwrap();
+    let source = h.source(empty.path(), false).await;
+    let (client, token) = (h.roster.clone(), h.token.clone());
+    let push = |bytes: Vec<u8>, key: &str| {
+        let mut messages = vec![pb::ImportOneRosterBundleRequest {
+            payload: Some(pb::import_one_roster_bundle_request::Payload::Options(
+                pb::ImportOneRosterBundleOptions {
+                    sync_source_id: source.clone(),
+                    filename: "oneroster.zip".into(),
+                    idempotency_key: key.into(),
+                    ..Default::default()
+                },
+            )),
+        }];
+        messages.extend(
+            bytes
+                .chunks(4_096)
+                .map(|c| pb::ImportOneRosterBundleRequest {
+                    payload: Some(pb::import_one_roster_bundle_request::Payload::Chunk(
+                        c.to_vec(),
+                    )),
+                }),
+        );
+        let mut roster = client.clone();
+        let token = token.clone();
+        async move {
+            roster
+                .import_one_roster_bundle(bearer(tokio_stream::iter(messages), &token))
+                .await
+                .unwrap()
+                .into_inner()
+                .sync_run
+                .unwrap()
+        }
+    };
+    let zip = std::fs::read(samples.join("lepo-roster-hub/sample_csv/en/oneroster.zip")).unwrap();
+    let queued = push(zip.clone(), "lepo-1").await;
+    assert_eq!(queued.filename, "oneroster.zip");
+    let again = push(zip, "lepo-1").await;
+    assert_eq!(
+        again.sync_run_id, queued.sync_run_id,
+        "the same key imports nothing new"
+    );
+    let run = h.wait(&queued.sync_run_id).await;
+    assert_eq!(run.status(), pb::SyncRunStatus::Completed, "{run:?}");
+    assert_eq!(totals(&run, pb::RosterEntity::Class).created, 5);
+    let broken = push(b"not a zip".to_vec(), "broken").await;
+    let run = h.wait(&broken.sync_run_id).await;
+    assert_eq!(run.status(), pb::SyncRunStatus::Failed);
+    assert_eq!(run.failure_kind(), pb::SyncFailureKind::InvalidInput);
+    assert!(!run.failure_message.is_empty());
 }

@@ -531,3 +531,46 @@ async fn one_run_per_source_at_a_time_and_a_crashed_holders_run_is_taken_again()
     assert_eq!(again.attempts, 1, "an interrupted run counts its attempts");
     let _ = a2;
 }
+
+#[tokio::test]
+async fn adding_a_sibling_adds_a_link_and_never_replaces_the_first() {
+    let f = Fixture::new().await;
+    let first_users = [
+        "s1,,,true,sch1,student,,,Ana,Smith,,1001,,,,g1,03,",
+        "g1,,,true,sch1,parent,,,Sarah,Smith,,,sarah@mail.com,,,s1,,",
+        "s3,,,true,sch1,student,,,Cal,Jones,,1003,,,,,03,",
+        "s4,,,true,sch1,student,,,Dee,Jones,,1004,,,,,04,",
+        "s5,,,true,sch1,student,,,Eve,Park,,1005,,,,,05,",
+    ];
+    write(f.dir.path(), "bulk", ORGS, &first_users, &[], &[]);
+    let source = f.source(None, false).await;
+    assert_eq!(f.sync(&source, false).await.status, "completed");
+    // Ben arrives, naming Sarah; Sarah's row does not list him (the link comes
+    // from one side only).
+    let mut users = first_users.to_vec();
+    users.push("s2,,,true,sch2,student,,,Ben,Smith,,1002,,,,g1,07,");
+    write(f.dir.path(), "bulk", ORGS, &users, &[], &[]);
+    let second = f.sync(&source, false).await;
+    assert_eq!(second.status, "completed", "{second:?}");
+    let rows = f.rows(&second.id).await;
+    let links: Vec<_> = rows.iter().filter(|r| r.0 == "guardian_link").collect();
+    assert_eq!(
+        links
+            .iter()
+            .map(|r| (r.1.as_str(), r.2.as_str()))
+            .collect::<Vec<_>>(),
+        [("g1:s1", "UNCHANGED"), ("g1:s2", "CREATED")]
+    );
+    let last = f.identity.upserts.lock().unwrap().last().cloned().unwrap();
+    let sarah = last.accounts.iter().find(|a| a.source_id == "g1").unwrap();
+    let mut names: Vec<_> = sarah
+        .linked_students
+        .as_ref()
+        .unwrap()
+        .students
+        .iter()
+        .map(|s| s.display_name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Ana Smith", "Ben Smith"]);
+}
