@@ -134,6 +134,7 @@ macro_rules! copy_floor {
             )
             .unwrap();
             spent += started.elapsed();
+            println!("  COPY {}: {:.2?}", stringify!($table), started.elapsed());
         )+
         (spent, rows)
     }};

@@ -104,22 +104,22 @@ impl Engine {
         let (source, district) = self.context(run).await?;
         let mut timer = PhaseTimer::start();
         self.progress(run, "reading").await?;
-        let bundle = match self.read(run, &source).await? {
+        // Read the bundle and load what the source supplied before at once.
+        let (district_id, source_id) = (district.id.clone(), source.id.clone());
+        let load = self.db.run(move |c| {
+            let state = records::load_state(c, &district_id, &source_id)?;
+            let active = records::active_people(c, &district_id)?;
+            Ok::<_, RosterError>((state, active))
+        });
+        let (read, loaded) = tokio::join!(self.read(run, &source), load);
+        let bundle = match read? {
             Ok(bundle) => bundle,
             Err(stop) => return Ok(failed(stop, None)),
         };
+        let (state, active) = loaded?;
         let version = Some(bundle.version.as_str().to_string());
-        timer.next("reading");
+        timer.next("reading and loading");
         self.progress(run, "planning").await?;
-        let (district_id, source_id) = (district.id.clone(), source.id.clone());
-        let (state, active) = self
-            .db
-            .run(move |c| {
-                let state = records::load_state(c, &district_id, &source_id)?;
-                let active = records::active_people(c, &district_id)?;
-                Ok::<_, RosterError>((state, active))
-            })
-            .await?;
         let ctx = PlanContext {
             district_id: district.id.clone(),
             district_name: district.name.clone(),
@@ -130,7 +130,6 @@ impl Engine {
             active_people_in_district: active,
             threshold_percent: u32::try_from(source.deactivation_threshold_percent).unwrap_or(20),
         };
-        timer.next("loading");
         let mut plan = tokio::task::spawn_blocking(move || plan::plan(&bundle, &state, &ctx))
             .await
             .map_err(|e| RosterError::Internal(e.into()))?;

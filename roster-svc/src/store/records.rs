@@ -133,10 +133,10 @@ pub fn load_state(conn: &mut DbConn, district_id: &str, source: &str) -> QueryRe
         );
     }
 
-    let person_rows: Vec<PersonRow> = people::table
+    let person_rows: Vec<PersonState> = people::table
         .filter(people::district_id.eq(district_id))
         .filter(people::source_system.eq(source))
-        .select(PersonRow::as_select())
+        .select(PersonState::as_select())
         .load(conn)?;
     for r in person_rows {
         let Some(kind) = PersonKind::parse(&r.kind) else {
@@ -170,10 +170,10 @@ pub fn load_state(conn: &mut DbConn, district_id: &str, source: &str) -> QueryRe
         );
     }
 
-    let enrollment_rows: Vec<EnrollmentRow> = enrollments::table
+    let enrollment_rows: Vec<EnrollmentState> = enrollments::table
         .filter(enrollments::district_id.eq(district_id))
         .filter(enrollments::source_system.eq(source))
-        .select(EnrollmentRow::as_select())
+        .select(EnrollmentState::as_select())
         .load(conn)?;
     for r in enrollment_rows {
         state.enrollments.insert(
@@ -714,6 +714,44 @@ struct EnrollmentRow {
     status: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+}
+
+/// The columns of a person that planning compares (loading all of them for
+/// 140,000 people costs seconds).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = people)]
+struct PersonState {
+    id: String,
+    kind: String,
+    role: String,
+    source_id: String,
+    account_id: Option<String>,
+    given_name: String,
+    middle_name: Option<String>,
+    family_name: String,
+    identifier: Option<String>,
+    grades: String,
+    school_id: Option<String>,
+    school_ids: String,
+    email: Option<String>,
+    phone: Option<String>,
+    home_phone: Option<String>,
+    preferred_language: Option<String>,
+    source_hash: Option<String>,
+    status: String,
+}
+
+/// The columns of an enrollment that planning compares.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = enrollments)]
+struct EnrollmentState {
+    id: String,
+    source_id: String,
+    class_id: String,
+    person_id: String,
+    role: String,
+    is_primary: bool,
+    status: String,
 }
 
 /// A guardian link row.

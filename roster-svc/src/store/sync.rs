@@ -393,25 +393,41 @@ fn lines(s: &str) -> Vec<String> {
 pub fn insert_report(conn: &mut DbConn, run_id: &str, rows: &[ReportRow]) -> QueryResult<usize> {
     let mut written = 0;
     for (n, chunk) in rows.chunks(20_000).enumerate() {
-        let records: Vec<ReportRowRecord> = chunk
+        let records: Vec<NewReportRow<'_>> = chunk
             .iter()
             .enumerate()
-            .map(|(i, r)| ReportRowRecord {
-                run_id: run_id.to_string(),
+            .map(|(i, r)| NewReportRow {
+                run_id,
                 seq: i64::try_from(n * 20_000 + i + 1).unwrap_or(i64::MAX),
-                entity: r.entity.as_str().to_string(),
-                source_id: r.source_id.clone(),
-                name: r.name.clone(),
-                action: r.action.as_str().to_string(),
+                entity: r.entity.as_str(),
+                source_id: &r.source_id,
+                name: &r.name,
+                action: r.action.as_str(),
                 changed_fields: r.changed_fields.join("\n"),
                 notes: r.notes.join("\n"),
-                record_id: r.record_id.clone(),
-                account_id: r.account_id.clone(),
+                record_id: r.record_id.as_deref(),
+                account_id: r.account_id.as_deref(),
             })
             .collect();
         written += bulk_insert!(&mut *conn, sync_report_rows::table, &records, 3_000)?;
     }
     Ok(written)
+}
+
+/// A report row to insert, borrowing from the run's rows.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sync_report_rows, treat_none_as_default_value = false)]
+struct NewReportRow<'a> {
+    run_id: &'a str,
+    seq: i64,
+    entity: &'a str,
+    source_id: &'a str,
+    name: &'a str,
+    action: &'a str,
+    changed_fields: String,
+    notes: String,
+    record_id: Option<&'a str>,
+    account_id: Option<&'a str>,
 }
 
 /// Filters over a run's report rows.
