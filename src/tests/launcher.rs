@@ -100,3 +100,111 @@ fn an_unknown_service_is_refused_with_the_valid_names() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("identity") && err.contains("gateway"), "{err}");
 }
+
+/// `cargo run` loads a demo district into a fresh data directory, and
+/// `homeroom import-roster` pushes a bundle folder into its source: the same
+/// bundle again changes nothing.
+#[tokio::test]
+async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
+    use homeroom_proto::{identity::v1 as idpb, roster::v1 as pb};
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let secret = "launcher-test-secret-0123456789abcdef";
+    let suite = ServiceProcess::spawn(
+        BIN,
+        &[],
+        &[
+            ("HOMEROOM_DATA_DIR", data_dir),
+            ("HOMEROOM_IDENTITY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_ROSTER_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_MESSAGING_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_GATEWAY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_SERVICE_SECRET", secret),
+            ("HOMEROOM_DEMO_STUDENTS", "60"),
+        ],
+        &["identity", "roster", "messaging", "gateway"],
+    )
+    .await
+    .unwrap();
+    let identity_url = format!("http://{}", suite.addr("identity").unwrap());
+    let roster_url = format!("http://{}", suite.addr("roster").unwrap());
+    let bearer = |token: &str| -> tonic::metadata::MetadataValue<tonic::metadata::Ascii> {
+        format!("Bearer {token}").parse().unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let source = loop {
+        assert!(Instant::now() < deadline, "the demo district did not load");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let Ok(mut identity) =
+            idpb::identity_service_client::IdentityServiceClient::connect(identity_url.clone())
+                .await
+        else {
+            continue;
+        };
+        let Ok(token) = identity
+            .issue_service_token(idpb::IssueServiceTokenRequest {
+                client_id: "gateway".into(),
+                client_secret: secret.into(),
+                scopes: vec![],
+            })
+            .await
+        else {
+            continue;
+        };
+        let token = token.into_inner().access_token;
+        let mut roster =
+            pb::roster_service_client::RosterServiceClient::connect(roster_url.clone())
+                .await
+                .unwrap();
+        let mut request = tonic::Request::new(pb::ListDistrictsRequest::default());
+        request
+            .metadata_mut()
+            .insert("authorization", bearer(&token));
+        let Ok(districts) = roster.list_districts(request).await else {
+            continue;
+        };
+        let Some(district) = districts.into_inner().districts.pop() else {
+            continue;
+        };
+        let mut request = tonic::Request::new(pb::ListSyncRunsRequest {
+            district_id: district.district_id.clone(),
+            ..Default::default()
+        });
+        request
+            .metadata_mut()
+            .insert("authorization", bearer(&token));
+        let runs = roster.list_sync_runs(request).await.unwrap().into_inner();
+        if let Some(run) = runs.sync_runs.first()
+            && run.status() == pb::SyncRunStatus::Completed
+        {
+            break run.sync_source_id.clone();
+        }
+    };
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "import-roster",
+            data.path().join("demo-bundle").to_str().unwrap(),
+            "--source",
+            &source,
+            "--roster-url",
+            &roster_url,
+            "--identity-url",
+            &identity_url,
+        ])
+        .env("HOMEROOM_SERVICE_SECRET", secret)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Completed"), "{stdout}");
+    assert!(
+        stdout.contains("Student: 0 created, 0 updated, 60 unchanged"),
+        "{stdout}"
+    );
+    drop(suite);
+}
