@@ -34,6 +34,18 @@ pub fn size(requested: i32, default: i64, max: i64) -> i64 {
     }
 }
 
+/// Keeps one page of `rows` (loaded with one row more than `size`) and
+/// returns the next page's token — the last kept row's key — or an empty one
+/// on the last page.
+pub fn cut<T, S: AsRef<str>>(rows: &mut Vec<T>, size: i64, key: impl Fn(&T) -> Vec<S>) -> String {
+    let size = usize::try_from(size).unwrap_or(0);
+    if rows.len() <= size {
+        return String::new();
+    }
+    rows.truncate(size);
+    rows.last().map(|r| encode(&key(r))).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +61,16 @@ mod tests {
         assert_eq!(decode("!!"), Err(()));
         assert_eq!(size(0, 50, 500), 50);
         assert_eq!(size(9_999, 50, 500), 500);
+    }
+
+    #[test]
+    fn a_page_keeps_its_size_and_names_its_last_row_only_when_more_follow() {
+        let mut rows = vec![1, 2, 3];
+        let token = cut(&mut rows, 2, |r| vec![r.to_string()]);
+        assert_eq!(rows, [1, 2]);
+        assert_eq!(decode(&token), Ok(Some(vec!["2".into()])));
+        let mut last = vec![1, 2];
+        assert_eq!(cut(&mut last, 2, |r| vec![r.to_string()]), "");
+        assert_eq!(last, [1, 2]);
     }
 }

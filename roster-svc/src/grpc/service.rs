@@ -130,15 +130,10 @@ impl pb::roster_service_server::RosterService for RosterApi {
             None => None,
         };
         let rows = districts::list(&self.ctx.db, &caller, after, size + 1).await?;
-        let more = rows.len() as i64 > size;
-        let rows: Vec<_> = rows
-            .into_iter()
-            .take(usize::try_from(size).unwrap_or(0))
-            .collect();
-        let next = match (more, rows.last()) {
-            (true, Some(last)) => paging::encode(&[&last.name, &last.id]),
-            _ => String::new(),
-        };
+        let mut rows = rows;
+        let next = paging::cut(&mut rows, size, |last| {
+            vec![last.name.clone(), last.id.clone()]
+        });
         Ok(Response::new(pb::ListDistrictsResponse {
             districts: rows.iter().map(convert::district).collect(),
             next_page_token: next,
@@ -256,15 +251,10 @@ impl pb::roster_service_server::RosterService for RosterApi {
             size + 1,
         )
         .await?;
-        let more = rows.len() as i64 > size;
-        let rows: Vec<_> = rows
-            .into_iter()
-            .take(usize::try_from(size).unwrap_or(0))
-            .collect();
-        let next = match (more, rows.last()) {
-            (true, Some(last)) => paging::encode(&[&last.name, &last.id]),
-            _ => String::new(),
-        };
+        let mut rows = rows;
+        let next = paging::cut(&mut rows, size, |last| {
+            vec![last.name.clone(), last.id.clone()]
+        });
         let mut out = Vec::new();
         for row in rows
             .iter()
@@ -422,22 +412,30 @@ impl pb::roster_service_server::RosterService for RosterApi {
             size + 1,
         )
         .await?;
-        let more = rows.len() as i64 > size;
-        let rows: Vec<_> = rows
-            .into_iter()
-            .take(usize::try_from(size).unwrap_or(0))
-            .collect();
-        let next = match (more, rows.last()) {
-            (true, Some(last)) => paging::encode(&[
+        let mut rows = rows;
+        let next = paging::cut(&mut rows, size, |last| {
+            vec![
                 last.created_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
                 last.id.clone(),
-            ]),
-            _ => String::new(),
-        };
+            ]
+        });
+        // The page's runs share a few sources: read each once.
+        let mut sources = std::collections::HashMap::new();
         let mut out = Vec::new();
         for run in &rows {
-            let (run, source) = runs::get(&self.ctx.db, &caller, &run.id).await?;
-            out.push(convert::run(&run, &source));
+            if !sources.contains_key(&run.source_id) {
+                let id = run.source_id.clone();
+                let source = self
+                    .ctx
+                    .db
+                    .run(move |c| sync::source_any(c, &id).map_err(RosterError::from))
+                    .await?
+                    .ok_or_else(|| Status::internal("a run's source is missing"))?;
+                sources.insert(run.source_id.clone(), source);
+            }
+            if let Some(source) = sources.get(&run.source_id) {
+                out.push(convert::run(run, source));
+            }
         }
         Ok(Response::new(pb::ListSyncRunsResponse {
             sync_runs: out,
@@ -481,15 +479,8 @@ impl pb::roster_service_server::RosterService for RosterApi {
             size + 1,
         )
         .await?;
-        let more = rows.len() as i64 > size;
-        let rows: Vec<_> = rows
-            .into_iter()
-            .take(usize::try_from(size).unwrap_or(0))
-            .collect();
-        let next = match (more, rows.last()) {
-            (true, Some(last)) => paging::encode(&[last.seq.to_string()]),
-            _ => String::new(),
-        };
+        let mut rows = rows;
+        let next = paging::cut(&mut rows, size, |last| vec![last.seq.to_string()]);
         Ok(Response::new(pb::ListSyncReportRowsResponse {
             rows: rows.iter().map(convert::report_row).collect(),
             next_page_token: next,

@@ -130,14 +130,8 @@ pub async fn get(
             let Some(run) = sync::run(c, &key)? else {
                 return Ok::<_, RosterError>(None);
             };
-            let source = {
-                use crate::store::schema::sync_sources;
-                use diesel::prelude::*;
-                sync_sources::table
-                    .find(&run.source_id)
-                    .select(SourceRow::as_select())
-                    .first(c)?
-            };
+            let source =
+                sync::source_any(c, &run.source_id)?.ok_or(diesel::result::Error::NotFound)?;
             Ok(Some((run, source)))
         })
         .await?

@@ -60,6 +60,15 @@ pub fn source(conn: &mut DbConn, id: &str) -> QueryResult<Option<SourceRow>> {
         .optional()
 }
 
+/// A source, deleted or not (runs keep pointing at deleted sources).
+pub fn source_any(conn: &mut DbConn, id: &str) -> QueryResult<Option<SourceRow>> {
+    sync_sources::table
+        .find(id)
+        .select(SourceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// A district's sources (optionally of one school), by name then id, after a key.
 pub fn sources(
     conn: &mut DbConn,
