@@ -116,6 +116,18 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// The guard's numbers: exceeded when more than `threshold_percent` of
+    /// `people_total` would be deactivated.
+    pub fn new(would_deactivate: u64, people_total: u64, threshold_percent: u32) -> Guard {
+        Guard {
+            people_total,
+            would_deactivate,
+            threshold_percent,
+            exceeded: would_deactivate > 0
+                && would_deactivate * 100 > u64::from(threshold_percent) * people_total,
+        }
+    }
+
     /// The message for a run the guard stopped.
     pub fn message(&self) -> String {
         let percent = if self.people_total == 0 {
@@ -1112,116 +1124,114 @@ impl Planner<'_> {
             .iter()
             .filter(|c| c.op == Op::Deactivate)
             .count() as u64;
-        let total = self.ctx.active_people_in_district;
-        let threshold = self.ctx.threshold_percent;
-        self.plan.guard = Some(Guard {
-            people_total: total,
-            would_deactivate: would,
-            threshold_percent: threshold,
-            exceeded: would > 0 && would * 100 > u64::from(threshold) * total,
-        });
+        self.plan.guard = Some(Guard::new(
+            would,
+            self.ctx.active_people_in_district,
+            self.ctx.threshold_percent,
+        ));
     }
 
-    /// Staff and guardians identity-svc must hear about: created or updated,
-    /// still without an account, or guardians whose students changed.
     fn accounts(&mut self) {
-        let mut touched: HashSet<String> = HashSet::new();
-        let mut rows: HashMap<String, usize> = HashMap::new();
-        for c in &self.plan.people {
-            rows.insert(c.id.clone(), c.row);
-            if c.op != Op::Deactivate {
-                touched.insert(c.id.clone());
-            }
-        }
-        // Guardians whose links changed, or whose students' names or schools did.
-        let renamed: HashSet<&str> = self
-            .plan
-            .people
-            .iter()
-            .filter(|c| {
-                c.op == Op::Update
-                    && c.data
-                        .as_ref()
-                        .is_some_and(|d| d.kind == PersonKind::Student)
-                    && self.plan.rows[c.row].changed_fields.iter().any(|f| {
-                        matches!(
-                            f.as_str(),
-                            "given_name" | "family_name" | "school_id" | "status"
-                        )
-                    })
-            })
-            .map(|c| c.id.as_str())
-            .collect();
-        for l in &self.plan.links {
-            touched.insert(l.guardian_id.clone());
-        }
-        for (g, students) in &self.plan.guardian_students {
-            if students.iter().any(|s| renamed.contains(s.as_str())) {
-                touched.insert(g.clone());
-            }
-        }
-        for (id, p) in &self.plan.people_after {
-            if p.active && p.account_id.is_none() && p.data.kind != PersonKind::Student {
-                touched.insert(id.clone());
-            }
-        }
-        let index: HashMap<(Entity, &str), usize> = self
-            .plan
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r.entity, Entity::Staff | Entity::Guardian))
-            .map(|(i, r)| ((r.entity, r.source_id.as_str()), i))
-            .collect();
-        let mut work: Vec<AccountWork> = touched
-            .into_iter()
-            .filter_map(|id| {
-                let p = self.plan.people_after.get(&id)?;
-                if !p.active || p.data.kind == PersonKind::Student {
-                    return None;
-                }
-                let row = match rows.get(&id) {
-                    Some(r) => Some(*r),
-                    None => index
-                        .get(&(p.data.kind.entity(), p.source_id.as_str()))
-                        .copied(),
-                };
-                Some((id, row))
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|(id, row)| {
-                // A guardian the bundle did not list whose students changed
-                // (a delta deleted a child) gets a row of its own.
-                let row = row.unwrap_or_else(|| {
-                    let p = &self.plan.people_after[&id];
-                    let mut r = ReportRow::new(
-                        p.data.kind.entity(),
-                        &p.source_id,
-                        &p.data.display_name(),
-                        Action::Updated,
-                    )
-                    .record(&id);
-                    r.changed_fields.push("linked_students".into());
-                    self.plan.rows.push(r);
-                    self.plan.rows.len() - 1
-                });
-                AccountWork { person_id: id, row }
-            })
-            .collect();
-        work.sort_by_key(|w| w.row);
-        self.plan.accounts = work;
-        self.plan.deactivated_accounts = self
-            .plan
-            .people
-            .iter()
-            .filter(|c| c.op == Op::Deactivate)
-            .filter_map(|c| {
-                let p = self.plan.people_after.get(&c.id)?;
-                p.account_id.as_ref().map(|_| p.source_id.clone())
-            })
-            .collect();
+        account_work(&mut self.plan);
     }
+}
+
+/// Staff and guardians identity-svc must hear about: created or updated,
+/// still without an account, or guardians whose students changed.
+pub(crate) fn account_work(plan: &mut Plan) {
+    let mut touched: HashSet<String> = HashSet::new();
+    let mut rows: HashMap<String, usize> = HashMap::new();
+    for c in &plan.people {
+        rows.insert(c.id.clone(), c.row);
+        if c.op != Op::Deactivate {
+            touched.insert(c.id.clone());
+        }
+    }
+    // Guardians whose links changed, or whose students' names or schools did.
+    let renamed: HashSet<&str> = plan
+        .people
+        .iter()
+        .filter(|c| {
+            c.op == Op::Update
+                && c.data
+                    .as_ref()
+                    .is_some_and(|d| d.kind == PersonKind::Student)
+                && plan.rows[c.row].changed_fields.iter().any(|f| {
+                    matches!(
+                        f.as_str(),
+                        "given_name" | "family_name" | "school_id" | "status"
+                    )
+                })
+        })
+        .map(|c| c.id.as_str())
+        .collect();
+    for l in &plan.links {
+        touched.insert(l.guardian_id.clone());
+    }
+    for (g, students) in &plan.guardian_students {
+        if students.iter().any(|s| renamed.contains(s.as_str())) {
+            touched.insert(g.clone());
+        }
+    }
+    for (id, p) in &plan.people_after {
+        if p.active && p.account_id.is_none() && p.data.kind != PersonKind::Student {
+            touched.insert(id.clone());
+        }
+    }
+    let index: HashMap<(Entity, &str), usize> = plan
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r.entity, Entity::Staff | Entity::Guardian))
+        .map(|(i, r)| ((r.entity, r.source_id.as_str()), i))
+        .collect();
+    let mut work: Vec<AccountWork> = touched
+        .into_iter()
+        .filter_map(|id| {
+            let p = plan.people_after.get(&id)?;
+            if !p.active || p.data.kind == PersonKind::Student {
+                return None;
+            }
+            let row = match rows.get(&id) {
+                Some(r) => Some(*r),
+                None => index
+                    .get(&(p.data.kind.entity(), p.source_id.as_str()))
+                    .copied(),
+            };
+            Some((id, row))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|(id, row)| {
+            // A guardian the bundle did not list whose students changed
+            // (a delta deleted a child) gets a row of its own.
+            let row = row.unwrap_or_else(|| {
+                let p = &plan.people_after[&id];
+                let mut r = ReportRow::new(
+                    p.data.kind.entity(),
+                    &p.source_id,
+                    &p.data.display_name(),
+                    Action::Updated,
+                )
+                .record(&id);
+                r.changed_fields.push("linked_students".into());
+                plan.rows.push(r);
+                plan.rows.len() - 1
+            });
+            AccountWork { person_id: id, row }
+        })
+        .collect();
+    work.sort_by_key(|w| w.row);
+    plan.accounts = work;
+    plan.deactivated_accounts = plan
+        .people
+        .iter()
+        .filter(|c| c.op == Op::Deactivate)
+        .filter_map(|c| {
+            let p = plan.people_after.get(&c.id)?;
+            p.account_id.as_ref().map(|_| p.source_id.clone())
+        })
+        .collect();
 }
 
 /// A fingerprint of a user row as read (and the region its phones are read

@@ -7,11 +7,13 @@ use crate::{
     domain::{
         plan::Guard,
         records::{Action, Entity},
+        upload::UploadCounts,
     },
-    ops::{runs, sources},
+    ops::{runs, sources, uploads::Upload},
     store::{
         districts::DistrictRow,
         sync::{ReportRowRecord, RunRow, SourceRow},
+        uploads::ResultRecord,
     },
 };
 
@@ -302,6 +304,94 @@ pub fn report_row(r: &ReportRowRecord) -> pb::SyncReportRow {
             .unwrap_or_default(),
         notes: row.as_ref().map(|x| x.notes.clone()).unwrap_or_default(),
         record_id: r.record_id.clone().unwrap_or_default(),
+        account_id: r.account_id.clone().unwrap_or_default(),
+    }
+}
+
+/// An upload's status from its run's.
+pub fn upload_status(run_status: &str) -> pb::GuardianUploadStatus {
+    match run_status {
+        "queued" => pb::GuardianUploadStatus::Queued,
+        "running" => pb::GuardianUploadStatus::InProgress,
+        "completed" => pb::GuardianUploadStatus::Completed,
+        "failed" => pb::GuardianUploadStatus::Failed,
+        _ => pb::GuardianUploadStatus::Unspecified,
+    }
+}
+
+/// The run statuses an upload status filter means.
+pub fn upload_status_str(s: i32) -> Option<&'static str> {
+    match pb::GuardianUploadStatus::try_from(s).ok()? {
+        pb::GuardianUploadStatus::Queued => Some("queued"),
+        pb::GuardianUploadStatus::InProgress => Some("running"),
+        pb::GuardianUploadStatus::Completed => Some("completed"),
+        pb::GuardianUploadStatus::Failed => Some("failed"),
+        pb::GuardianUploadStatus::Unspecified => None,
+    }
+}
+
+/// An upload.
+pub fn upload(u: &Upload) -> pb::GuardianUpload {
+    let (run, up) = (&u.run, &u.upload);
+    let counts: UploadCounts = serde_json::from_str(&up.counts).unwrap_or_default();
+    pb::GuardianUpload {
+        upload_id: run.id.clone(),
+        district_id: up.district_id.clone(),
+        school_id: up.school_id.clone().unwrap_or_default(),
+        sync_source_id: up.source_id.clone(),
+        sync_run_id: run.id.clone(),
+        filename: up.filename.clone(),
+        size_bytes: u64::try_from(up.size_bytes).unwrap_or(0),
+        encoding: up.encoding.clone(),
+        dry_run: run.dry_run,
+        abandon: up.abandon,
+        forced: run.forced,
+        status: upload_status(&run.status).into(),
+        rows_done: u64::try_from(run.records_done).unwrap_or(0),
+        rows_total: u64::try_from(run.records_total).unwrap_or(0),
+        counts: Some(pb::GuardianUploadCounts {
+            rows_succeeded: counts.rows_succeeded,
+            rows_failed: counts.rows_failed,
+            created: counts.created,
+            updated: counts.updated,
+            unchanged: counts.unchanged,
+            links_abandoned: counts.links_abandoned,
+            accounts_deactivated: counts.accounts_deactivated,
+            invitations_sent: counts.invitations_sent,
+        }),
+        failure_message: run.failure_message.clone().unwrap_or_default(),
+        requested_by_account_id: run.requested_by.clone().unwrap_or_default(),
+        created_at: Some(ts(run.created_at)),
+        started_at: run.started_at.map(ts),
+        finished_at: run.finished_at.map(ts),
+    }
+}
+
+/// One line of an upload's result.
+pub fn upload_row(r: &ResultRecord) -> pb::GuardianUploadRow {
+    pb::GuardianUploadRow {
+        line_number: u64::try_from(r.line_number).unwrap_or(0),
+        student_code: r.student_code.clone(),
+        parent_code: r.parent_code.clone(),
+        first_name: r.first_name.clone(),
+        last_name: r.last_name.clone(),
+        email: r.email.clone(),
+        phone: r.phone.clone(),
+        home_phone: r.home_phone.clone(),
+        language: r.language.clone(),
+        result: if r.result == "SUCCESS" {
+            pb::UploadRowResult::Success
+        } else {
+            pb::UploadRowResult::Error
+        }
+        .into(),
+        action: r
+            .action
+            .as_deref()
+            .and_then(Action::parse)
+            .map_or(pb::RecordAction::Unspecified, action)
+            .into(),
+        error: r.error.clone(),
         account_id: r.account_id.clone().unwrap_or_default(),
     }
 }

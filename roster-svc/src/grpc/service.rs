@@ -16,6 +16,7 @@ use crate::{
         Ctx, districts,
         runs::{self, RunRequest},
         sources::{self, SourceInput},
+        uploads,
     },
     store::sync::{self, ReportFilter},
 };
@@ -387,15 +388,7 @@ impl pb::roster_service_server::RosterService for RosterApi {
         let r = request.into_inner();
         required("district_id", &r.district_id)?;
         let size = paging::size(r.page_size, 50, 500);
-        let after = match paging::decode(&r.page_token).map_err(|()| bad_token())? {
-            Some(k) if k.len() == 2 => {
-                let at = chrono::NaiveDateTime::parse_from_str(&k[0], "%Y-%m-%dT%H:%M:%S%.f")
-                    .map_err(|_| bad_token())?;
-                Some((at, k[1].clone()))
-            }
-            Some(_) => return Err(bad_token()),
-            None => None,
-        };
+        let after = time_key(&r.page_token)?;
         let statuses = r
             .statuses
             .iter()
@@ -413,12 +406,7 @@ impl pb::roster_service_server::RosterService for RosterApi {
         )
         .await?;
         let mut rows = rows;
-        let next = paging::cut(&mut rows, size, |last| {
-            vec![
-                last.created_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-                last.id.clone(),
-            ]
-        });
+        let next = paging::cut(&mut rows, size, time_token);
         // The page's runs share a few sources: read each once.
         let mut sources = std::collections::HashMap::new();
         let mut out = Vec::new();
@@ -450,11 +438,7 @@ impl pb::roster_service_server::RosterService for RosterApi {
         let caller = principal(&request)?;
         let r = request.into_inner();
         let size = paging::size(r.page_size, 100, 1_000);
-        let after = match paging::decode(&r.page_token).map_err(|()| bad_token())? {
-            Some(k) if k.len() == 1 => k[0].parse::<i64>().map_err(|_| bad_token())?,
-            Some(_) => return Err(bad_token()),
-            None => 0,
-        };
+        let after = seq_key(&r.page_token)?;
         let filter = ReportFilter {
             entities: r
                 .entities
@@ -594,28 +578,202 @@ impl pb::roster_service_server::RosterService for RosterApi {
             query: None,
         };
         let file = runs::download(&self.ctx.db, &caller, &r.sync_run_id, filter, xlsx).await?;
-        let mut messages: Vec<Result<pb::DownloadSyncReportResponse, Status>> =
-            report_file::chunks(file.bytes, report_file::CHUNK_SIZE)
-                .into_iter()
-                .map(|chunk| {
-                    Ok(pb::DownloadSyncReportResponse {
-                        content_type: String::new(),
-                        filename: String::new(),
-                        chunk,
-                    })
-                })
-                .collect();
-        match messages.first_mut() {
-            Some(Ok(first)) => {
-                first.content_type = file.content_type.into();
-                first.filename = file.filename;
+        Ok(Response::new(file_stream(file, |content_type, filename, chunk| {
+            pb::DownloadSyncReportResponse {
+                content_type,
+                filename,
+                chunk,
             }
-            _ => messages.push(Ok(pb::DownloadSyncReportResponse {
-                content_type: file.content_type.into(),
-                filename: file.filename,
-                chunk: vec![],
-            })),
+        })))
+    }
+
+    async fn upload_guardians(
+        &self,
+        request: Request<Streaming<pb::UploadGuardiansRequest>>,
+    ) -> Result<Response<pb::UploadGuardiansResponse>, Status> {
+        use pb::{upload_guardians_options::Scope, upload_guardians_request::Payload};
+        let caller = principal(&request)?;
+        let mut stream = request.into_inner();
+        let options = match stream.message().await?.and_then(|m| m.payload) {
+            Some(Payload::Options(o)) => o,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first message must carry the options (district_id or school_id, dry_run, abandon, filename)",
+                ));
+            }
+        };
+        let (district_id, school_id) = match options.scope {
+            Some(Scope::DistrictId(d)) => (Some(d), None),
+            Some(Scope::SchoolId(s)) => (None, Some(s)),
+            None => (None, None),
+        };
+        let mut bytes = Vec::new();
+        while let Some(message) = stream.message().await? {
+            match message.payload {
+                Some(Payload::Chunk(chunk)) => {
+                    if bytes.len() + chunk.len() > uploads::MAX_UPLOAD_BYTES {
+                        return Err(Status::invalid_argument(format!(
+                            "chunk: the file is larger than {} MB; split it into smaller files",
+                            uploads::MAX_UPLOAD_BYTES / (1024 * 1024)
+                        )));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                _ => {
+                    return Err(Status::invalid_argument(
+                        "only the first message carries options; the rest carry chunks",
+                    ));
+                }
+            }
         }
-        Ok(Response::new(Box::pin(futures::stream::iter(messages))))
+        let upload = uploads::receive(
+            &self.ctx,
+            &caller,
+            uploads::UploadOptions {
+                district_id,
+                school_id,
+                dry_run: options.dry_run,
+                abandon: options.abandon,
+                force: options.force,
+                filename: options.filename,
+                idempotency_key: Some(options.idempotency_key),
+            },
+            bytes,
+        )
+        .await?;
+        Ok(Response::new(pb::UploadGuardiansResponse {
+            upload_id: upload.run.id.clone(),
+            upload: Some(convert::upload(&upload)),
+        }))
+    }
+
+    async fn get_guardian_upload(
+        &self,
+        request: Request<pb::GetGuardianUploadRequest>,
+    ) -> Result<Response<pb::GetGuardianUploadResponse>, Status> {
+        let caller = principal(&request)?;
+        let upload = uploads::get(&self.ctx.db, &caller, &request.into_inner().upload_id).await?;
+        Ok(Response::new(pb::GetGuardianUploadResponse {
+            upload: Some(convert::upload(&upload)),
+        }))
+    }
+
+    async fn list_guardian_uploads(
+        &self,
+        request: Request<pb::ListGuardianUploadsRequest>,
+    ) -> Result<Response<pb::ListGuardianUploadsResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        required("district_id", &r.district_id)?;
+        let size = paging::size(r.page_size, 50, 500);
+        let after = time_key(&r.page_token)?;
+        let statuses = r
+            .statuses
+            .iter()
+            .filter_map(|s| convert::upload_status_str(*s))
+            .map(String::from)
+            .collect();
+        let mut rows = uploads::list(
+            &self.ctx.db,
+            &caller,
+            &r.district_id,
+            Some(r.school_id).filter(|s| !s.is_empty()),
+            statuses,
+            after,
+            size + 1,
+        )
+        .await?;
+        let next = paging::cut(&mut rows, size, |last| time_token(&last.run));
+        Ok(Response::new(pb::ListGuardianUploadsResponse {
+            uploads: rows.iter().map(convert::upload).collect(),
+            next_page_token: next,
+        }))
+    }
+
+    async fn list_guardian_upload_rows(
+        &self,
+        request: Request<pb::ListGuardianUploadRowsRequest>,
+    ) -> Result<Response<pb::ListGuardianUploadRowsResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let size = paging::size(r.page_size, 100, 1_000);
+        let after = seq_key(&r.page_token)?;
+        let result = match pb::UploadRowResult::try_from(r.result) {
+            Ok(pb::UploadRowResult::Success) => Some("SUCCESS"),
+            Ok(pb::UploadRowResult::Error) => Some("ERROR"),
+            _ => None,
+        };
+        let (mut rows, total) =
+            uploads::rows(&self.ctx.db, &caller, &r.upload_id, result, after, size + 1).await?;
+        let next = paging::cut(&mut rows, size, |last| vec![last.seq.to_string()]);
+        Ok(Response::new(pb::ListGuardianUploadRowsResponse {
+            rows: rows.iter().map(convert::upload_row).collect(),
+            next_page_token: next,
+            total_size: total,
+        }))
+    }
+
+    async fn download_guardian_upload_result(
+        &self,
+        request: Request<pb::DownloadGuardianUploadResultRequest>,
+    ) -> Result<Response<ByteStream<pb::DownloadGuardianUploadResultResponse>>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let xlsx = r.format != i32::from(pb::ReportFormat::Csv);
+        let file = uploads::download(&self.ctx.db, &caller, &r.upload_id, xlsx).await?;
+        Ok(Response::new(file_stream(file, |content_type, filename, chunk| {
+            pb::DownloadGuardianUploadResultResponse {
+                content_type,
+                filename,
+                chunk,
+            }
+        })))
+    }
+}
+
+/// A file as a stream of messages: the first names its type and file name.
+fn file_stream<T: Send + 'static>(
+    file: runs::ReportFile,
+    message: impl Fn(String, String, Vec<u8>) -> T,
+) -> ByteStream<T> {
+    let mut chunks = report_file::chunks(file.bytes, report_file::CHUNK_SIZE).into_iter();
+    let first = message(
+        file.content_type.into(),
+        file.filename,
+        chunks.next().unwrap_or_default(),
+    );
+    let messages: Vec<Result<T, Status>> = std::iter::once(first)
+        .chain(chunks.map(|c| message(String::new(), String::new(), c)))
+        .map(Ok)
+        .collect();
+    Box::pin(futures::stream::iter(messages))
+}
+
+/// A (created_at, id) page key.
+fn time_key(token: &str) -> Result<Option<(chrono::NaiveDateTime, String)>, Status> {
+    match paging::decode(token).map_err(|()| bad_token())? {
+        Some(k) if k.len() == 2 => {
+            let at = chrono::NaiveDateTime::parse_from_str(&k[0], "%Y-%m-%dT%H:%M:%S%.f")
+                .map_err(|_| bad_token())?;
+            Ok(Some((at, k[1].clone())))
+        }
+        Some(_) => Err(bad_token()),
+        None => Ok(None),
+    }
+}
+
+fn time_token(run: &sync::RunRow) -> Vec<String> {
+    vec![
+        run.created_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+        run.id.clone(),
+    ]
+}
+
+/// A row-number page key.
+fn seq_key(token: &str) -> Result<i64, Status> {
+    match paging::decode(token).map_err(|()| bad_token())? {
+        Some(k) if k.len() == 1 => k[0].parse::<i64>().map_err(|_| bad_token()),
+        Some(_) => Err(bad_token()),
+        None => Ok(0),
     }
 }

@@ -26,6 +26,8 @@ use crate::{
     },
 };
 
+mod upload;
+
 /// identity's UpsertAccounts limit.
 const UPSERT_BATCH: usize = 1_000;
 /// Upsert batches in flight.
@@ -102,6 +104,9 @@ impl Engine {
 
     async fn sync(&self, run: &RunRow) -> Result<Finish, RosterError> {
         let (source, district) = self.context(run).await?;
+        if source.kind == "upload" {
+            return self.upload(run, &source, &district).await;
+        }
         let mut timer = PhaseTimer::start();
         self.progress(run, "reading").await?;
         // Read the bundle and load what the source supplied before at once.
@@ -387,7 +392,8 @@ impl Engine {
     }
 
     /// RO-6 notices for applied contact changes, and invitations for new
-    /// accounts when the source invites. Failures are logged: the sync stands.
+    /// accounts when the source invites; returns the invitations identity
+    /// took. Failures are logged: the sync stands.
     async fn notify_and_invite(
         &self,
         run: &RunRow,
@@ -395,7 +401,7 @@ impl Engine {
         source: &SourceRow,
         plan: &Plan,
         changes: &[AppliedChange],
-    ) {
+    ) -> u64 {
         for n in notices(run, district, plan, changes) {
             let masked = mask_address(&n.address);
             if let Err(status) = self.notices.send(n).await {
@@ -403,7 +409,7 @@ impl Engine {
             }
         }
         if !source.send_invitations {
-            return;
+            return 0;
         }
         let invitees: Vec<String> = plan
             .rows
@@ -418,6 +424,7 @@ impl Engine {
             })
             .filter_map(|r| r.account_id.clone())
             .collect();
+        let mut sent = 0;
         for (i, chunk) in invitees.chunks(UPSERT_BATCH).enumerate() {
             let request = idpb::InviteAccountsRequest {
                 district_id: district.id.clone(),
@@ -425,10 +432,12 @@ impl Engine {
                 resend: false,
                 idempotency_key: format!("{}:invite:{i}", run.id),
             };
-            if let Err(status) = self.accounts.invite(request).await {
-                tracing::warn!(error = %status.message(), "invitations not sent");
+            match self.accounts.invite(request).await {
+                Ok(_) => sent += chunk.len() as u64,
+                Err(status) => tracing::warn!(error = %status.message(), "invitations not sent"),
             }
         }
+        sent
     }
 
     async fn store_report(&self, run: &RunRow, plan: Arc<Plan>) -> Result<(), RosterError> {

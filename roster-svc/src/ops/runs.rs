@@ -278,6 +278,6 @@ pub async fn download(
     .map_err(|e| RosterError::Internal(e.into()))?
 }
 
-fn internal(e: impl std::error::Error + Send + Sync + 'static) -> RosterError {
+pub(crate) fn internal(e: impl std::error::Error + Send + Sync + 'static) -> RosterError {
     RosterError::Internal(anyhow::Error::new(e))
 }

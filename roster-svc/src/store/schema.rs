@@ -220,6 +220,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// RO-7: what only an upload has; the rest is its sync run (same id).
+    guardian_uploads (run_id) {
+        run_id -> Text,
+        district_id -> Text,
+        school_id -> Nullable<Text>,
+        source_id -> Text,
+        filename -> Text,
+        size_bytes -> BigInt,
+        encoding -> Text,
+        abandon -> Bool,
+        counts -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// RO-7: one line of an upload's result file, numbered in file order
+    /// (abandoned links last).
+    guardian_upload_rows (run_id, seq) {
+        run_id -> Text,
+        seq -> BigInt,
+        line_number -> BigInt,
+        student_code -> Text,
+        parent_code -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        phone -> Text,
+        home_phone -> Text,
+        language -> Text,
+        result -> Text,
+        action -> Nullable<Text>,
+        error -> Text,
+        account_id -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
     schools,
@@ -234,4 +272,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_run_inputs,
     sync_leases,
     sync_report_rows,
+    guardian_uploads,
+    guardian_upload_rows,
 );

@@ -1,0 +1,2 @@
+DROP TABLE guardian_upload_rows;
+DROP TABLE guardian_uploads;
