@@ -1,13 +1,16 @@
 //! Command line: `homeroom [run]`, `homeroom serve <svc>`, `homeroom migrate <svc>`,
-//! `homeroom generate-roster --out <dir>`.
+//! `homeroom generate-roster --out <dir>`, `homeroom import-roster <bundle>`,
+//! `homeroom upload-guardians <file.csv>`.
 
 use std::{path::PathBuf, time::Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use homeroom_platform::{config::Env, service::announce, shutdown, telemetry};
 
+use homeroom_proto::roster::v1::upload_guardians_options::Scope as UploadScope;
+
 use crate::{
-    roster_client::{RosterClient, summary},
+    roster_client::{RosterClient, summary, upload_summary},
     suite::{Suite, SuiteConfig},
 };
 
@@ -66,21 +69,68 @@ pub enum Command {
         /// Apply even if the deactivation guard trips (RO-3).
         #[arg(long)]
         force: bool,
-        /// roster-svc's gRPC URL.
-        #[arg(
-            long,
-            env = "HOMEROOM_ROSTER_URL",
-            default_value = "http://127.0.0.1:50052"
-        )]
-        roster_url: String,
-        /// identity-svc's gRPC URL (for the service token).
-        #[arg(
-            long,
-            env = "HOMEROOM_IDENTITY_URL",
-            default_value = "http://127.0.0.1:50051"
-        )]
-        identity_url: String,
+        #[command(flatten)]
+        endpoints: Endpoints,
     },
+    /// Upload a guardian CSV (RO-7) for a district or a school of a running
+    /// roster-svc, follow it, and save the result file. Needs
+    /// HOMEROOM_SERVICE_SECRET.
+    UploadGuardians {
+        /// The CSV: student_code,parent_code,first_name,last_name,email,phone,home_phone,language.
+        path: PathBuf,
+        /// The district whose guardians these are.
+        #[arg(long, conflicts_with = "school", required_unless_present = "school")]
+        district: Option<String>,
+        /// Or the school.
+        #[arg(long)]
+        school: Option<String>,
+        /// Produce the result file and change nothing (RO-4).
+        #[arg(long)]
+        dry_run: bool,
+        /// The file is the whole guardian list: links earlier uploads made that
+        /// it no longer lists are removed.
+        #[arg(long)]
+        abandon: bool,
+        /// With --abandon, apply even if the deactivation guard trips.
+        #[arg(long)]
+        force: bool,
+        /// Where to save the result (.xlsx or .csv); default `<file>-result.xlsx`.
+        #[arg(long)]
+        result: Option<PathBuf>,
+        #[command(flatten)]
+        endpoints: Endpoints,
+    },
+}
+
+/// Where the running services are.
+#[derive(Debug, clap::Args)]
+pub struct Endpoints {
+    /// roster-svc's gRPC URL.
+    #[arg(
+        long,
+        env = "HOMEROOM_ROSTER_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    roster_url: String,
+    /// identity-svc's gRPC URL (for the service token).
+    #[arg(
+        long,
+        env = "HOMEROOM_IDENTITY_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    identity_url: String,
+}
+
+impl Endpoints {
+    /// A roster client acting as the operator.
+    async fn connect(&self, env: &Env) -> anyhow::Result<RosterClient> {
+        let secret = env.get("SERVICE_SECRET").ok_or_else(|| {
+            anyhow::anyhow!(
+                "HOMEROOM_SERVICE_SECRET is not set: the command needs the services' shared secret"
+            )
+        })?;
+        RosterClient::connect(&self.roster_url, &self.identity_url, &secret).await
+    }
 }
 
 /// A runnable component.
@@ -125,13 +175,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             source,
             dry_run,
             force,
-            roster_url,
-            identity_url,
+            endpoints,
         } => {
-            let secret = env.get("SERVICE_SECRET").ok_or_else(|| {
-                anyhow::anyhow!("HOMEROOM_SERVICE_SECRET is not set: the import needs the services' shared secret")
-            })?;
-            let mut client = RosterClient::connect(&roster_url, &identity_url, &secret).await?;
+            let mut client = endpoints.connect(&env).await?;
             let run = client.import(&source, &path, dry_run, force).await?;
             println!("queued run {}", run.sync_run_id);
             let run = client.wait(&run.sync_run_id).await?;
@@ -139,6 +185,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if run.status() == homeroom_proto::roster::v1::SyncRunStatus::Failed {
                 anyhow::bail!("the sync failed");
             }
+            Ok(())
+        }
+        Command::UploadGuardians {
+            path,
+            district,
+            school,
+            dry_run,
+            abandon,
+            force,
+            result,
+            endpoints,
+        } => {
+            let mut client = endpoints.connect(&env).await?;
+            let scope = match (district, school) {
+                (_, Some(school)) => UploadScope::SchoolId(school),
+                (Some(district), None) => UploadScope::DistrictId(district),
+                (None, None) => anyhow::bail!("give --district or --school"),
+            };
+            let options = homeroom_proto::roster::v1::UploadGuardiansOptions {
+                scope: Some(scope),
+                dry_run,
+                abandon,
+                force,
+                ..Default::default()
+            };
+            let upload = client.upload_guardians(&path, options).await?;
+            println!("queued upload {}", upload.upload_id);
+            let upload = client.wait_upload(&upload.upload_id).await?;
+            println!("{}", upload_summary(&upload));
+            if upload.status() == homeroom_proto::roster::v1::GuardianUploadStatus::Failed {
+                anyhow::bail!("the upload failed: {}", upload.failure_message);
+            }
+            let out = result.unwrap_or_else(|| {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                path.with_file_name(format!("{stem}-result.xlsx"))
+            });
+            let xlsx = !out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let bytes = client.upload_result(&upload.upload_id, xlsx).await?;
+            std::fs::write(&out, bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            println!("result saved to {}", out.display());
             Ok(())
         }
         Command::Serve { service } => serve(service, &env).await,

@@ -1,6 +1,7 @@
 //! The launcher as a roster client: `homeroom import-roster` pushes a OneRoster
 //! bundle (a .zip, or a folder zipped on the fly) into a sync source and
-//! follows the run; the suite's demo district is a generated bundle synced the
+//! follows the run; `homeroom upload-guardians` streams a guardian CSV and
+//! saves its result file; the suite's demo district is a generated bundle synced the
 //! same way.
 
 use std::{
@@ -109,6 +110,79 @@ impl RosterClient {
             .into_inner()
             .sync_run
             .context("roster-svc answered without a run")
+    }
+
+    /// Streams a guardian CSV to roster-svc (RO-7); the queued upload.
+    pub async fn upload_guardians(
+        &mut self,
+        path: &Path,
+        mut options: pb::UploadGuardiansOptions,
+    ) -> anyhow::Result<pb::GuardianUpload> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        options.filename = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut messages = vec![pb::UploadGuardiansRequest {
+            payload: Some(pb::upload_guardians_request::Payload::Options(options)),
+        }];
+        messages.extend(bytes.chunks(CHUNK).map(|c| pb::UploadGuardiansRequest {
+            payload: Some(pb::upload_guardians_request::Payload::Chunk(c.to_vec())),
+        }));
+        let request = self.request(tokio_stream::iter(messages))?;
+        self.roster
+            .upload_guardians(request)
+            .await?
+            .into_inner()
+            .upload
+            .context("roster-svc answered without an upload")
+    }
+
+    /// Waits for an upload to finish.
+    pub async fn wait_upload(&mut self, upload_id: &str) -> anyhow::Result<pb::GuardianUpload> {
+        loop {
+            let request = self.request(pb::GetGuardianUploadRequest {
+                upload_id: upload_id.into(),
+            })?;
+            let upload = self
+                .roster
+                .get_guardian_upload(request)
+                .await?
+                .into_inner()
+                .upload
+                .context("roster-svc answered without an upload")?;
+            if matches!(
+                upload.status(),
+                pb::GuardianUploadStatus::Completed | pb::GuardianUploadStatus::Failed
+            ) {
+                return Ok(upload);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// An upload's result file, as XLSX or CSV.
+    pub async fn upload_result(&mut self, upload_id: &str, xlsx: bool) -> anyhow::Result<Vec<u8>> {
+        let request = self.request(pb::DownloadGuardianUploadResultRequest {
+            upload_id: upload_id.into(),
+            format: if xlsx {
+                pb::ReportFormat::Xlsx
+            } else {
+                pb::ReportFormat::Csv
+            }
+            .into(),
+        })?;
+        let mut stream = self
+            .roster
+            .download_guardian_upload_result(request)
+            .await?
+            .into_inner();
+        let mut bytes = Vec::new();
+        while let Some(message) = stream.message().await? {
+            bytes.extend(message.chunk);
+        }
+        Ok(bytes)
     }
 
     /// Waits for a run to finish.
@@ -272,4 +346,31 @@ pub fn summary(run: &pb::SyncRun) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// One line per count of a finished upload.
+pub fn upload_summary(upload: &pb::GuardianUpload) -> String {
+    let c = upload.counts.clone().unwrap_or_default();
+    let mut line = format!(
+        "upload {}: {:?}, {} of {} rows ({} succeeded, {} failed); guardians: {} created, {} updated, {} unchanged",
+        upload.upload_id,
+        upload.status(),
+        upload.rows_done,
+        upload.rows_total,
+        c.rows_succeeded,
+        c.rows_failed,
+        c.created,
+        c.updated,
+        c.unchanged,
+    );
+    if upload.abandon {
+        line.push_str(&format!(
+            "; {} links abandoned, {} guardians deactivated",
+            c.links_abandoned, c.accounts_deactivated
+        ));
+    }
+    if !upload.failure_message.is_empty() {
+        line.push_str(&format!(" — {}", upload.failure_message));
+    }
+    line
 }

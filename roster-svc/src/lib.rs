@@ -3,12 +3,14 @@
 
 pub mod app;
 pub mod config;
+pub mod connectors;
 pub mod domain;
 pub mod generator;
 pub mod grpc;
 pub mod oneroster;
 pub mod ops;
 pub mod store;
+pub mod upload;
 
 /// The service's embedded migrations, one tree per backend.
 pub static MIGRATIONS: homeroom_platform::db::Migrations = homeroom_platform::db::Migrations {

@@ -132,7 +132,7 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
         format!("Bearer {token}").parse().unwrap()
     };
     let deadline = Instant::now() + Duration::from_secs(90);
-    let source = loop {
+    let (source, district_id) = loop {
         assert!(Instant::now() < deadline, "the demo district did not load");
         tokio::time::sleep(Duration::from_millis(500)).await;
         let Ok(mut identity) =
@@ -177,7 +177,7 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
         if let Some(run) = runs.sync_runs.first()
             && run.status() == pb::SyncRunStatus::Completed
         {
-            break run.sync_source_id.clone();
+            break (run.sync_source_id.clone(), district.district_id.clone());
         }
     };
     let out = tokio::process::Command::new(BIN)
@@ -206,5 +206,53 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
         stdout.contains("Student: 0 created, 0 updated, 60 unchanged"),
         "{stdout}"
     );
+
+    // `homeroom upload-guardians` streams a CSV and saves the result file.
+    let users = std::fs::read_to_string(data.path().join("demo-bundle/users.csv")).unwrap();
+    let student = users
+        .lines()
+        .find(|l| l.split(',').nth(5) == Some("student"))
+        .and_then(|l| l.split(',').next())
+        .unwrap()
+        .to_string();
+    let csv = data.path().join("parents.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "student_code,parent_code,first_name,last_name,email,phone,home_phone,language\n\
+             {student},UP-1,Uma,Upload,uma.upload@example.com,,,\n\
+             nobody,UP-2,Ned,Nobody,ned@example.com,,,\n"
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "upload-guardians",
+            csv.to_str().unwrap(),
+            "--district",
+            &district_id,
+            "--result",
+            data.path().join("result.csv").to_str().unwrap(),
+            "--roster-url",
+            &roster_url,
+            "--identity-url",
+            &identity_url,
+        ])
+        .env("HOMEROOM_SERVICE_SECRET", secret)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Completed, 2 of 2 rows (1 succeeded, 1 failed); guardians: 1 created"),
+        "{stdout}"
+    );
+    let result = std::fs::read_to_string(data.path().join("result.csv")).unwrap();
+    assert!(result.contains("ERROR,,Unknown student code nobody"), "{result}");
     drop(suite);
 }

@@ -1,6 +1,8 @@
 //! The rules of rostering, free of tonic and diesel.
 
+pub mod duplicates;
 pub mod error;
 pub mod plan;
 pub mod records;
 pub mod report;
+pub mod upload;

@@ -9,10 +9,12 @@ pub mod access;
 pub mod audience;
 pub mod clients;
 pub mod districts;
+pub mod duplicates;
 pub mod engine;
 pub mod runner;
 pub mod runs;
 pub mod sources;
+pub mod uploads;
 
 /// What operations share.
 #[derive(Clone)]

@@ -2,6 +2,8 @@
 
 pub mod audience;
 pub mod districts;
+pub mod duplicates;
 pub mod records;
 pub mod schema;
 pub mod sync;
+pub mod uploads;

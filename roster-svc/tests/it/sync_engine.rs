@@ -30,11 +30,11 @@ use tonic::Status;
 
 /// identity-svc as a map of (source id → account id).
 #[derive(Default)]
-struct FakeIdentity {
-    accounts: Mutex<HashMap<String, String>>,
-    upserts: Mutex<Vec<idpb::UpsertAccountsRequest>>,
-    invites: Mutex<Vec<idpb::InviteAccountsRequest>>,
-    deactivations: Mutex<Vec<String>>,
+pub(crate) struct FakeIdentity {
+    pub(crate) accounts: Mutex<HashMap<String, String>>,
+    pub(crate) upserts: Mutex<Vec<idpb::UpsertAccountsRequest>>,
+    pub(crate) invites: Mutex<Vec<idpb::InviteAccountsRequest>>,
+    pub(crate) deactivations: Mutex<Vec<String>>,
 }
 
 impl Accounts for FakeIdentity {
@@ -124,16 +124,16 @@ impl Notices for FakeMessaging {
     }
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     _db: TestDb,
-    ctx: Ctx,
-    engine: Engine,
-    identity: Arc<FakeIdentity>,
-    district_id: String,
-    dir: tempfile::TempDir,
+    pub(crate) ctx: Ctx,
+    pub(crate) engine: Engine,
+    pub(crate) identity: Arc<FakeIdentity>,
+    pub(crate) district_id: String,
+    pub(crate) dir: tempfile::TempDir,
 }
 
-fn service() -> Principal {
+pub(crate) fn service() -> Principal {
     Principal::Service {
         name: "gateway".into(),
     }
@@ -143,7 +143,7 @@ const USERS_HEADER: &str = "sourcedId,status,dateLastModified,enabledUser,orgSou
 const CLASSES_HEADER: &str = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods";
 const ENROLLMENTS_HEADER: &str = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate";
 
-fn write(
+pub(crate) fn write(
     dir: &Path,
     mode: &str,
     orgs: &[&str],
@@ -183,12 +183,12 @@ fn write(
     .unwrap();
 }
 
-const ORGS: &[&str] = &[
+pub(crate) const ORGS: &[&str] = &[
     "d1,,,Springfield,district,,",
     "sch1,,,Lincoln Elementary,school,101,d1",
     "sch2,,,Washington Middle,school,102,d1",
 ];
-const USERS: &[&str] = &[
+pub(crate) const USERS: &[&str] = &[
     "s1,,,true,sch1,student,,,Ana,Smith,,1001,,,,g1,03,",
     "s2,,,true,sch2,student,,,Ben,Smith,,1002,,,,g1,07,",
     "g1,,,true,sch1,parent,,,Sarah,Smith,,,sarah@mail.com,(987) 654-3210,,\"s1,s2\",,",
@@ -197,18 +197,18 @@ const USERS: &[&str] = &[
     "s4,,,true,sch1,student,,,Dee,Jones,,1004,,,,,04,",
     "s5,,,true,sch1,student,,,Eve,Park,,1005,,,,,05,",
 ];
-const CLASSES: &[&str] = &[
+pub(crate) const CLASSES: &[&str] = &[
     "c1,,,Grade 3 Homeroom,03,,HR3,homeroom,,sch1,,,,",
     "c2,,,Science 7,07,,SCI7,scheduled,,sch2,,,,",
 ];
-const ENROLLMENTS: &[&str] = &[
+pub(crate) const ENROLLMENTS: &[&str] = &[
     "e1,,,c1,sch1,s1,student,false,,",
     "e2,,,c1,sch1,t1,teacher,true,,",
     "e3,,,c2,sch2,s2,student,false,,",
 ];
 
 impl Fixture {
-    async fn new() -> Fixture {
+    pub(crate) async fn new() -> Fixture {
         let db = TestDb::migrated(&MIGRATIONS).await.unwrap();
         let identity = Arc::new(FakeIdentity::default());
         let messaging = Arc::new(FakeMessaging::default());
@@ -241,7 +241,7 @@ impl Fixture {
         }
     }
 
-    async fn source(&self, school_id: Option<String>, invite: bool) -> String {
+    pub(crate) async fn source(&self, school_id: Option<String>, invite: bool) -> String {
         sources::create(
             &self.ctx,
             &service(),
@@ -263,7 +263,7 @@ impl Fixture {
     }
 
     /// Queues and runs one sync in this task; returns the run.
-    async fn sync(&self, source: &str, dry_run: bool) -> roster_svc::store::sync::RunRow {
+    pub(crate) async fn sync(&self, source: &str, dry_run: bool) -> roster_svc::store::sync::RunRow {
         let run = runs::queue(
             &self.ctx,
             &service(),
@@ -289,7 +289,7 @@ impl Fixture {
             .0
     }
 
-    async fn rows(&self, run: &str) -> Vec<(String, String, String, String)> {
+    pub(crate) async fn rows(&self, run: &str) -> Vec<(String, String, String, String)> {
         let (rows, _) = runs::report_page(
             &self.ctx.db,
             &service(),
