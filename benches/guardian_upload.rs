@@ -150,6 +150,36 @@ fn counts(u: &pb::GuardianUpload) -> String {
     )
 }
 
+/// The most common reasons rows failed (the generator writes some bad
+/// contacts on purpose).
+async fn errors(b: &mut Bench, upload_id: &str) {
+    let rows = b
+        .roster
+        .list_guardian_upload_rows(bearer(
+            pb::ListGuardianUploadRowsRequest {
+                upload_id: upload_id.into(),
+                result: pb::UploadRowResult::Error.into(),
+                page_size: 1_000,
+                ..Default::default()
+            },
+            &b.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    let mut reasons: HashMap<String, usize> = HashMap::new();
+    for r in &rows {
+        let reason: String = r.error.split(['"', ';']).next().unwrap_or("").into();
+        *reasons.entry(reason).or_default() += 1;
+    }
+    let mut reasons: Vec<_> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    for (reason, n) in reasons.iter().take(5) {
+        println!("    {n} x {reason}");
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let students = students();
@@ -173,6 +203,7 @@ async fn main() {
     let (dry_took, dry) = upload(&mut b, &file, true).await;
     assert_eq!(dry.status(), pb::GuardianUploadStatus::Completed, "{dry:?}");
     println!("dry run ({backend}): {dry_took:.2?}\n  {}", counts(&dry));
+    errors(&mut b, &dry.upload_id).await;
     let (took, applied) = upload(&mut b, &file, false).await;
     assert_eq!(applied.status(), pb::GuardianUploadStatus::Completed, "{applied:?}");
     println!("applied ({backend}): {took:.2?}\n  {}", counts(&applied));

@@ -136,6 +136,7 @@ impl Suite {
                 messaging_url: messaging_url.clone(),
                 service_secret: Some(config.service_secret.clone()),
                 sync_workers: 1,
+                secrets_key: None,
             },
         )
         .await?;

@@ -16,13 +16,16 @@ use crate::{
     MIGRATIONS,
     config::Config,
     grpc::RosterApi,
-    ops::{Ctx, clients::GrpcClients, engine::Engine, runner::Runner},
+    ops::{Ctx, clients::GrpcClients, engine::Engine, runner::Runner, schedule::Scheduler},
+    secrets::KeyOrigin,
 };
 
-/// A bound roster-svc, ready to run: the gRPC server and its sync runners.
+/// A bound roster-svc, ready to run: the gRPC server, its sync runners and
+/// the daily scheduler.
 pub struct App {
     host: GrpcHost,
     runners: Vec<Runner>,
+    scheduler: Scheduler,
 }
 
 impl App {
@@ -44,15 +47,28 @@ impl App {
             lazy_channel(&config.messaging_url)?,
             ServiceTokens::new(identity, "roster", config.service_secret.clone()),
         );
+        let secrets = config.secrets_key();
+        match secrets.origin() {
+            KeyOrigin::Configured => {}
+            KeyOrigin::ServiceSecret => tracing::warn!(
+                "HOMEROOM_SECRETS_KEY is not set: source credentials are encrypted with a key derived from HOMEROOM_SERVICE_SECRET; set the key in production"
+            ),
+            KeyOrigin::Development => tracing::warn!(
+                "HOMEROOM_SECRETS_KEY and HOMEROOM_SERVICE_SECRET are not set: source credentials are encrypted with a development key"
+            ),
+        }
         let wake = Arc::new(Notify::new());
-        let engine = Engine::new(db.clone(), clients.clone(), clients.clone());
+        let engine =
+            Engine::new(db.clone(), clients.clone(), clients.clone()).with_secrets(secrets.clone());
         let runners = (0..config.sync_workers.max(1))
             .map(|_| Runner::new(db.clone(), engine.clone(), wake.clone()))
             .collect();
+        let scheduler = Scheduler::new(db.clone(), wake.clone());
         let ctx = Ctx {
             db: db.clone(),
             accounts: clients,
             wake,
+            secrets,
         };
         let spec = ServiceSpec {
             routes: Routes::new(
@@ -69,6 +85,7 @@ impl App {
         Ok(App {
             host: GrpcHost::on(listener, config.service, db, spec).await?,
             runners,
+            scheduler,
         })
     }
 
@@ -77,15 +94,16 @@ impl App {
         self.host.local_addr()
     }
 
-    /// Serves and syncs until `shutdown` resolves; a run in hand finishes (its
-    /// lease covers it if the process dies first).
+    /// Serves, schedules and syncs until `shutdown` resolves; a run in hand
+    /// finishes (its lease covers it if the process dies first).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
-        let runners: Vec<_> = self
+        let mut runners: Vec<_> = self
             .runners
             .into_iter()
             .map(|r| tokio::spawn(r.run_until(stop.clone())))
             .collect();
+        runners.push(tokio::spawn(self.scheduler.run_until(stop.clone())));
         let served = self.host.run_until(shutdown).await;
         stop.cancel();
         for r in runners {

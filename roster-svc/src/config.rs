@@ -13,10 +13,18 @@
 //! - `HOMEROOM_SERVICE_SECRET`: presented to identity-svc for roster's service
 //!   token (without it, syncs cannot reach identity);
 //! - `HOMEROOM_SYNC_WORKERS` (default 1): sync runs this process works on at
-//!   once (each source still runs one at a time).
+//!   once (each source still runs one at a time);
+//! - `HOMEROOM_SECRETS_KEY`: 32 random bytes in base64 (`openssl rand -base64
+//!   32`) that encrypt the sources' connector credentials at rest. Unset, a
+//!   key is derived from `HOMEROOM_SERVICE_SECRET` (SHA-256 with a fixed
+//!   label), or from the label alone when that is unset too, so `cargo run`
+//!   works; production sets it (every replica the same), since changing the
+//!   service secret would otherwise lose every stored credential.
 
 use homeroom_platform::config::{Env, ServiceSettings, loopback, uri_or};
 use secrecy::SecretString;
+
+use crate::secrets::SecretsKey;
 
 /// Default port of roster-svc.
 pub const DEFAULT_PORT: u16 = 50052;
@@ -34,6 +42,9 @@ pub struct Config {
     pub service_secret: Option<SecretString>,
     /// Concurrent sync runs in this process.
     pub sync_workers: usize,
+    /// The key of stored connector credentials; `None` derives one (see
+    /// [`Config::secrets_key`]).
+    pub secrets_key: Option<SecretsKey>,
 }
 
 impl Config {
@@ -45,6 +56,7 @@ impl Config {
             messaging_url: "http://127.0.0.1:50053".into(),
             service_secret: None,
             sync_workers: 1,
+            secrets_key: None,
         }
     }
 
@@ -57,6 +69,17 @@ impl Config {
             messaging_url: uri_or(env, "MESSAGING_URL", &d.messaging_url)?,
             service_secret: env.get("SERVICE_SECRET").map(SecretString::from),
             sync_workers: env.parse_or("SYNC_WORKERS", d.sync_workers)?,
+            secrets_key: env
+                .get("SECRETS_KEY")
+                .map(|k| SecretsKey::from_base64(&k))
+                .transpose()?,
         })
+    }
+
+    /// The configured secrets key, else one derived from the service secret.
+    pub fn secrets_key(&self) -> SecretsKey {
+        self.secrets_key
+            .clone()
+            .unwrap_or_else(|| SecretsKey::derived(self.service_secret.as_ref()))
     }
 }

@@ -9,6 +9,7 @@ pub mod generator;
 pub mod grpc;
 pub mod oneroster;
 pub mod ops;
+pub mod secrets;
 pub mod store;
 pub mod upload;
 

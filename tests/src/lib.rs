@@ -77,6 +77,7 @@ impl Stack {
                 messaging_url: messaging_url.clone(),
                 service_secret: Some(SERVICE_SECRET.into()),
                 sync_workers: 1,
+                secrets_key: None,
             },
         )
         .await?;

@@ -1,7 +1,7 @@
 //! Who may change contact details and how (ID-8), invitations (ID-4), and
 //! the roster-driven account life cycle (RO-3, RO-6).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use homeroom_platform::{
     auth::{Principal, Role},
@@ -194,10 +194,12 @@ pub async fn invite(
     let (rows, contacts, holders, district_name) = ctx
         .db
         .run(move |conn| {
-            let mut rows = Vec::new();
-            for id in &ids {
-                rows.push(store::accounts::find(conn, id)?.filter(|a| a.district_id == district));
-            }
+            let mut found: HashMap<String, _> = store::accounts::find_many(conn, &ids)?
+                .into_iter()
+                .filter(|a| a.district_id == district)
+                .map(|a| (a.id.clone(), a))
+                .collect();
+            let rows: Vec<_> = ids.iter().map(|id| found.remove(id)).collect();
             let contacts = store::accounts::contacts_of(conn, &ids)?;
             let values: Vec<String> = contacts
                 .values()
@@ -217,6 +219,7 @@ pub async fn invite(
     let now = chrono::Utc::now().naive_utc();
     let mut results = Vec::with_capacity(account_ids.len());
     let mut invited = Vec::new();
+    let mut messages = Vec::new();
     for (id, row) in account_ids.into_iter().zip(rows) {
         let outcome = match row {
             None => Invitation::NotFound,
@@ -242,24 +245,22 @@ pub async fn invite(
                     for (kind, channel, address) in &targets {
                         let mut variables = BTreeMap::new();
                         variables.insert("district_name".to_string(), district_name.clone());
-                        ctx.messenger
-                            .send(SystemMessage {
-                                idempotency_key: format!(
-                                    "invite:{idempotency_key}:{}:{}",
-                                    a.id,
-                                    kind.as_str()
-                                ),
-                                district_id: a.district_id.clone(),
-                                kind: MessageKind::Invitation,
-                                account_id: a.id.clone(),
-                                first_name: a.given_name.clone(),
-                                channel: *channel,
-                                address: address.clone(),
-                                address_shared: holders.get(address).copied().unwrap_or(1) > 1,
-                                language: a.preferred_language.clone(),
-                                variables,
-                            })
-                            .await?;
+                        messages.push(SystemMessage {
+                            idempotency_key: format!(
+                                "invite:{idempotency_key}:{}:{}",
+                                a.id,
+                                kind.as_str()
+                            ),
+                            district_id: a.district_id.clone(),
+                            kind: MessageKind::Invitation,
+                            account_id: a.id.clone(),
+                            first_name: a.given_name.clone(),
+                            channel: *channel,
+                            address: address.clone(),
+                            address_shared: holders.get(address).copied().unwrap_or(1) > 1,
+                            language: a.preferred_language.clone(),
+                            variables,
+                        });
                     }
                     invited.push(a.id.clone());
                     Invitation::Sent(targets.into_iter().map(|(k, _, _)| k).collect())
@@ -268,6 +269,7 @@ pub async fn invite(
         };
         results.push((id, outcome));
     }
+    ctx.messenger.send_many(messages).await?;
     if !invited.is_empty() {
         ctx.db
             .run(move |conn| {

@@ -1,5 +1,5 @@
 //! The way out to messaging-svc: system messages (codes, invitations, notices)
-//! sent with `SendSystemMessage` under identity's own service token.
+//! sent with `SendSystemMessages` under identity's own service token.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -57,9 +57,17 @@ pub struct SystemMessage {
 
 /// Sends system messages.
 pub trait Messenger: Send + Sync + 'static {
+    /// Queues messages with messaging-svc (any number; sent in batches).
+    fn send_many(&self, messages: Vec<SystemMessage>) -> BoxFuture<'_, Result<(), IdentityError>>;
+
     /// Queues one message with messaging-svc.
-    fn send(&self, message: SystemMessage) -> BoxFuture<'_, Result<(), IdentityError>>;
+    fn send(&self, message: SystemMessage) -> BoxFuture<'_, Result<(), IdentityError>> {
+        self.send_many(vec![message])
+    }
 }
+
+/// Messages per SendSystemMessages call (messaging's limit).
+const BATCH: usize = 1_000;
 
 /// messaging-svc over gRPC.
 pub struct GrpcMessenger {
@@ -74,44 +82,52 @@ impl GrpcMessenger {
     }
 }
 
+fn request(m: SystemMessage) -> mpb::SendSystemMessageRequest {
+    let kind = match m.kind {
+        MessageKind::OneTimeCode => mpb::SystemMessageKind::OneTimeCode,
+        MessageKind::Invitation => mpb::SystemMessageKind::Invitation,
+        MessageKind::ContactChanged => mpb::SystemMessageKind::ContactChangedNotice,
+    };
+    let channel = match m.channel {
+        MessageChannel::Email => mpb::Channel::Email,
+        MessageChannel::Sms => mpb::Channel::Sms,
+    };
+    mpb::SendSystemMessageRequest {
+        idempotency_key: m.idempotency_key,
+        district_id: m.district_id,
+        kind: kind as i32,
+        account_id: m.account_id,
+        first_name: m.first_name,
+        channel: channel as i32,
+        address: m.address,
+        address_shared: m.address_shared,
+        language: m.language,
+        variables: m.variables.into_iter().collect(),
+    }
+}
+
 impl Messenger for GrpcMessenger {
-    fn send(&self, m: SystemMessage) -> BoxFuture<'_, Result<(), IdentityError>> {
+    fn send_many(&self, messages: Vec<SystemMessage>) -> BoxFuture<'_, Result<(), IdentityError>> {
         Box::pin(async move {
             let (token, _) = self.tokens.service_token("identity").await?;
-            let kind = match m.kind {
-                MessageKind::OneTimeCode => mpb::SystemMessageKind::OneTimeCode,
-                MessageKind::Invitation => mpb::SystemMessageKind::Invitation,
-                MessageKind::ContactChanged => mpb::SystemMessageKind::ContactChangedNotice,
-            };
-            let channel = match m.channel {
-                MessageChannel::Email => mpb::Channel::Email,
-                MessageChannel::Sms => mpb::Channel::Sms,
-            };
-            let mut request = tonic::Request::new(mpb::SendSystemMessageRequest {
-                idempotency_key: m.idempotency_key,
-                district_id: m.district_id,
-                kind: kind as i32,
-                account_id: m.account_id,
-                first_name: m.first_name,
-                channel: channel as i32,
-                address: m.address,
-                address_shared: m.address_shared,
-                language: m.language,
-                variables: m.variables.into_iter().collect(),
-            });
-            let bearer = format!("Bearer {token}").parse().map_err(|_| {
-                IdentityError::Internal(anyhow::anyhow!("service token is not a header value"))
-            })?;
-            request.metadata_mut().insert("authorization", bearer);
-            mpb::messaging_service_client::MessagingServiceClient::new(self.channel.clone())
-                .send_system_message(request)
-                .await
-                .map_err(|status| {
-                    tracing::warn!(code = ?status.code(), "messaging refused a system message");
+            let bearer: tonic::metadata::MetadataValue<_> =
+                format!("Bearer {token}").parse().map_err(|_| {
+                    IdentityError::Internal(anyhow::anyhow!("service token is not a header value"))
+                })?;
+            let mut client =
+                mpb::messaging_service_client::MessagingServiceClient::new(self.channel.clone());
+            let mut messages = messages.into_iter().peekable();
+            while messages.peek().is_some() {
+                let batch: Vec<_> = messages.by_ref().take(BATCH).map(request).collect();
+                let mut call = tonic::Request::new(mpb::SendSystemMessagesRequest { messages: batch });
+                call.metadata_mut().insert("authorization", bearer.clone());
+                client.send_system_messages(call).await.map_err(|status| {
+                    tracing::warn!(code = ?status.code(), "messaging refused system messages");
                     IdentityError::Unavailable(
                         "messages cannot be sent right now; try again in a minute".into(),
                     )
                 })?;
+            }
             Ok(())
         })
     }

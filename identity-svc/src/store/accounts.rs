@@ -515,6 +515,20 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<AccountRow>> {
         .optional()
 }
 
+/// Accounts by id (missing ids are left out).
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<AccountRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        out.extend(
+            accounts::table
+                .filter(accounts::id.eq_any(chunk))
+                .select(AccountRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// How many non-deactivated accounts hold each of the given address ids.
 pub fn holders(conn: &mut DbConn, address_ids: &[String]) -> QueryResult<HashMap<String, i64>> {
     let rows: Vec<(String, String)> = account_credentials::table

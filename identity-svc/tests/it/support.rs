@@ -45,8 +45,11 @@ impl RecordingMessenger {
 }
 
 impl Messenger for RecordingMessenger {
-    fn send(&self, message: SystemMessage) -> BoxFuture<'_, Result<(), IdentityError>> {
-        self.sent.lock().unwrap().push(message);
+    fn send_many(
+        &self,
+        messages: Vec<SystemMessage>,
+    ) -> BoxFuture<'_, Result<(), IdentityError>> {
+        self.sent.lock().unwrap().extend(messages);
         Box::pin(async { Ok(()) })
     }
 }

@@ -40,64 +40,37 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
         &self,
         request: Request<pb::SendSystemMessageRequest>,
     ) -> Result<Response<pb::SendSystemMessageResponse>, Status> {
-        if !principal(&request)?.is_service(&["identity", "roster"]) {
-            return Err(MessagingError::PermissionDenied(
-                "only identity-svc and roster-svc send system messages".into(),
-            )
+        system_caller(&request)?;
+        let m = system_message(request.into_inner())?;
+        let queued = ops::system::send(&self.db, m).await?;
+        Ok(Response::new(system_answer(queued)))
+    }
+
+    async fn send_system_messages(
+        &self,
+        request: Request<pb::SendSystemMessagesRequest>,
+    ) -> Result<Response<pb::SendSystemMessagesResponse>, Status> {
+        system_caller(&request)?;
+        let messages = request.into_inner().messages;
+        if messages.len() > ops::system::MAX_BATCH {
+            return Err(MessagingError::InvalidArgument(format!(
+                "messages: at most {} per request",
+                ops::system::MAX_BATCH
+            ))
             .into());
         }
-        let r = request.into_inner();
-        let kind = match pb::SystemMessageKind::try_from(r.kind)
-            .unwrap_or(pb::SystemMessageKind::Unspecified)
-        {
-            pb::SystemMessageKind::OneTimeCode => SystemKind::OneTimeCode,
-            pb::SystemMessageKind::Invitation => SystemKind::Invitation,
-            pb::SystemMessageKind::ContactChangedNotice => SystemKind::ContactChanged,
-            pb::SystemMessageKind::Unspecified => {
-                return Err(MessagingError::InvalidArgument(
-                    "kind: a system message kind is required".into(),
-                )
-                .into());
-            }
-        };
-        for (field, value) in [
-            ("idempotency_key", &r.idempotency_key),
-            ("district_id", &r.district_id),
-            ("address", &r.address),
-        ] {
-            if value.trim().is_empty() {
-                return Err(MessagingError::InvalidArgument(format!("{field}: required")).into());
-            }
-        }
-        let queued = ops::system::send(
-            &self.db,
-            ops::system::SystemMessage {
-                idempotency_key: r.idempotency_key,
-                district_id: r.district_id,
-                kind,
-                account_id: r.account_id,
-                first_name: r.first_name,
-                channel: super::convert::channel(r.channel, "channel")?,
-                address: r.address.trim().to_string(),
-                address_shared: r.address_shared,
-                language: r.language,
-                variables: r.variables.into_iter().collect(),
-            },
-        )
-        .await?;
-        let status = if queued.skip.is_some() {
-            pb::DeliveryStatus::Skipped
-        } else {
-            pb::DeliveryStatus::Queued
-        };
-        Ok(Response::new(pb::SendSystemMessageResponse {
-            delivery_id: queued.delivery_id,
-            status: status as i32,
-            skip_reason: queued
-                .skip
-                .map_or(pb::SkipReason::Unspecified, super::convert::skip_to_pb)
-                as i32,
-            replayed: queued.replayed,
+        let messages = messages
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| {
+                system_message(m).map_err(|s| {
+                    Status::invalid_argument(format!("messages[{i}].{}", s.message()))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let queued = ops::system::send_many(&self.db, messages).await?;
+        Ok(Response::new(pb::SendSystemMessagesResponse {
+            results: queued.into_iter().map(system_answer).collect(),
         }))
     }
 
@@ -356,5 +329,71 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
 impl std::fmt::Debug for MessagingApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessagingApi").finish_non_exhaustive()
+    }
+}
+
+/// Only identity-svc and roster-svc send system messages.
+fn system_caller<T>(request: &Request<T>) -> Result<(), Status> {
+    if principal(request)?.is_service(&["identity", "roster"]) {
+        Ok(())
+    } else {
+        Err(MessagingError::PermissionDenied(
+            "only identity-svc and roster-svc send system messages".into(),
+        )
+        .into())
+    }
+}
+
+/// A system message request, validated.
+fn system_message(r: pb::SendSystemMessageRequest) -> Result<ops::system::SystemMessage, Status> {
+    let kind = match pb::SystemMessageKind::try_from(r.kind)
+        .unwrap_or(pb::SystemMessageKind::Unspecified)
+    {
+        pb::SystemMessageKind::OneTimeCode => SystemKind::OneTimeCode,
+        pb::SystemMessageKind::Invitation => SystemKind::Invitation,
+        pb::SystemMessageKind::ContactChangedNotice => SystemKind::ContactChanged,
+        pb::SystemMessageKind::Unspecified => {
+            return Err(MessagingError::InvalidArgument(
+                "kind: a system message kind is required".into(),
+            )
+            .into());
+        }
+    };
+    for (field, value) in [
+        ("idempotency_key", &r.idempotency_key),
+        ("district_id", &r.district_id),
+        ("address", &r.address),
+    ] {
+        if value.trim().is_empty() {
+            return Err(MessagingError::InvalidArgument(format!("{field}: required")).into());
+        }
+    }
+    Ok(ops::system::SystemMessage {
+        idempotency_key: r.idempotency_key,
+        district_id: r.district_id,
+        kind,
+        account_id: r.account_id,
+        first_name: r.first_name,
+        channel: super::convert::channel(r.channel, "channel")?,
+        address: r.address.trim().to_string(),
+        address_shared: r.address_shared,
+        language: r.language,
+        variables: r.variables.into_iter().collect(),
+    })
+}
+
+fn system_answer(queued: ops::system::Queued) -> pb::SendSystemMessageResponse {
+    let status = if queued.skip.is_some() {
+        pb::DeliveryStatus::Skipped
+    } else {
+        pb::DeliveryStatus::Queued
+    };
+    pb::SendSystemMessageResponse {
+        delivery_id: queued.delivery_id,
+        status: status as i32,
+        skip_reason: queued
+            .skip
+            .map_or(pb::SkipReason::Unspecified, super::convert::skip_to_pb) as i32,
+        replayed: queued.replayed,
     }
 }

@@ -3,6 +3,8 @@
 //! lease — `FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's single writer —
 //! and a crashed worker's claims come back when the lease runs out.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::{
     prelude::*,
@@ -77,8 +79,21 @@ pub struct Rendered {
     pub body: Option<String>,
 }
 
-/// Stores a communication, its recipients and its planned deliveries (skipped
-/// ones with their reason). Returns the delivery ids in plan order.
+/// A communication to insert with its recipients and planned deliveries.
+#[derive(Debug, Clone)]
+pub struct PlannedCommunication {
+    /// The communication.
+    pub row: CommunicationRow,
+    /// Its recipients (deduplicated).
+    pub recipients: Vec<String>,
+    /// Its planned deliveries.
+    pub plan: Plan,
+    /// The text every delivery of it carries.
+    pub rendered: Rendered,
+}
+
+/// Inserts a communication, its recipients and its planned deliveries;
+/// returns the delivery ids in plan order.
 pub fn insert_planned(
     conn: &mut DbConn,
     communication: &CommunicationRow,
@@ -87,47 +102,78 @@ pub fn insert_planned(
     rendered: &Rendered,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<String>> {
-    diesel::insert_into(communications::table)
-        .values(communication)
-        .execute(conn)?;
-    let recipient_rows: Vec<RecipientRow<'_>> = recipients
+    let one = PlannedCommunication {
+        row: communication.clone(),
+        recipients: recipients.to_vec(),
+        plan: plan.clone(),
+        rendered: rendered.clone(),
+    };
+    Ok(insert_many_planned(conn, std::slice::from_ref(&one), now)?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
+/// Inserts communications with their recipients and planned deliveries, each
+/// table in bulk; returns each communication's delivery ids in plan order.
+pub fn insert_many_planned(
+    conn: &mut DbConn,
+    items: &[PlannedCommunication],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Vec<String>>> {
+    let rows: Vec<CommunicationRow> = items.iter().map(|i| i.row.clone()).collect();
+    bulk_insert!(&mut *conn, communications::table, &rows, 500)?;
+    // Recipients arrive deduplicated (the audience is a set of accounts).
+    let recipient_rows: Vec<RecipientRow<'_>> = items
         .iter()
-        .map(|account_id| RecipientRow {
-            communication_id: &communication.id,
-            account_id,
+        .flat_map(|i| {
+            i.recipients.iter().map(|account_id| RecipientRow {
+                communication_id: &i.row.id,
+                account_id,
+            })
         })
         .collect();
-    // Recipients arrive deduplicated (the audience is a set of accounts).
     bulk_insert!(
-        conn,
+        &mut *conn,
         communication_recipients::table,
         &recipient_rows,
         1_000
     )?;
-    let ids: Vec<String> = plan
-        .deliveries
+    let ids: Vec<Vec<String>> = items
         .iter()
-        .map(|_| uuid::Uuid::now_v7().to_string())
+        .map(|i| {
+            i.plan
+                .deliveries
+                .iter()
+                .map(|_| uuid::Uuid::now_v7().to_string())
+                .collect()
+        })
         .collect();
-    let rows: Vec<NewDelivery<'_>> = plan
-        .deliveries
+    let delivery_rows: Vec<NewDelivery<'_>> = items
         .iter()
         .zip(&ids)
-        .map(|(d, id)| new_delivery(id.clone(), &communication.id, d, rendered, now))
+        .flat_map(|(i, ids)| {
+            i.plan
+                .deliveries
+                .iter()
+                .zip(ids)
+                .map(|(d, id)| new_delivery(id.clone(), &i.row.id, d, &i.rendered, now))
+        })
         .collect();
-    bulk_insert!(conn, deliveries::table, &rows, 200)?;
-    let links: Vec<DeliveryRecipientRow<'_>> = plan
-        .deliveries
+    bulk_insert!(&mut *conn, deliveries::table, &delivery_rows, 200)?;
+    let links: Vec<DeliveryRecipientRow<'_>> = items
         .iter()
         .zip(&ids)
-        .flat_map(|(d, id)| {
-            d.recipients.iter().map(move |a| DeliveryRecipientRow {
-                delivery_id: id,
-                account_id: a,
+        .flat_map(|(i, ids)| {
+            i.plan.deliveries.iter().zip(ids).flat_map(|(d, id)| {
+                d.recipients.iter().map(move |a| DeliveryRecipientRow {
+                    delivery_id: id,
+                    account_id: a,
+                })
             })
         })
         .collect();
-    bulk_insert!(conn, delivery_recipients::table, &links, 1_000)?;
+    bulk_insert!(&mut *conn, delivery_recipients::table, &links, 1_000)?;
     Ok(ids)
 }
 
@@ -309,31 +355,85 @@ pub fn count_by_status(
         .load(conn)
 }
 
-/// An earlier system message with this key: its delivery, skip and fingerprint.
-pub fn system_replay(
+/// Where an earlier system message with the same key is.
+#[derive(Debug, Clone)]
+pub enum Replay {
+    /// Stored: its delivery and skip reason.
+    Stored(String, Option<crate::domain::plan::SkipReason>),
+    /// Earlier in the same batch: its index among the new communications.
+    InBatch(usize),
+}
+
+/// An earlier system message with the same key, and its fingerprint.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    /// The earlier request's fingerprint.
+    pub fingerprint: String,
+    /// Its delivery.
+    pub delivery: Replay,
+}
+
+/// The stored system messages of these (district, idempotency key) pairs.
+pub fn system_replays(
     conn: &mut DbConn,
-    district_id: &str,
-    key: &str,
-) -> QueryResult<Option<(String, Option<crate::domain::plan::SkipReason>, String)>> {
+    keys: &[(String, String)],
+) -> QueryResult<HashMap<(String, String), Earlier>> {
     use crate::domain::plan::SkipReason;
-    let found: Option<(String, String)> = communications::table
-        .filter(communications::district_id.eq(district_id))
-        .filter(communications::idempotency_key.eq(key))
-        .select((communications::id, communications::request_fingerprint))
-        .first(conn)
-        .optional()?;
-    let Some((communication_id, fingerprint)) = found else {
-        return Ok(None);
-    };
-    let delivery: Option<(String, Option<String>)> = deliveries::table
-        .filter(deliveries::communication_id.eq(&communication_id))
-        .select((deliveries::id, deliveries::skip_reason))
-        .first(conn)
-        .optional()?;
-    Ok(delivery.map(|(id, skip)| {
-        let skip = skip.as_deref().and_then(SkipReason::parse);
-        (id, skip, fingerprint)
-    }))
+    let mut out = HashMap::new();
+    // By district, so the (district_id, idempotency_key) index answers.
+    let mut by_district: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (district, key) in keys {
+        by_district.entry(district).or_default().push(key);
+    }
+    let chunks: Vec<(&str, Vec<&str>)> = by_district
+        .into_iter()
+        .flat_map(|(d, mut ks)| {
+            ks.sort_unstable();
+            ks.dedup();
+            ks.chunks(1_000)
+                .map(|c| (d, c.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (district, chunk) in chunks {
+        let found: Vec<(String, String, String, String)> = communications::table
+            .filter(communications::district_id.eq(district))
+            .filter(communications::idempotency_key.eq_any(&chunk))
+            .select((
+                communications::id,
+                communications::district_id,
+                communications::idempotency_key,
+                communications::request_fingerprint,
+            ))
+            .load(conn)?;
+        let ids: Vec<&str> = found.iter().map(|(id, ..)| id.as_str()).collect();
+        let deliveries: HashMap<String, (String, Option<String>)> = deliveries::table
+            .filter(deliveries::communication_id.eq_any(&ids))
+            .select((
+                deliveries::communication_id,
+                deliveries::id,
+                deliveries::skip_reason,
+            ))
+            .load::<(String, String, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(c, id, skip)| (c, (id, skip)))
+            .collect();
+        for (id, district, key, fingerprint) in found {
+            if let Some((delivery, skip)) = deliveries.get(&id) {
+                out.insert(
+                    (district, key),
+                    Earlier {
+                        fingerprint,
+                        delivery: Replay::Stored(
+                            delivery.clone(),
+                            skip.as_deref().and_then(SkipReason::parse),
+                        ),
+                    },
+                );
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The communication sent under an idempotency key: its id and request fingerprint.

@@ -12,7 +12,7 @@ use messaging_svc::{
         plan::{Channel, SkipReason},
         system_messages::SystemKind,
     },
-    ops::system::{SystemMessage, send},
+    ops::system::{SystemMessage, send, send_many},
     store::addresses,
 };
 
@@ -79,4 +79,50 @@ async fn a_stopped_number_gets_no_code() {
         .await
         .unwrap();
     assert_eq!(queued.skip, Some(SkipReason::OptedOut));
+}
+
+#[tokio::test]
+async fn a_batch_queues_each_message_once_in_order_and_replays_known_keys() {
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let stored = send(&test_db.db, code_for_sarah("b0", "111111"))
+        .await
+        .unwrap();
+    let mut stopped = code_for_sarah("b3", "333333");
+    stopped.address = "+19876540000".into();
+    test_db
+        .db
+        .run(|c| {
+            addresses::set_opted_out(c, "+19876540000", true, Utc::now().naive_utc())
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    let answers = send_many(
+        &test_db.db,
+        vec![
+            code_for_sarah("b0", "111111"),
+            code_for_sarah("b1", "222222"),
+            code_for_sarah("b1", "222222"),
+            stopped,
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(answers.len(), 4);
+    assert_eq!(
+        (answers[0].delivery_id.as_str(), answers[0].replayed),
+        (stored.delivery_id.as_str(), true)
+    );
+    assert!(!answers[1].replayed);
+    assert_eq!(
+        (answers[2].delivery_id.as_str(), answers[2].replayed),
+        (answers[1].delivery_id.as_str(), true),
+        "the same key twice in one batch queues once"
+    );
+    assert_eq!(answers[3].skip, Some(SkipReason::OptedOut));
+    let refused = send_many(&test_db.db, vec![code_for_sarah("b1", "999999")]).await;
+    assert!(
+        matches!(refused, Err(MessagingError::AlreadyExists(_))),
+        "{refused:?}"
+    );
 }

@@ -1,6 +1,6 @@
 //! Stored rows → proto messages, and proto enums ↔ stored spellings.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use homeroom_proto::roster::v1 as pb;
 
 use crate::{
@@ -9,7 +9,11 @@ use crate::{
         records::{Action, Entity},
         upload::UploadCounts,
     },
-    ops::{runs, sources, uploads::Upload},
+    ops::{
+        runs, schedule,
+        sources::{RestAuthMethod, StoredConfig, secret_set},
+        uploads::Upload,
+    },
     store::{
         districts::DistrictRow,
         sync::{ReportRowRecord, RunRow, SourceRow},
@@ -102,18 +106,18 @@ pub fn run_status_str(s: i32) -> Option<&'static str> {
     }
 }
 
-/// A source (no secrets).
-pub fn source(s: &SourceRow, last: Option<&RunRow>) -> pb::SyncSource {
-    let connector = match s.kind.as_str() {
-        "oneroster_csv" => Some(pb::ConnectorConfig {
-            config: Some(pb::connector_config::Config::OnerosterCsv(
-                pb::OneRosterCsvConfig {
-                    location: sources::location(s),
-                },
-            )),
-        }),
-        _ => None,
-    };
+/// A source. Secrets are never returned: each reads back empty with its
+/// `*_set` flag. `time_zone` is the district's; `now` places the next run.
+pub fn source(
+    s: &SourceRow,
+    last: Option<&RunRow>,
+    time_zone: &str,
+    now: DateTime<Utc>,
+) -> pb::SyncSource {
+    let next_run_at = schedule::Daily::of(s, time_zone)
+        .and_then(|d| d.next(now))
+        .map(|t| ts(t.naive_utc()));
+    let connector = connector_view(s);
     pb::SyncSource {
         sync_source_id: s.id.clone(),
         district_id: s.district_id.clone(),
@@ -124,8 +128,8 @@ pub fn source(s: &SourceRow, last: Option<&RunRow>) -> pb::SyncSource {
         schedule: Some(pb::SyncSchedule {
             daily_time: s.daily_at.clone().unwrap_or_default(),
             paused: s.paused,
-            time_zone: String::new(),
-            next_run_at: None,
+            time_zone: time_zone.to_owned(),
+            next_run_at,
         }),
         settings: Some(pb::SyncSettings {
             manages_guardians: s.manages_guardians,
@@ -142,6 +146,51 @@ pub fn source(s: &SourceRow, last: Option<&RunRow>) -> pb::SyncSource {
         created_at: Some(ts(s.created_at)),
         updated_at: Some(ts(s.updated_at)),
     }
+}
+
+/// The connector settings of a source, secrets left out.
+fn connector_view(s: &SourceRow) -> Option<pb::ConnectorConfig> {
+    use pb::connector_config::Config;
+    let stored = StoredConfig::parse(&s.config);
+    let config = match s.kind.as_str() {
+        "oneroster_csv" => Config::OnerosterCsv(pb::OneRosterCsvConfig {
+            location: stored.location.clone(),
+        }),
+        "clever" => {
+            let c = stored.clever.clone().unwrap_or_default();
+            Config::Clever(pb::CleverConfig {
+                base_url: c.base_url,
+                district_token: String::new(),
+                district_token_set: secret_set(s, &stored, "district_token"),
+                use_events: c.use_events,
+                page_size: c.page_size,
+            })
+        }
+        "oneroster_rest" => {
+            let r = stored.oneroster_rest.clone()?;
+            Config::OnerosterRest(pb::OneRosterRestConfig {
+                base_url: r.base_url,
+                auth_method: match r.auth_method {
+                    RestAuthMethod::OAuth2 => pb::OneRosterAuthMethod::Oauth2ClientCredentials,
+                    RestAuthMethod::OAuth1 => pb::OneRosterAuthMethod::Oauth1HmacSha256,
+                }
+                .into(),
+                token_url: r.token_url,
+                client_id: r.client_id,
+                client_secret: String::new(),
+                client_secret_set: secret_set(s, &stored, "client_secret"),
+                scope: r.scope,
+                oauth1_key: r.oauth1_key,
+                oauth1_secret: String::new(),
+                oauth1_secret_set: secret_set(s, &stored, "oauth1_secret"),
+                page_size: r.page_size,
+            })
+        }
+        _ => return None,
+    };
+    Some(pb::ConnectorConfig {
+        config: Some(config),
+    })
 }
 
 /// Entity, domain → proto.

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use futures::Stream;
 use homeroom_platform::{auth::principal, paging, report_file};
 use homeroom_proto::roster::v1 as pb;
+use secrecy::SecretString;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert;
@@ -15,7 +16,7 @@ use crate::{
     ops::{
         Ctx, districts,
         runs::{self, RunRequest},
-        sources::{self, SourceInput},
+        sources::{self, CleverInput, RestAuthMethod, RestInput, SourceInput},
         uploads,
     },
     store::sync::{self, ReportFilter},
@@ -34,13 +35,23 @@ impl RosterApi {
     }
 
     async fn source_view(&self, row: &sync::SourceRow) -> Result<pb::SyncSource, Status> {
-        let id = row.id.clone();
-        let last = self
+        let (id, district_id) = (row.id.clone(), row.district_id.clone());
+        let (last, district) = self
             .ctx
             .db
-            .run(move |c| sync::last_run(c, &id).map_err(RosterError::from))
+            .run(move |c| {
+                let last = sync::last_run(c, &id)?;
+                let district = crate::store::districts::get(c, &district_id)?;
+                Ok::<_, RosterError>((last, district))
+            })
             .await?;
-        Ok(convert::source(row, last.as_ref()))
+        let time_zone = district.map(|d| d.time_zone).unwrap_or_default();
+        Ok(convert::source(
+            row,
+            last.as_ref(),
+            &time_zone,
+            chrono::Utc::now(),
+        ))
     }
 }
 
@@ -59,13 +70,44 @@ fn required(field: &str, value: &str) -> Result<(), Status> {
 }
 
 fn source_input(s: pb::SyncSource) -> SourceInput {
+    use pb::connector_config::Config;
     let settings = s.settings.unwrap_or_default();
     let schedule = s.schedule.unwrap_or_default();
-    let location = match s.connector.and_then(|c| c.config) {
-        Some(pb::connector_config::Config::OnerosterCsv(c)) => Some(c.location),
-        _ => None,
-    };
+    let secret = |v: String| Some(v).filter(|v| !v.is_empty()).map(SecretString::from);
+    let (mut location, mut clever, mut oneroster_rest) = (None, None, None);
+    match s.connector.and_then(|c| c.config) {
+        Some(Config::OnerosterCsv(c)) => location = Some(c.location),
+        Some(Config::Clever(c)) => {
+            clever = Some(CleverInput {
+                base_url: c.base_url,
+                district_token: secret(c.district_token),
+                use_events: c.use_events,
+                page_size: c.page_size,
+            });
+        }
+        Some(Config::OnerosterRest(r)) => {
+            let auth_method = match r.auth_method() {
+                pb::OneRosterAuthMethod::Oauth2ClientCredentials => Some(RestAuthMethod::OAuth2),
+                pb::OneRosterAuthMethod::Oauth1HmacSha256 => Some(RestAuthMethod::OAuth1),
+                pb::OneRosterAuthMethod::Unspecified => None,
+            };
+            oneroster_rest = Some(RestInput {
+                base_url: r.base_url,
+                auth_method,
+                token_url: r.token_url,
+                client_id: r.client_id,
+                client_secret: secret(r.client_secret),
+                scope: r.scope,
+                oauth1_key: r.oauth1_key,
+                oauth1_secret: secret(r.oauth1_secret),
+                page_size: r.page_size,
+            });
+        }
+        None => {}
+    }
     SourceInput {
+        clever,
+        oneroster_rest,
         district_id: s.district_id,
         school_id: Some(s.school_id).filter(|x| !x.is_empty()),
         name: s.display_name,

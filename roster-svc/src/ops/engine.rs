@@ -19,6 +19,7 @@ use crate::{
         report::Totals,
     },
     oneroster::{self, Bundle},
+    secrets::SecretsKey,
     store::{
         districts::DistrictRow,
         records,
@@ -26,6 +27,7 @@ use crate::{
     },
 };
 
+mod connector;
 mod upload;
 
 /// identity's UpsertAccounts limit.
@@ -39,6 +41,8 @@ pub struct Engine {
     db: Db,
     accounts: Arc<dyn Accounts>,
     notices: Arc<dyn Notices>,
+    secrets: SecretsKey,
+    retry: crate::connectors::RetryPolicy,
 }
 
 impl std::fmt::Debug for Engine {
@@ -53,14 +57,36 @@ struct Stop {
     message: String,
 }
 
+/// What a run read: the bundle, and for a Clever source with events the
+/// event id to start after next time (kept once the run completes).
+struct Input {
+    bundle: Bundle,
+    cursor: Option<connector::Cursor>,
+}
+
 impl Engine {
-    /// An engine over the database and the two services.
+    /// An engine over the database and the two services; connector
+    /// credentials open with the development key until [`Engine::with_secrets`].
     pub fn new(db: Db, accounts: Arc<dyn Accounts>, notices: Arc<dyn Notices>) -> Engine {
         Engine {
             db,
             accounts,
             notices,
+            secrets: SecretsKey::development(),
+            retry: crate::connectors::RetryPolicy::default(),
         }
+    }
+
+    /// Opens the sources' connector credentials with `key`.
+    pub fn with_secrets(mut self, key: SecretsKey) -> Engine {
+        self.secrets = key;
+        self
+    }
+
+    /// Retries vendor API requests per `policy` (tests shorten the waits).
+    pub fn with_retry(mut self, policy: crate::connectors::RetryPolicy) -> Engine {
+        self.retry = policy;
+        self
     }
 
     /// Runs one claimed run to its end and records how it ended.
@@ -117,8 +143,8 @@ impl Engine {
             Ok::<_, RosterError>((state, active))
         });
         let (read, loaded) = tokio::join!(self.read(run, &source), load);
-        let bundle = match read? {
-            Ok(bundle) => bundle,
+        let Input { bundle, cursor } = match read? {
+            Ok(input) => input,
             Err(stop) => return Ok(failed(stop, None)),
         };
         let (state, active) = loaded?;
@@ -187,6 +213,11 @@ impl Engine {
         };
         self.store_report(run, plan).await?;
         timer.next("reporting");
+        if !run.dry_run
+            && let Some(cursor) = cursor
+        {
+            self.keep_cursor(&source, cursor).await;
+        }
         Ok(finish)
     }
 
@@ -237,12 +268,16 @@ impl Engine {
             .await
     }
 
-    /// The bundle: pushed bytes, else the source's configured location.
+    /// The bundle: from the vendor API for Clever and OneRoster REST sources,
+    /// else pushed bytes, else the source's configured location.
     async fn read(
         &self,
         run: &RunRow,
         source: &SourceRow,
-    ) -> Result<Result<Bundle, Stop>, RosterError> {
+    ) -> Result<Result<Input, Stop>, RosterError> {
+        if matches!(source.kind.as_str(), "clever" | "oneroster_rest") {
+            return Ok(self.read_api(run, source).await);
+        }
         let id = run.id.clone();
         let pushed = self
             .db
@@ -263,10 +298,15 @@ impl Engine {
         })
         .await
         .map_err(|e| RosterError::Internal(e.into()))?;
-        Ok(read.map_err(|message| Stop {
-            kind: "invalid_input",
-            message,
-        }))
+        Ok(read
+            .map(|bundle| Input {
+                bundle,
+                cursor: None,
+            })
+            .map_err(|message| Stop {
+                kind: "invalid_input",
+                message,
+            }))
     }
 
     /// Sends staff and guardians to identity in batches; fills report rows and

@@ -13,6 +13,7 @@ pub mod duplicates;
 pub mod engine;
 pub mod runner;
 pub mod runs;
+pub mod schedule;
 pub mod sources;
 pub mod uploads;
 
@@ -25,6 +26,8 @@ pub struct Ctx {
     pub accounts: Arc<dyn clients::Accounts>,
     /// Wakes the sync runner when a run is queued.
     pub wake: Arc<Notify>,
+    /// Seals and opens the sources' connector credentials.
+    pub secrets: crate::secrets::SecretsKey,
 }
 
 impl std::fmt::Debug for Ctx {

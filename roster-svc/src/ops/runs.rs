@@ -60,6 +60,11 @@ pub async fn queue(
                 "an UPLOAD source runs through UploadGuardians, not StartSync".into(),
             ));
         }
+        (_, "clever" | "oneroster_rest") if source.secret_ciphertext.is_none() => {
+            return Err(RosterError::FailedPrecondition(
+                "the source has no credentials: set them in its connector settings first".into(),
+            ));
+        }
         (_, "oneroster_csv") if sources::location(&source).is_empty() => {
             return Err(RosterError::FailedPrecondition(
                 "the source has no bundle location: set connector.oneroster_csv.location, or push bundles with ImportOneRosterBundle"

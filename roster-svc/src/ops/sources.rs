@@ -1,4 +1,5 @@
-//! RO-2 / RO-6: sync sources of a district or school.
+//! RO-2 / RO-6: sync sources of a district or school, with their connector
+//! settings (credentials sealed at rest, see [`Secrets`]).
 
 use homeroom_platform::{auth::Principal, db::Db};
 use homeroom_proto::identity::v1 as idpb;
@@ -7,6 +8,14 @@ use super::{Ctx, access};
 use crate::{
     domain::error::RosterError,
     store::sync::{self, SourceRow},
+};
+
+mod connector;
+mod settings;
+
+pub use settings::{
+    CleverInput, CleverSettings, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RestAuthMethod, RestInput,
+    RestSettings, Secrets, StoredConfig, page_size, secret_set,
 };
 
 /// Source kinds as stored.
@@ -20,6 +29,10 @@ pub struct SourceInput {
     pub name: String,
     pub kind: String,
     pub location: Option<String>,
+    /// CLEVER settings (write-only token inside).
+    pub clever: Option<CleverInput>,
+    /// ONEROSTER_REST settings (write-only secrets inside).
+    pub oneroster_rest: Option<RestInput>,
     pub daily_at: Option<String>,
     pub paused: bool,
     pub manages_guardians: bool,
@@ -50,16 +63,9 @@ fn check(row: &SourceRow) -> Result<(), RosterError> {
     Ok(())
 }
 
-fn config_json(location: Option<&str>) -> String {
-    serde_json::json!({ "location": location.unwrap_or("") }).to_string()
-}
-
 /// The configured bundle location of a CSV source.
 pub fn location(row: &SourceRow) -> String {
-    serde_json::from_str::<serde_json::Value>(&row.config)
-        .ok()
-        .and_then(|v| v.get("location").and_then(|l| l.as_str()).map(String::from))
-        .unwrap_or_default()
+    StoredConfig::parse(&row.config).location
 }
 
 /// Creates a source.
@@ -70,28 +76,26 @@ pub async fn create(
 ) -> Result<SourceRow, RosterError> {
     access::roster_admin(caller, &input.district_id, input.school_id.as_deref())?;
     match input.kind.as_str() {
-        "oneroster_csv" | "upload" => {}
-        "oneroster_rest" | "clever" => {
-            return Err(RosterError::FailedPrecondition(
-                "the OneRoster REST and Clever connectors are not available in this version; use OneRoster CSV"
-                    .into(),
-            ));
-        }
+        "oneroster_csv" | "upload" | "oneroster_rest" | "clever" => {}
         _ => {
             return Err(RosterError::InvalidArgument(
                 "kind: choose ONEROSTER_CSV, ONEROSTER_REST, CLEVER or UPLOAD".into(),
             ));
         }
     }
-    let now = chrono::Utc::now().naive_utc();
+    let now = chrono::Utc::now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let (mut config, secret_ciphertext) = connector::create(&id, &input, &ctx.secrets)?;
+    config.schedule_from = Some(now);
+    let now = now.naive_utc();
     let row = SourceRow {
-        id: uuid::Uuid::now_v7().to_string(),
+        id,
         district_id: input.district_id.clone(),
         school_id: input.school_id.clone(),
         kind: input.kind.clone(),
         name: input.name.trim().to_string(),
-        config: config_json(input.location.as_deref()),
-        secret_ciphertext: None,
+        config: config.to_json(),
+        secret_ciphertext,
         daily_at: input.daily_at.clone().filter(|t| !t.is_empty()),
         paused: input.paused,
         manages_guardians: input.manages_guardians,
@@ -181,6 +185,9 @@ pub async fn update(
 ) -> Result<SourceRow, RosterError> {
     let mut row = get(&ctx.db, caller, id).await?;
     let before = row.clone();
+    let mut config = StoredConfig::parse(&row.config);
+    let mut fresh = Secrets::default();
+    let mut connector_changed = false;
     for path in paths {
         match path.as_str() {
             "display_name" => row.name = input.name.trim().to_string(),
@@ -198,8 +205,9 @@ pub async fn update(
                 row.deactivation_threshold_percent =
                     i32::try_from(input.deactivation_threshold_percent.unwrap_or(20)).unwrap_or(20);
             }
-            "connector.oneroster_csv.location" => {
-                row.config = config_json(input.location.as_deref())
+            p if p.starts_with("connector.") => {
+                connector::update(&row.kind, &mut config, &mut fresh, p, &input)?;
+                connector_changed = true;
             }
             other => {
                 return Err(RosterError::InvalidArgument(format!(
@@ -209,6 +217,25 @@ pub async fn update(
         }
     }
     check(&row)?;
+    let stored = StoredConfig::parse(&before.config);
+    if connector_changed {
+        let new_token = fresh.district_token.is_some();
+        row.secret_ciphertext =
+            connector::finish(&row.id, &config, fresh, Some(&before), &ctx.secrets)?;
+        if let (Some(now), Some(was)) = (config.clever.as_mut(), stored.clever.as_ref())
+            && (new_token || now.base_url != was.base_url || !now.use_events)
+        {
+            // Events of another district, token or feed mean nothing here.
+            now.cursor = None;
+        }
+    }
+    let schedule_set = row.daily_at != before.daily_at || (before.paused && !row.paused);
+    if schedule_set && row.daily_at.is_some() {
+        config.schedule_from = Some(chrono::Utc::now());
+    }
+    if config != stored {
+        row.config = config.to_json();
+    }
     if row == before {
         return Ok(row);
     }

@@ -97,6 +97,44 @@ pub fn sources(
         .load(conn)
 }
 
+/// Sources with a daily time that are not paused or deleted (nor uploads),
+/// each with its district's time zone.
+pub fn scheduled_sources(conn: &mut DbConn) -> QueryResult<Vec<(SourceRow, String)>> {
+    use super::schema::districts;
+    let rows: Vec<SourceRow> = sync_sources::table
+        .filter(sync_sources::deleted.eq(false))
+        .filter(sync_sources::paused.eq(false))
+        .filter(sync_sources::daily_at.is_not_null())
+        .filter(sync_sources::kind.ne("upload"))
+        .order(sync_sources::id)
+        .select(SourceRow::as_select())
+        .load(conn)?;
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.district_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let zones: std::collections::HashMap<String, String> = districts::table
+        .filter(districts::id.eq_any(&ids))
+        .select((districts::id, districts::time_zone))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let zone = zones.get(&r.district_id)?.clone();
+            Some((r, zone))
+        })
+        .collect())
+}
+
+/// Replaces a source's `config` JSON alone.
+pub fn set_source_config(conn: &mut DbConn, id: &str, config: &str) -> QueryResult<()> {
+    diesel::update(sync_sources::table.find(id))
+        .set(sync_sources::config.eq(config))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// A run row.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sync_runs, treat_none_as_default_value = false)]

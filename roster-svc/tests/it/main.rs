@@ -2,7 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_sources;
+mod connectors;
+mod duplicates;
+mod mock_clever;
+mod mock_oneroster_rest;
 mod oneroster_samples;
 mod process;
+mod schedule;
 mod store;
 mod sync_engine;
+mod uploads;

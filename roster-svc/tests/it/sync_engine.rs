@@ -216,6 +216,7 @@ impl Fixture {
             db: db.db.clone(),
             accounts: identity.clone(),
             wake: Arc::new(Notify::new()),
+            secrets: roster_svc::secrets::SecretsKey::development(),
         };
         let engine = Engine::new(db.db.clone(), identity.clone(), messaging);
         let district = districts::create(

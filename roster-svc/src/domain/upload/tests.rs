@@ -379,3 +379,24 @@ fn settle_takes_identity_answers_into_the_result_rows() {
     assert_eq!(p.results[1].error.as_deref(), Some("identity: refused"));
     assert_eq!(p.results[1].action, None);
 }
+
+#[test]
+fn a_large_file_is_checked_on_every_core_and_keeps_its_order() {
+    let emails: Vec<String> = (0..5_000).map(|i| format!("p{i}@example.com")).collect();
+    let rows: Vec<RowRead> = emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let code = if i % 1_000 == 7 { "nobody" } else { "1001" };
+            let line = i as u64 + 2;
+            row(line, [code, "", "Pat", &format!("N{i}"), e, "", "", ""])
+        })
+        .collect();
+    let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
+    assert_eq!(p.results.len(), 5_000);
+    for (i, r) in p.results.iter().enumerate() {
+        assert_eq!(r.line, i as u64 + 2);
+        assert_eq!(r.succeeded(), i % 1_000 != 7, "line {}", r.line);
+    }
+    assert_eq!(p.plan.people.len(), 4_995);
+}
