@@ -108,9 +108,12 @@ async fn upload(b: &mut Bench, file: &[u8], dry_run: bool) -> (Duration, pb::Gua
             },
         )),
     }];
-    messages.extend(file.chunks(1024 * 1024).map(|c| pb::UploadGuardiansRequest {
-        payload: Some(pb::upload_guardians_request::Payload::Chunk(c.to_vec())),
-    }));
+    messages.extend(
+        file.chunks(1024 * 1024)
+            .map(|c| pb::UploadGuardiansRequest {
+                payload: Some(pb::upload_guardians_request::Payload::Chunk(c.to_vec())),
+            }),
+    );
     let id = b
         .roster
         .upload_guardians(bearer(tokio_stream::iter(messages), &b.token))
@@ -205,11 +208,18 @@ async fn main() {
     println!("dry run ({backend}): {dry_took:.2?}\n  {}", counts(&dry));
     errors(&mut b, &dry.upload_id).await;
     let (took, applied) = upload(&mut b, &file, false).await;
-    assert_eq!(applied.status(), pb::GuardianUploadStatus::Completed, "{applied:?}");
+    assert_eq!(
+        applied.status(),
+        pb::GuardianUploadStatus::Completed,
+        "{applied:?}"
+    );
     println!("applied ({backend}): {took:.2?}\n  {}", counts(&applied));
     let (again_took, again) = upload(&mut b, &file, false).await;
     assert_eq!(again.counts.clone().unwrap_or_default().created, 0);
     println!("same file again: {again_took:.2?}\n  {}", counts(&again));
-    println!("roster-svc peak RSS: {:.0} MiB", peak_rss_mib(b.roster_pid()));
+    println!(
+        "roster-svc peak RSS: {:.0} MiB",
+        peak_rss_mib(b.roster_pid())
+    );
     b.stop.cancel();
 }

@@ -119,7 +119,10 @@ async fn main() {
         assert_eq!((t.created, t.updated, t.deactivated), (0, 0, 0), "{t:?}");
     }
     println!("unchanged re-sync: {again_took:.2?}");
-    println!("roster-svc peak RSS: {:.0} MiB", peak_rss_mib(b.roster_pid()));
+    println!(
+        "roster-svc peak RSS: {:.0} MiB",
+        peak_rss_mib(b.roster_pid())
+    );
     if let Some((copy, rows)) = floor(&b.roster_db.url, &b.identity_db.url).await {
         println!(
             "COPY floor: {rows} rows into the same roster and identity tables in {copy:.2?}; \

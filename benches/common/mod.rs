@@ -101,7 +101,6 @@ pub fn totals(run: &pb::SyncRun) -> String {
         .join("\n  ")
 }
 
-
 /// The three services, a token and a district.
 pub struct Bench {
     pub identity_db: TestDb,
@@ -183,18 +182,19 @@ impl Bench {
             .await
             .unwrap();
 
-        let token = idpb::identity_service_client::IdentityServiceClient::connect(identity_url.clone())
-            .await
-            .unwrap()
-            .issue_service_token(idpb::IssueServiceTokenRequest {
-                client_id: "gateway".into(),
-                client_secret: SECRET.into(),
-                scopes: vec![],
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .access_token;
+        let token =
+            idpb::identity_service_client::IdentityServiceClient::connect(identity_url.clone())
+                .await
+                .unwrap()
+                .issue_service_token(idpb::IssueServiceTokenRequest {
+                    client_id: "gateway".into(),
+                    client_secret: SECRET.into(),
+                    scopes: vec![],
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .access_token;
         let mut roster = RosterServiceClient::connect(format!("http://{roster_addr}"))
             .await
             .unwrap()
@@ -232,7 +232,11 @@ impl Bench {
     }
 
     /// A ONEROSTER_CSV source reading `location`.
-    pub async fn csv_source(&mut self, location: &std::path::Path, manages_guardians: bool) -> String {
+    pub async fn csv_source(
+        &mut self,
+        location: &std::path::Path,
+        manages_guardians: bool,
+    ) -> String {
         self.roster
             .create_sync_source(bearer(
                 pb::CreateSyncSourceRequest {

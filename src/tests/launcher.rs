@@ -253,6 +253,9 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
         "{stdout}"
     );
     let result = std::fs::read_to_string(data.path().join("result.csv")).unwrap();
-    assert!(result.contains("ERROR,,Unknown student code nobody"), "{result}");
+    assert!(
+        result.contains("ERROR,,Unknown student code nobody"),
+        "{result}"
+    );
     drop(suite);
 }

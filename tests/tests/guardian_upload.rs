@@ -167,10 +167,7 @@ impl Harness {
         }));
         let queued = self
             .roster
-            .upload_guardians(bearer(
-                tokio_stream::iter(messages),
-                &self.token,
-            ))
+            .upload_guardians(bearer(tokio_stream::iter(messages), &self.token))
             .await
             .unwrap()
             .into_inner();
@@ -266,7 +263,8 @@ async fn a_district_uploads_its_guardians_and_gets_one_account_per_guardian_with
     file.extend_from_slice(FILE.as_bytes());
 
     // A dry run first: the full result and no change anywhere.
-    let tables = "SELECT (SELECT COUNT(*) FROM people) + (SELECT COUNT(*) FROM guardian_links) AS n";
+    let tables =
+        "SELECT (SELECT COUNT(*) FROM people) + (SELECT COUNT(*) FROM guardian_links) AS n";
     let roster_before = count(h.stack.roster_db(), tables).await;
     let accounts_before = count(h.stack.identity_db(), "SELECT COUNT(*) AS n FROM accounts").await;
     let dry = h.upload(&file, true).await;
@@ -278,7 +276,11 @@ async fn a_district_uploads_its_guardians_and_gets_one_account_per_guardian_with
         accounts_before
     );
     assert_eq!(
-        count(h.stack.messaging_db(), "SELECT COUNT(*) AS n FROM deliveries").await,
+        count(
+            h.stack.messaging_db(),
+            "SELECT COUNT(*) AS n FROM deliveries"
+        )
+        .await,
         0
     );
 
@@ -356,7 +358,13 @@ async fn a_district_uploads_its_guardians_and_gets_one_account_per_guardian_with
     );
     // Invitations were queued in messaging for the new guardians, Kevin's in Spanish.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while count(h.stack.messaging_db(), "SELECT COUNT(*) AS n FROM deliveries").await < 3 {
+    while count(
+        h.stack.messaging_db(),
+        "SELECT COUNT(*) AS n FROM deliveries",
+    )
+    .await
+        < 3
+    {
         assert!(Instant::now() < deadline, "no invitations were queued");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -426,9 +434,80 @@ async fn a_file_with_the_wrong_headers_fails_and_says_which_headers_are_expected
         .await;
     assert_eq!(up.status(), pb::GuardianUploadStatus::Failed);
     assert!(
-        up.failure_message
-            .contains("student_code, parent_code, first_name, last_name, email, phone, home_phone, language"),
+        up.failure_message.contains(
+            "student_code, parent_code, first_name, last_name, email, phone, home_phone, language"
+        ),
         "{}",
         up.failure_message
+    );
+}
+
+#[tokio::test]
+async fn two_records_of_one_parent_show_up_in_the_duplicate_guardian_report() {
+    let mut h = district().await;
+    // The SIS export gave Sarah two parent codes: one per child.
+    let up = h
+        .upload(
+            b"student_code,parent_code,first_name,last_name,email,phone,home_phone,language\n\
+              1001,P1,Sarah,Smith,smithparent@mail.com,,,\n\
+              1002,P9,Sarah,Smith,smithparent@mail.com,,,\n\
+              1003,P5,Dana,Jones,dana@mail.com,,,\n",
+            false,
+        )
+        .await;
+    assert_eq!(up.counts.unwrap().created, 3);
+    let report = h
+        .roster
+        .list_duplicate_guardians(bearer(
+            pb::ListDuplicateGuardiansRequest {
+                district_id: h.district_id.clone(),
+                ..Default::default()
+            },
+            &h.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.total_size, 1);
+    let group = &report.groups[0];
+    assert_eq!(group.normalized_name, "sarah smith");
+    assert_eq!(
+        group.reasons().collect::<Vec<_>>(),
+        [pb::DuplicateGuardianReason::SameNameSharedCredential]
+    );
+    assert_eq!(group.shared_values, ["smithparent@mail.com"]);
+    let mut students: Vec<String> = group
+        .guardians
+        .iter()
+        .flat_map(|g| g.students.iter().map(|s| s.student_code.clone()))
+        .collect();
+    students.sort();
+    assert_eq!(students, ["1001", "1002"]);
+    let mut stream = h
+        .roster
+        .download_duplicate_guardians(bearer(
+            pb::DownloadDuplicateGuardiansRequest {
+                district_id: h.district_id.clone(),
+                school_id: String::new(),
+            },
+            &h.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut csv = Vec::new();
+    let mut kind = String::new();
+    while let Some(m) = stream.message().await.unwrap() {
+        if kind.is_empty() {
+            kind = m.content_type;
+        }
+        csv.extend(m.chunk);
+    }
+    assert_eq!(kind, "text/csv; charset=utf-8");
+    let text = String::from_utf8_lossy(&csv);
+    assert_eq!(
+        text.lines().count(),
+        3,
+        "a header and one line per record:\n{text}"
     );
 }

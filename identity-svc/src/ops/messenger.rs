@@ -119,7 +119,8 @@ impl Messenger for GrpcMessenger {
             let mut messages = messages.into_iter().peekable();
             while messages.peek().is_some() {
                 let batch: Vec<_> = messages.by_ref().take(BATCH).map(request).collect();
-                let mut call = tonic::Request::new(mpb::SendSystemMessagesRequest { messages: batch });
+                let mut call =
+                    tonic::Request::new(mpb::SendSystemMessagesRequest { messages: batch });
                 call.metadata_mut().insert("authorization", bearer.clone());
                 client.send_system_messages(call).await.map_err(|status| {
                     tracing::warn!(code = ?status.code(), "messaging refused system messages");

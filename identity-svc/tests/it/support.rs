@@ -45,10 +45,7 @@ impl RecordingMessenger {
 }
 
 impl Messenger for RecordingMessenger {
-    fn send_many(
-        &self,
-        messages: Vec<SystemMessage>,
-    ) -> BoxFuture<'_, Result<(), IdentityError>> {
+    fn send_many(&self, messages: Vec<SystemMessage>) -> BoxFuture<'_, Result<(), IdentityError>> {
         self.sent.lock().unwrap().extend(messages);
         Box::pin(async { Ok(()) })
     }

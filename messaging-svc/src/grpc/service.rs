@@ -63,9 +63,8 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
             .into_iter()
             .enumerate()
             .map(|(i, m)| {
-                system_message(m).map_err(|s| {
-                    Status::invalid_argument(format!("messages[{i}].{}", s.message()))
-                })
+                system_message(m)
+                    .map_err(|s| Status::invalid_argument(format!("messages[{i}].{}", s.message())))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let queued = ops::system::send_many(&self.db, messages).await?;
@@ -393,7 +392,8 @@ fn system_answer(queued: ops::system::Queued) -> pb::SendSystemMessageResponse {
         status: status as i32,
         skip_reason: queued
             .skip
-            .map_or(pb::SkipReason::Unspecified, super::convert::skip_to_pb) as i32,
+            .map_or(pb::SkipReason::Unspecified, super::convert::skip_to_pb)
+            as i32,
         replayed: queued.replayed,
     }
 }

@@ -69,7 +69,10 @@ pub async fn send(db: &Db, m: SystemMessage) -> Result<Queued, MessagingError> {
 
 /// Renders and queues system messages in one transaction; one answer per
 /// message, in order. Each is idempotent by its own key (within the batch too).
-pub async fn send_many(db: &Db, messages: Vec<SystemMessage>) -> Result<Vec<Queued>, MessagingError> {
+pub async fn send_many(
+    db: &Db,
+    messages: Vec<SystemMessage>,
+) -> Result<Vec<Queued>, MessagingError> {
     let mut prepared = Vec::with_capacity(messages.len());
     for m in messages {
         let fingerprint = fingerprint(&m);
@@ -179,11 +182,10 @@ pub async fn send_many(db: &Db, messages: Vec<SystemMessage>) -> Result<Vec<Queu
             .map(|a| match a {
                 Ok(q) => Ok(q),
                 Err((i, replayed)) => {
-                    let delivery_id = ids
-                        .get(i)
-                        .and_then(|d| d.first())
-                        .cloned()
-                        .ok_or_else(|| anyhow::anyhow!("a system message planned no delivery"))?;
+                    let delivery_id =
+                        ids.get(i).and_then(|d| d.first()).cloned().ok_or_else(|| {
+                            anyhow::anyhow!("a system message planned no delivery")
+                        })?;
                     Ok(Queued {
                         delivery_id,
                         skip: fresh_skips.get(i).copied().flatten(),

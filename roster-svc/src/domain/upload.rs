@@ -422,7 +422,14 @@ impl<'a> UploadPlanner<'a> {
         }
         let language = match row.language.trim().to_lowercase() {
             l if l.is_empty() => "en".to_string(),
-            l if self.ctx.languages.iter().any(|s| s.eq_ignore_ascii_case(&l)) => l,
+            l if self
+                .ctx
+                .languages
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&l)) =>
+            {
+                l
+            }
             _ => {
                 return Err(format!(
                     "language: must be one of {}",
@@ -462,9 +469,8 @@ impl<'a> UploadPlanner<'a> {
             .into_iter()
             .flatten()
             .filter(|g| {
-                self.person(g).is_some_and(|(_, d)| {
-                    normalized_name(&d.given_name, &d.family_name) == name
-                })
+                self.person(g)
+                    .is_some_and(|(_, d)| normalized_name(&d.given_name, &d.family_name) == name)
             })
             .cloned()
             .collect();
@@ -488,10 +494,13 @@ impl<'a> UploadPlanner<'a> {
                     .find_map(|c| by_contact.get(&(name.clone(), c.clone())).copied()),
             };
             let line = self.out.results[v.result].line;
-            let gi = match found {
-                Some(gi) => {
-                    let g = &mut groups[gi].0;
-                    if let Err(field) = g.fields.merge(&v.fields) {
+            let joined = match found {
+                Some(gi) => match groups[gi].0.fields.merge(&v.fields) {
+                    Ok(()) => Some(gi),
+                    // The same parent code with other details is a mistake in
+                    // the file; a namesake sharing a phone is another person.
+                    Err(field) if v.parent_code.is_some() => {
+                        let g = &groups[gi].0;
                         let reason = format!(
                             "{field}: line {} gives this guardian a different {field}; one guardian needs one set of details",
                             g.first_line
@@ -499,7 +508,13 @@ impl<'a> UploadPlanner<'a> {
                         self.reject(v.result, g.parent_code.clone(), reason);
                         continue;
                     }
-                    g.rows.push(v.result);
+                    Err(_) => None,
+                },
+                None => None,
+            };
+            let gi = match joined {
+                Some(gi) => {
+                    groups[gi].0.rows.push(v.result);
                     gi
                 }
                 None => {
@@ -567,7 +582,8 @@ impl<'a> UploadPlanner<'a> {
                 .filter_map(|gid| self.person(gid))
                 .find(|(_, d)| {
                     normalized_name(&d.given_name, &d.family_name) == name
-                        && g.fields.shares_contact(d.email.as_deref(), d.phone.as_deref())
+                        && g.fields
+                            .shares_contact(d.email.as_deref(), d.phone.as_deref())
                 })
                 .map(|(sid, _)| sid.to_string())
         })
@@ -580,16 +596,24 @@ impl<'a> UploadPlanner<'a> {
         let mut wanted: HashSet<(String, String)> = HashSet::new();
         let mut links: Vec<LinkChange> = Vec::new();
         for (gi, (group, students)) in groups.iter().enumerate() {
-            let existing_sid = self.existing_for(group, students);
+            let mut existing_sid = self.existing_for(group, students);
+            // A group without a parent code that finds a guardian another group
+            // already is, is a namesake: a new guardian.
+            if group.parent_code.is_none()
+                && existing_sid
+                    .as_ref()
+                    .and_then(|s| self.state.people.get(s))
+                    .is_some_and(|e| owner.contains_key(&e.record.id))
+            {
+                existing_sid = None;
+            }
             let existing = existing_sid.as_ref().and_then(|s| self.state.people.get(s));
             let source_id = existing_sid
                 .clone()
                 .or_else(|| group.parent_code.clone())
                 .unwrap_or_else(|| format!("upload-{}", uuid::Uuid::now_v7()));
-            let id = existing.map_or_else(
-                || uuid::Uuid::now_v7().to_string(),
-                |e| e.record.id.clone(),
-            );
+            let id =
+                existing.map_or_else(|| uuid::Uuid::now_v7().to_string(), |e| e.record.id.clone());
             if let Some(first) = owner.get(&id) {
                 // A second group found the same stored guardian: its rows fail
                 // rather than silently giving one person two sets of details.
@@ -661,8 +685,7 @@ impl<'a> UploadPlanner<'a> {
                     Some(_) => (None, Action::Unchanged),
                 };
                 self.out.plan.rows.push(
-                    ReportRow::new(Entity::GuardianLink, &link_sid, &link_name, action)
-                        .record(&id),
+                    ReportRow::new(Entity::GuardianLink, &link_sid, &link_name, action).record(&id),
                 );
                 if let Some(op) = op {
                     links.push(LinkChange {
@@ -766,7 +789,13 @@ impl<'a> UploadPlanner<'a> {
             .filter(|(_, e)| e.record.active && !planned.contains(&e.record.id))
             .filter(|(_, e)| !self.listed_by_failed.contains(&e.record.id))
             .filter(|(_, e)| after.get(&e.record.id).is_none_or(BTreeSet::is_empty))
-            .map(|(sid, e)| (sid.clone(), e.record.id.clone(), e.record.data.display_name()))
+            .map(|(sid, e)| {
+                (
+                    sid.clone(),
+                    e.record.id.clone(),
+                    e.record.data.display_name(),
+                )
+            })
             .collect();
         retire.sort();
         for (sid, id, name) in retire {

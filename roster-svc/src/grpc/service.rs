@@ -14,7 +14,7 @@ use super::convert;
 use crate::{
     domain::error::RosterError,
     ops::{
-        Ctx, districts,
+        Ctx, districts, duplicates,
         runs::{self, RunRequest},
         sources::{self, CleverInput, RestAuthMethod, RestInput, SourceInput},
         uploads,
@@ -620,13 +620,14 @@ impl pb::roster_service_server::RosterService for RosterApi {
             query: None,
         };
         let file = runs::download(&self.ctx.db, &caller, &r.sync_run_id, filter, xlsx).await?;
-        Ok(Response::new(file_stream(file, |content_type, filename, chunk| {
-            pb::DownloadSyncReportResponse {
+        Ok(Response::new(file_stream(
+            file,
+            |content_type, filename, chunk| pb::DownloadSyncReportResponse {
                 content_type,
                 filename,
                 chunk,
-            }
-        })))
+            },
+        )))
     }
 
     async fn upload_guardians(
@@ -763,13 +764,39 @@ impl pb::roster_service_server::RosterService for RosterApi {
         let r = request.into_inner();
         let xlsx = r.format != i32::from(pb::ReportFormat::Csv);
         let file = uploads::download(&self.ctx.db, &caller, &r.upload_id, xlsx).await?;
-        Ok(Response::new(file_stream(file, |content_type, filename, chunk| {
-            pb::DownloadGuardianUploadResultResponse {
+        Ok(Response::new(file_stream(
+            file,
+            |content_type, filename, chunk| pb::DownloadGuardianUploadResultResponse {
                 content_type,
                 filename,
                 chunk,
-            }
-        })))
+            },
+        )))
+    }
+
+    async fn list_duplicate_guardians(
+        &self,
+        request: Request<pb::ListDuplicateGuardiansRequest>,
+    ) -> Result<Response<pb::ListDuplicateGuardiansResponse>, Status> {
+        let caller = principal(&request)?;
+        let page = duplicates::list(&self.ctx.db, &caller, request.into_inner()).await?;
+        Ok(Response::new(page))
+    }
+
+    async fn download_duplicate_guardians(
+        &self,
+        request: Request<pb::DownloadDuplicateGuardiansRequest>,
+    ) -> Result<Response<ByteStream<pb::DownloadDuplicateGuardiansResponse>>, Status> {
+        let caller = principal(&request)?;
+        let file = duplicates::download(&self.ctx.db, &caller, request.into_inner()).await?;
+        Ok(Response::new(file_stream(
+            file,
+            |content_type, filename, chunk| pb::DownloadDuplicateGuardiansResponse {
+                content_type,
+                filename,
+                chunk,
+            },
+        )))
     }
 }
 

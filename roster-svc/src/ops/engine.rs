@@ -464,17 +464,28 @@ impl Engine {
             })
             .filter_map(|r| r.account_id.clone())
             .collect();
-        let mut sent = 0;
-        for (i, chunk) in invitees.chunks(UPSERT_BATCH).enumerate() {
-            let request = idpb::InviteAccountsRequest {
+        let requests: Vec<idpb::InviteAccountsRequest> = invitees
+            .chunks(UPSERT_BATCH)
+            .enumerate()
+            .map(|(i, chunk)| idpb::InviteAccountsRequest {
                 district_id: district.id.clone(),
                 account_ids: chunk.to_vec(),
                 resend: false,
                 idempotency_key: format!("{}:invite:{i}", run.id),
-            };
-            match self.accounts.invite(request).await {
-                Ok(_) => sent += chunk.len() as u64,
-                Err(status) => tracing::warn!(error = %status.message(), "invitations not sent"),
+            })
+            .collect();
+        let mut sent = 0;
+        for wave in requests.chunks(UPSERT_CONCURRENCY) {
+            let answers =
+                futures::future::join_all(wave.iter().map(|r| self.accounts.invite(r.clone())))
+                    .await;
+            for (request, answer) in wave.iter().zip(answers) {
+                match answer {
+                    Ok(_) => sent += request.account_ids.len() as u64,
+                    Err(status) => {
+                        tracing::warn!(error = %status.message(), "invitations not sent");
+                    }
+                }
             }
         }
         sent

@@ -45,10 +45,7 @@ pub struct Upload {
 }
 
 /// The district and school an upload is for.
-async fn scope(
-    db: &Db,
-    options: &UploadOptions,
-) -> Result<(String, Option<String>), RosterError> {
+async fn scope(db: &Db, options: &UploadOptions) -> Result<(String, Option<String>), RosterError> {
     match (&options.district_id, &options.school_id) {
         (Some(d), None) if !d.is_empty() => Ok((d.clone(), None)),
         (None, Some(s)) if !s.is_empty() => {

@@ -264,7 +264,11 @@ impl Fixture {
     }
 
     /// Queues and runs one sync in this task; returns the run.
-    pub(crate) async fn sync(&self, source: &str, dry_run: bool) -> roster_svc::store::sync::RunRow {
+    pub(crate) async fn sync(
+        &self,
+        source: &str,
+        dry_run: bool,
+    ) -> roster_svc::store::sync::RunRow {
         let run = runs::queue(
             &self.ctx,
             &service(),

@@ -17,7 +17,8 @@ use tokio::sync::Notify;
 
 use crate::sync_engine::{CLASSES, ENROLLMENTS, Fixture, ORGS, USERS, service, write};
 
-const HEADER: &str = "student_code,parent_code,first_name,last_name,email,phone,home_phone,language";
+const HEADER: &str =
+    "student_code,parent_code,first_name,last_name,email,phone,home_phone,language";
 
 /// A district rostered by its SIS (students 1001–1005), ready for uploads.
 async fn district() -> Fixture {
@@ -43,12 +44,11 @@ async fn upload(f: &Fixture, options: UploadOptions, file: &[u8]) -> uploads::Up
         .await
         .unwrap();
     assert_eq!(queued.run.status, "queued");
-    let runner = Runner::new(
-        f.ctx.db.clone(),
-        f.engine.clone(),
-        Arc::new(Notify::new()),
+    let runner = Runner::new(f.ctx.db.clone(), f.engine.clone(), Arc::new(Notify::new()));
+    assert_eq!(
+        runner.run_once().await.unwrap(),
+        Some(queued.run.id.clone())
     );
-    assert_eq!(runner.run_once().await.unwrap(), Some(queued.run.id.clone()));
     uploads::get(&f.ctx.db, &service(), &queued.run.id)
         .await
         .unwrap()
@@ -103,13 +103,24 @@ async fn an_upload_creates_one_guardian_for_siblings_and_fails_bad_rows_alone() 
     let rows = results(&f, &up.run.id).await;
     let outcome: Vec<(i64, &str, Option<&str>, &str)> = rows
         .iter()
-        .map(|r| (r.line_number, r.result.as_str(), r.action.as_deref(), r.error.as_str()))
+        .map(|r| {
+            (
+                r.line_number,
+                r.result.as_str(),
+                r.action.as_deref(),
+                r.error.as_str(),
+            )
+        })
         .collect();
     assert_eq!(outcome[0], (2, "SUCCESS", Some("CREATED"), ""));
     assert_eq!(outcome[1], (3, "SUCCESS", Some("CREATED"), ""));
     assert_eq!(outcome[2], (4, "ERROR", None, "Unknown student code 9999"));
     assert_eq!(outcome[3].1, "ERROR");
-    assert!(outcome[3].3.starts_with("email, phone:"), "{}", outcome[3].3);
+    assert!(
+        outcome[3].3.starts_with("email, phone:"),
+        "{}",
+        outcome[3].3
+    );
     assert_eq!(outcome[4], (6, "SUCCESS", Some("CREATED"), ""));
     assert_eq!(rows[4].first_name, "Lopez, Luis", "quoted comma kept");
     assert!(rows[0].account_id.is_some() && rows[0].account_id == rows[1].account_id);
@@ -208,7 +219,12 @@ async fn abandon_disconnects_unlisted_guardians_and_deactivates_those_left_with_
     assert_eq!(counts(&first).created, 2);
 
     // Without abandon, a shorter file removes nothing.
-    let plain = upload(&f, options(&f), &csv(&["1001,P1,Maria,Lopez,maria@mail.com,,,"])).await;
+    let plain = upload(
+        &f,
+        options(&f),
+        &csv(&["1001,P1,Maria,Lopez,maria@mail.com,,,"]),
+    )
+    .await;
     assert_eq!(counts(&plain).links_abandoned, 0);
 
     // A dry run of abandon says what would happen and does nothing.
@@ -254,7 +270,10 @@ async fn abandon_disconnects_unlisted_guardians_and_deactivates_those_left_with_
         .collect();
     assert_eq!(
         abandoned,
-        [(0, "1002", "P1", Some("ABANDONED")), (0, "1003", "P2", Some("ABANDONED"))]
+        [
+            (0, "1002", "P1", Some("ABANDONED")),
+            (0, "1003", "P2", Some("ABANDONED"))
+        ]
     );
     assert_eq!(*f.identity.deactivations.lock().unwrap(), ["P2"]);
 }
@@ -268,7 +287,10 @@ async fn a_windows_1252_file_from_excel_keeps_its_accents() {
     let up = upload(&f, options(&f), &bytes).await;
     assert_eq!(up.upload.encoding, "windows-1252");
     let rows = results(&f, &up.run.id).await;
-    assert_eq!((rows[0].first_name.as_str(), rows[0].last_name.as_str()), ("José", "Müller"));
+    assert_eq!(
+        (rows[0].first_name.as_str(), rows[0].last_name.as_str()),
+        ("José", "Müller")
+    );
     let upserts = f.identity.upserts.lock().unwrap().clone();
     let jose = upserts
         .iter()
@@ -291,7 +313,9 @@ async fn a_wrong_header_fails_the_upload_naming_the_expected_headers() {
     let message = up.run.failure_message.unwrap();
     assert!(message.contains("\"mail\""), "{message}");
     assert!(
-        message.contains("student_code, parent_code, first_name, last_name, email, phone, home_phone, language"),
+        message.contains(
+            "student_code, parent_code, first_name, last_name, email, phone, home_phone, language"
+        ),
         "{message}"
     );
     let empty = upload(&f, options(&f), b"").await;
@@ -305,7 +329,10 @@ async fn the_result_file_repeats_every_column_and_neutralises_formulas() {
     let up = upload(
         &f,
         options(&f),
-        &csv(&["1001,P1,=HYPERLINK(\"x\"),Lopez,maria@mail.com,,,", "9999,,A,B,a@b.com,,,"]),
+        &csv(&[
+            "1001,P1,=HYPERLINK(\"x\"),Lopez,maria@mail.com,,,",
+            "9999,,A,B,a@b.com,,,",
+        ]),
     )
     .await;
     let file = uploads::download(&f.ctx.db, &service(), &up.run.id, false)
@@ -377,7 +404,10 @@ async fn only_rostering_administrators_of_the_scope_may_upload() {
     let denied = uploads::receive(&f.ctx, &teacher, options(&f), file.clone())
         .await
         .unwrap_err();
-    assert!(matches!(denied, RosterError::PermissionDenied(_)), "{denied:?}");
+    assert!(
+        matches!(denied, RosterError::PermissionDenied(_)),
+        "{denied:?}"
+    );
     let admin = Principal::Account {
         account_id: "a".into(),
         district_id: f.district_id.clone(),
@@ -430,7 +460,10 @@ async fn a_school_upload_only_names_students_of_that_school() {
             ..options(&f)
         },
         // Ben (1002) is at Washington Middle; Ana (1001) is not.
-        &csv(&["1002,P1,Maria,Lopez,maria@mail.com,,,", "1001,P1,Maria,Lopez,maria@mail.com,,,"]),
+        &csv(&[
+            "1002,P1,Maria,Lopez,maria@mail.com,,,",
+            "1001,P1,Maria,Lopez,maria@mail.com,,,",
+        ]),
     )
     .await;
     assert_eq!(up.upload.school_id.as_deref(), Some(school.as_str()));

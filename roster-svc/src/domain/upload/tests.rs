@@ -107,8 +107,14 @@ fn actions(p: &UploadPlan) -> Vec<(u64, Option<Action>, Option<String>)> {
 #[test]
 fn siblings_on_two_rows_with_one_parent_code_become_one_guardian_linked_to_both() {
     let rows = [
-        row(2, ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
-        row(3, ["1002", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
+        row(
+            2,
+            ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+        ),
+        row(
+            3,
+            ["1002", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+        ),
     ];
     let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
     assert_eq!(p.plan.people.len(), 1);
@@ -117,7 +123,10 @@ fn siblings_on_two_rows_with_one_parent_code_become_one_guardian_linked_to_both(
     assert!(p.plan.links.iter().all(|l| l.op == Op::Create));
     assert_eq!(
         actions(&p),
-        [(2, Some(Action::Created), None), (3, Some(Action::Created), None)]
+        [
+            (2, Some(Action::Created), None),
+            (3, Some(Action::Created), None)
+        ]
     );
     let g = &p.plan.people[0].id;
     assert_eq!(p.plan.guardian_students[g], ["st-1", "st-2"]);
@@ -129,14 +138,33 @@ fn siblings_on_two_rows_with_one_parent_code_become_one_guardian_linked_to_both(
 #[test]
 fn rows_without_a_parent_code_with_the_same_name_and_a_shared_phone_are_one_guardian() {
     let rows = [
-        row(2, ["1001", "", "Ann", "Lee", "", "(555) 201-0001", "", "es"]),
-        row(3, ["1002", "", " ann ", "LEE", "ann@example.com", "555-201-0001", "", "es"]),
+        row(
+            2,
+            ["1001", "", "Ann", "Lee", "", "(555) 201-0001", "", "es"],
+        ),
+        row(
+            3,
+            [
+                "1002",
+                "",
+                " ann ",
+                "LEE",
+                "ann@example.com",
+                "555-201-0001",
+                "",
+                "es",
+            ],
+        ),
     ];
     let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
     assert_eq!(p.plan.people.len(), 1);
     let d = p.plan.people[0].data.as_ref().unwrap();
     assert_eq!(d.phone.as_deref(), Some("+15552010001"));
-    assert_eq!(d.email.as_deref(), Some("ann@example.com"), "blanks filled from the sibling row");
+    assert_eq!(
+        d.email.as_deref(),
+        Some("ann@example.com"),
+        "blanks filled from the sibling row"
+    );
     assert_eq!(d.preferred_language.as_deref(), Some("es"));
     assert!(p.plan.people[0].source_id.starts_with("upload-"));
     assert_eq!(p.plan.links.len(), 2);
@@ -145,14 +173,23 @@ fn rows_without_a_parent_code_with_the_same_name_and_a_shared_phone_are_one_guar
 #[test]
 fn guardians_with_different_names_sharing_an_email_are_both_created() {
     let rows = [
-        row(2, ["1001", "", "Sarah", "Lee", "family@example.com", "", "", ""]),
-        row(3, ["1001", "", "Kevin", "Lee", "family@example.com", "", "", ""]),
+        row(
+            2,
+            ["1001", "", "Sarah", "Lee", "family@example.com", "", "", ""],
+        ),
+        row(
+            3,
+            ["1001", "", "Kevin", "Lee", "family@example.com", "", "", ""],
+        ),
     ];
     let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
     assert_eq!(p.plan.people.len(), 2);
     assert_eq!(
         actions(&p),
-        [(2, Some(Action::Created), None), (3, Some(Action::Created), None)]
+        [
+            (2, Some(Action::Created), None),
+            (3, Some(Action::Created), None)
+        ]
     );
 }
 
@@ -164,8 +201,23 @@ fn a_bad_row_fails_alone_with_a_reason_naming_the_field() {
         row(4, ["1001", "", "Cy", "Lee", "not-an-email", "", "", ""]),
         row(5, ["1001", "", "Di", "Lee", "", "12", "", ""]),
         row(6, ["1001", "", "Ed", "Lee", "", "555-201-0002", "abc", ""]),
-        row(7, ["1001", "", "Fa", "Lee", "fa@example.com", "", "", "klingon"]),
-        row(8, ["1001", "", "Gu", "Lee", "gu@example.com", "", "555 201 0003", ""]),
+        row(
+            7,
+            ["1001", "", "Fa", "Lee", "fa@example.com", "", "", "klingon"],
+        ),
+        row(
+            8,
+            [
+                "1001",
+                "",
+                "Gu",
+                "Lee",
+                "gu@example.com",
+                "",
+                "555 201 0003",
+                "",
+            ],
+        ),
     ];
     let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
     let errors: Vec<String> = p
@@ -182,8 +234,16 @@ fn a_bad_row_fails_alone_with_a_reason_naming_the_field() {
     assert_eq!(errors[6], "");
     assert_eq!(p.plan.people.len(), 1, "only the good row writes");
     let d = p.plan.people[0].data.as_ref().unwrap();
-    assert_eq!(d.home_phone.as_deref(), Some("+15552010003"), "home phone kept");
-    assert_eq!(d.preferred_language.as_deref(), Some("en"), "blank language is English");
+    assert_eq!(
+        d.home_phone.as_deref(),
+        Some("+15552010003"),
+        "home phone kept"
+    );
+    assert_eq!(
+        d.preferred_language.as_deref(),
+        Some("en"),
+        "blank language is English"
+    );
     let c = p.counts();
     assert_eq!((c.rows_succeeded, c.rows_failed), (1, 6));
 }
@@ -191,7 +251,10 @@ fn a_bad_row_fails_alone_with_a_reason_naming_the_field() {
 #[test]
 fn a_student_number_or_a_source_id_names_a_student() {
     let rows = [
-        row(2, ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
+        row(
+            2,
+            ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+        ),
         row(3, ["s2", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
     ];
     let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
@@ -202,13 +265,22 @@ fn a_student_number_or_a_source_id_names_a_student() {
 #[test]
 fn a_parent_code_twice_with_different_details_fails_the_later_row() {
     let rows = [
-        row(2, ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
-        row(3, ["1002", "P1", "Ann", "Lee", "other@example.com", "", "", ""]),
+        row(
+            2,
+            ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+        ),
+        row(
+            3,
+            ["1002", "P1", "Ann", "Lee", "other@example.com", "", "", ""],
+        ),
     ];
     let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
     assert_eq!(p.results[0].action, Some(Action::Created));
     let e = p.results[1].error.clone().unwrap();
-    assert!(e.starts_with("email: line 2 gives this guardian a different email"), "{e}");
+    assert!(
+        e.starts_with("email: line 2 gives this guardian a different email"),
+        "{e}"
+    );
     assert_eq!(p.plan.links.len(), 1);
 }
 
@@ -220,7 +292,19 @@ fn a_guardian_already_linked_with_the_same_name_and_a_shared_phone_is_updated() 
         guardian("Ann", "Lee", None, Some("+15552010001")),
         &[1],
     )]);
-    let rows = [row(2, ["1001", "", "Ann", "Lee", "ann@example.com", "5552010001", "", ""])];
+    let rows = [row(
+        2,
+        [
+            "1001",
+            "",
+            "Ann",
+            "Lee",
+            "ann@example.com",
+            "5552010001",
+            "",
+            "",
+        ],
+    )];
     let p = plan_upload(&rows, &students(), &st, &ctx(false));
     assert_eq!(p.plan.people.len(), 1);
     assert_eq!(p.plan.people[0].op, Op::Update);
@@ -248,13 +332,22 @@ fn adding_a_sibling_adds_a_link_and_reports_the_row_updated() {
         &[1],
     )]);
     let rows = [
-        row(2, ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
-        row(3, ["1002", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
+        row(
+            2,
+            ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+        ),
+        row(
+            3,
+            ["1002", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+        ),
     ];
     let p = plan_upload(&rows, &students(), &st, &ctx(false));
     assert_eq!(
         actions(&p),
-        [(2, Some(Action::Unchanged), None), (3, Some(Action::Updated), None)]
+        [
+            (2, Some(Action::Unchanged), None),
+            (3, Some(Action::Updated), None)
+        ]
     );
     assert_eq!(p.plan.links.len(), 1);
     assert_eq!(p.plan.links[0].student_id, "st-2");
@@ -264,10 +357,23 @@ fn adding_a_sibling_adds_a_link_and_reports_the_row_updated() {
 #[test]
 fn without_abandon_links_the_file_does_not_list_stay() {
     let st = state(&[
-        ("P1", "g-1", guardian("Ann", "Lee", Some("ann@example.com"), None), &[1, 2]),
-        ("P2", "g-2", guardian("Bo", "Lee", Some("bo@example.com"), None), &[3]),
+        (
+            "P1",
+            "g-1",
+            guardian("Ann", "Lee", Some("ann@example.com"), None),
+            &[1, 2],
+        ),
+        (
+            "P2",
+            "g-2",
+            guardian("Bo", "Lee", Some("bo@example.com"), None),
+            &[3],
+        ),
     ]);
-    let rows = [row(2, ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""])];
+    let rows = [row(
+        2,
+        ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+    )];
     let p = plan_upload(&rows, &students(), &st, &ctx(false));
     assert!(p.plan.links.is_empty() && p.plan.people.is_empty());
     assert_eq!(p.results.len(), 1);
@@ -276,10 +382,23 @@ fn without_abandon_links_the_file_does_not_list_stay() {
 #[test]
 fn abandon_removes_unlisted_links_and_deactivates_a_guardian_left_with_no_student() {
     let st = state(&[
-        ("P1", "g-1", guardian("Ann", "Lee", Some("ann@example.com"), None), &[1, 2]),
-        ("P2", "g-2", guardian("Bo", "Lee", Some("bo@example.com"), None), &[3]),
+        (
+            "P1",
+            "g-1",
+            guardian("Ann", "Lee", Some("ann@example.com"), None),
+            &[1, 2],
+        ),
+        (
+            "P2",
+            "g-2",
+            guardian("Bo", "Lee", Some("bo@example.com"), None),
+            &[3],
+        ),
     ]);
-    let rows = [row(2, ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""])];
+    let rows = [row(
+        2,
+        ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+    )];
     let p = plan_upload(&rows, &students(), &st, &ctx(true));
     let gone: Vec<(&str, &str)> = p
         .plan
@@ -306,7 +425,10 @@ fn abandon_removes_unlisted_links_and_deactivates_a_guardian_left_with_no_studen
         .collect();
     assert_eq!(
         extra,
-        [("1002", "P1", Some(Action::Abandoned)), ("1003", "P2", Some(Action::Abandoned))]
+        [
+            ("1002", "P1", Some(Action::Abandoned)),
+            ("1003", "P2", Some(Action::Abandoned))
+        ]
     );
     let c = p.counts();
     assert_eq!((c.links_abandoned, c.accounts_deactivated), (2, 1));
@@ -318,8 +440,18 @@ fn abandon_removes_unlisted_links_and_deactivates_a_guardian_left_with_no_studen
 #[test]
 fn a_guardian_whose_row_failed_counts_as_listed_and_keeps_every_link() {
     let st = state(&[
-        ("P1", "g-1", guardian("Ann", "Lee", Some("ann@example.com"), None), &[1, 2]),
-        ("upload-b", "g-2", guardian("Bo", "Lee", Some("bo@example.com"), None), &[3]),
+        (
+            "P1",
+            "g-1",
+            guardian("Ann", "Lee", Some("ann@example.com"), None),
+            &[1, 2],
+        ),
+        (
+            "upload-b",
+            "g-2",
+            guardian("Bo", "Lee", Some("bo@example.com"), None),
+            &[3],
+        ),
     ]);
     let rows = [
         row(2, ["1001", "P1", "Ann", "Lee", "broken-email", "", "", ""]),
@@ -334,12 +466,25 @@ fn a_guardian_whose_row_failed_counts_as_listed_and_keeps_every_link() {
 #[test]
 fn abandoning_most_of_the_district_trips_the_guard() {
     let st = state(&[
-        ("P1", "g-1", guardian("Ann", "Lee", Some("ann@example.com"), None), &[1]),
-        ("P2", "g-2", guardian("Bo", "Lee", Some("bo@example.com"), None), &[2]),
+        (
+            "P1",
+            "g-1",
+            guardian("Ann", "Lee", Some("ann@example.com"), None),
+            &[1],
+        ),
+        (
+            "P2",
+            "g-2",
+            guardian("Bo", "Lee", Some("bo@example.com"), None),
+            &[2],
+        ),
     ]);
     let mut c = ctx(true);
     c.active_people_in_district = 5;
-    let rows = [row(2, ["1003", "P3", "Cy", "Lee", "cy@example.com", "", "", ""])];
+    let rows = [row(
+        2,
+        ["1003", "P3", "Cy", "Lee", "cy@example.com", "", "", ""],
+    )];
     let p = plan_upload(&rows, &students(), &st, &c);
     let guard = p.plan.guard.unwrap();
     assert_eq!(guard.would_deactivate, 2);
@@ -354,18 +499,30 @@ fn a_broken_row_keeps_its_cells_and_fails() {
             raw: vec!["1001".into(), "P1".into()],
             reason: "expected 8 cells, found 2".into(),
         },
-        row(3, ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
+        row(
+            3,
+            ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+        ),
     ];
     let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
-    assert_eq!(p.results[0].cells[..2], ["1001".to_string(), "P1".to_string()]);
-    assert_eq!(p.results[0].error.as_deref(), Some("expected 8 cells, found 2"));
+    assert_eq!(
+        p.results[0].cells[..2],
+        ["1001".to_string(), "P1".to_string()]
+    );
+    assert_eq!(
+        p.results[0].error.as_deref(),
+        Some("expected 8 cells, found 2")
+    );
     assert!(p.results[1].succeeded());
 }
 
 #[test]
 fn settle_takes_identity_answers_into_the_result_rows() {
     let rows = [
-        row(2, ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""]),
+        row(
+            2,
+            ["1001", "P1", "Ann", "Lee", "ann@example.com", "", "", ""],
+        ),
         row(3, ["1002", "P2", "Bo", "Lee", "bo@example.com", "", "", ""]),
     ];
     let mut p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
@@ -399,4 +556,43 @@ fn a_large_file_is_checked_on_every_core_and_keeps_its_order() {
         assert_eq!(r.succeeded(), i % 1_000 != 7, "line {}", r.line);
     }
     assert_eq!(p.plan.people.len(), 4_995);
+}
+
+#[test]
+fn a_namesake_sharing_a_phone_but_not_the_email_is_another_guardian_not_an_error() {
+    let rows = [
+        row(
+            2,
+            [
+                "1001",
+                "",
+                "John",
+                "Park",
+                "john@example.com",
+                "555-201-0001",
+                "",
+                "",
+            ],
+        ),
+        row(
+            3,
+            [
+                "1002",
+                "",
+                "John",
+                "Park",
+                "johnjr@example.com",
+                "555-201-0001",
+                "",
+                "",
+            ],
+        ),
+    ];
+    let p = plan_upload(&rows, &students(), &State::default(), &ctx(false));
+    assert!(
+        p.results.iter().all(ResultRow::succeeded),
+        "{:?}",
+        actions(&p)
+    );
+    assert_eq!(p.plan.people.len(), 2);
 }

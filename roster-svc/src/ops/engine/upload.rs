@@ -85,11 +85,10 @@ impl Engine {
             active_people_in_district: active,
             threshold_percent: u32::try_from(source.deactivation_threshold_percent).unwrap_or(20),
         };
-        let mut up = tokio::task::spawn_blocking(move || {
-            plan_upload(&parsed.rows, &students, &state, &ctx)
-        })
-        .await
-        .map_err(|e| RosterError::Internal(e.into()))?;
+        let mut up =
+            tokio::task::spawn_blocking(move || plan_upload(&parsed.rows, &students, &state, &ctx))
+                .await
+                .map_err(|e| RosterError::Internal(e.into()))?;
         timer.next("planning");
 
         let guard = up.plan.guard;
