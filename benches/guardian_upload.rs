@@ -146,7 +146,7 @@ async fn upload(b: &mut Bench, file: &[u8], dry_run: bool) -> (Duration, pb::Gua
 }
 
 fn counts(u: &pb::GuardianUpload) -> String {
-    let c = u.counts.clone().unwrap_or_default();
+    let c = u.counts.unwrap_or_default();
     format!(
         "{} rows: {} succeeded, {} failed; guardians {} created, {} updated, {} unchanged",
         u.rows_total, c.rows_succeeded, c.rows_failed, c.created, c.updated, c.unchanged
@@ -177,7 +177,7 @@ async fn errors(b: &mut Bench, upload_id: &str) {
         *reasons.entry(reason).or_default() += 1;
     }
     let mut reasons: Vec<_> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (reason, n) in reasons.iter().take(5) {
         println!("    {n} x {reason}");
     }
@@ -215,7 +215,7 @@ async fn main() {
     );
     println!("applied ({backend}): {took:.2?}\n  {}", counts(&applied));
     let (again_took, again) = upload(&mut b, &file, false).await;
-    assert_eq!(again.counts.clone().unwrap_or_default().created, 0);
+    assert_eq!(again.counts.unwrap_or_default().created, 0);
     println!("same file again: {again_took:.2?}\n  {}", counts(&again));
     println!(
         "roster-svc peak RSS: {:.0} MiB",

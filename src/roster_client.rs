@@ -350,7 +350,7 @@ pub fn summary(run: &pb::SyncRun) -> String {
 
 /// One line per count of a finished upload.
 pub fn upload_summary(upload: &pb::GuardianUpload) -> String {
-    let c = upload.counts.clone().unwrap_or_default();
+    let c = upload.counts.unwrap_or_default();
     let mut line = format!(
         "upload {}: {:?}, {} of {} rows ({} succeeded, {} failed); guardians: {} created, {} updated, {} unchanged",
         upload.upload_id,

@@ -269,7 +269,7 @@ async fn a_district_uploads_its_guardians_and_gets_one_account_per_guardian_with
     let accounts_before = count(h.stack.identity_db(), "SELECT COUNT(*) AS n FROM accounts").await;
     let dry = h.upload(&file, true).await;
     assert_eq!(dry.status(), pb::GuardianUploadStatus::Completed, "{dry:?}");
-    assert_eq!(dry.counts.clone().unwrap().created, 3);
+    assert_eq!(dry.counts.unwrap().created, 3);
     assert_eq!(count(h.stack.roster_db(), tables).await, roster_before);
     assert_eq!(
         count(h.stack.identity_db(), "SELECT COUNT(*) AS n FROM accounts").await,
@@ -288,7 +288,7 @@ async fn a_district_uploads_its_guardians_and_gets_one_account_per_guardian_with
     assert_eq!(up.status(), pb::GuardianUploadStatus::Completed, "{up:?}");
     assert_eq!(up.encoding, "utf-8");
     assert_eq!((up.rows_done, up.rows_total), (5, 5));
-    let counts = up.counts.clone().unwrap();
+    let counts = up.counts.unwrap();
     assert_eq!(
         (counts.rows_succeeded, counts.rows_failed, counts.created),
         (4, 1, 3)

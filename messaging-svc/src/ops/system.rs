@@ -137,7 +137,7 @@ pub async fn send_many(
                 emergency: true,
                 addresses: states
                     .get(&known)
-                    .map(|s| (known.clone(), s.clone()))
+                    .map(|s| (known.clone(), *s))
                     .into_iter()
                     .collect(),
                 ..PlanInputs::default()
