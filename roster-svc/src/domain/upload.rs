@@ -222,11 +222,6 @@ impl Fields {
         *self = merged;
         Ok(())
     }
-
-    fn shares_contact(&self, email: Option<&str>, phone: Option<&str>) -> bool {
-        (self.email.is_some() && self.email.as_deref() == email)
-            || (self.phone.is_some() && self.phone.as_deref() == phone)
-    }
 }
 
 /// Given and family name, lower-cased with runs of spaces collapsed: the name
@@ -570,23 +565,34 @@ impl<'a> UploadPlanner<'a> {
     /// The stored guardian a group is: by parent code, else a guardian already
     /// linked to one of its students with the same name and a shared email or
     /// phone.
-    fn existing_for(&self, g: &Group, students: &[usize]) -> Option<String> {
+    /// Of several, the one sharing the most contacts (then the smallest source
+    /// id), skipping guardians another group of the file already is — so the
+    /// same file always finds the same guardians.
+    fn existing_for(
+        &self,
+        g: &Group,
+        students: &[usize],
+        owner: &HashMap<String, usize>,
+    ) -> Option<String> {
         if let Some(code) = &g.parent_code {
             return self.state.people.contains_key(code).then(|| code.clone());
         }
         let name = g.fields.norm_name();
-        students.iter().find_map(|s| {
-            self.linked
-                .get(&self.students[*s].id)?
-                .iter()
-                .filter_map(|gid| self.person(gid))
-                .find(|(_, d)| {
-                    normalized_name(&d.given_name, &d.family_name) == name
-                        && g.fields
-                            .shares_contact(d.email.as_deref(), d.phone.as_deref())
-                })
-                .map(|(sid, _)| sid.to_string())
-        })
+        students
+            .iter()
+            .filter_map(|s| self.linked.get(&self.students[*s].id))
+            .flatten()
+            .filter(|gid| !owner.contains_key(*gid))
+            .filter_map(|gid| self.person(gid))
+            .filter(|(_, d)| normalized_name(&d.given_name, &d.family_name) == name)
+            .map(|(sid, d)| {
+                let shared = usize::from(g.fields.email.is_some() && g.fields.email == d.email)
+                    + usize::from(g.fields.phone.is_some() && g.fields.phone == d.phone);
+                (shared, sid)
+            })
+            .filter(|(shared, _)| *shared > 0)
+            .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+            .map(|(_, sid)| sid.to_string())
     }
 
     fn apply_groups(&mut self, groups: Vec<(Group, Vec<usize>)>) {
@@ -596,17 +602,7 @@ impl<'a> UploadPlanner<'a> {
         let mut wanted: HashSet<(String, String)> = HashSet::new();
         let mut links: Vec<LinkChange> = Vec::new();
         for (gi, (group, students)) in groups.iter().enumerate() {
-            let mut existing_sid = self.existing_for(group, students);
-            // A group without a parent code that finds a guardian another group
-            // already is, is a namesake: a new guardian.
-            if group.parent_code.is_none()
-                && existing_sid
-                    .as_ref()
-                    .and_then(|s| self.state.people.get(s))
-                    .is_some_and(|e| owner.contains_key(&e.record.id))
-            {
-                existing_sid = None;
-            }
+            let existing_sid = self.existing_for(group, students, &owner);
             let existing = existing_sid.as_ref().and_then(|s| self.state.people.get(s));
             let source_id = existing_sid
                 .clone()

@@ -596,3 +596,34 @@ fn a_namesake_sharing_a_phone_but_not_the_email_is_another_guardian_not_an_error
     );
     assert_eq!(p.plan.people.len(), 2);
 }
+
+#[test]
+fn namesakes_sharing_a_phone_are_each_found_again_by_their_own_email() {
+    let st = state(&[
+        (
+            "upload-a",
+            "g-a",
+            guardian("John", "Park", Some("john@example.com"), Some("+15552010001")),
+            &[1, 2],
+        ),
+        (
+            "upload-b",
+            "g-b",
+            guardian("John", "Park", Some("johnjr@example.com"), Some("+15552010001")),
+            &[1, 2],
+        ),
+    ]);
+    // The junior's row comes first; each still finds his own record.
+    let rows = [
+        row(2, ["1001", "", "John", "Park", "johnjr@example.com", "555-201-0001", "", ""]),
+        row(3, ["1001", "", "John", "Park", "john@example.com", "555-201-0001", "", ""]),
+    ];
+    for _ in 0..20 {
+        let p = plan_upload(&rows, &students(), &st, &ctx(false));
+        assert_eq!(
+            actions(&p),
+            [(2, Some(Action::Unchanged), None), (3, Some(Action::Unchanged), None)]
+        );
+        assert!(p.plan.people.is_empty());
+    }
+}
