@@ -15,14 +15,14 @@ use crate::{
     domain::{
         error::RosterError,
         plan::{self, AccountWork, Plan, PlanContext},
-        records::{Action, PersonKind},
+        records::{Action, Entity, PersonKind},
         report::Totals,
     },
     oneroster::{self, Bundle},
     secrets::SecretsKey,
     store::{
         districts::DistrictRow,
-        records,
+        invitations, records,
         sync::{self, Finish, RunRow, SourceRow},
     },
 };
@@ -125,7 +125,12 @@ impl Engine {
         let id = run.id.clone();
         self.db
             .run(move |c| sync::finish_run(c, &id, &finish, now()).map_err(RosterError::from))
-            .await
+            .await?;
+        // The run is done; its invitations go out now (retried if they fail).
+        if let Err(e) = self.send_invitations(Some(&run.id)).await {
+            tracing::warn!(error = %e, "invitations left for a later attempt");
+        }
+        Ok(())
     }
 
     async fn sync(&self, run: &RunRow) -> Result<Finish, RosterError> {
@@ -192,13 +197,19 @@ impl Engine {
         let plan = Arc::new(plan);
         if !run.dry_run {
             timer.next("identity");
-            self.write(run, &district, &source, plan.clone(), accounts)
-                .await?;
+            self.write(
+                run,
+                &district,
+                &source,
+                plan.clone(),
+                accounts,
+                invitees(&plan, &source),
+            )
+            .await?;
             timer.next("writing");
             self.deactivate_accounts(run, &district, &source, &plan)
                 .await?;
-            self.notify_and_invite(run, &district, &source, &plan, &changes)
-                .await;
+            self.notify(run, &district, &plan, &changes).await;
         }
         timer.next("notifying");
         self.progress(run, "reporting").await?;
@@ -386,14 +397,19 @@ impl Engine {
         source: &SourceRow,
         plan: Arc<Plan>,
         accounts: HashMap<String, String>,
+        invitees: Vec<String>,
     ) -> Result<(), RosterError> {
-        let (district_id, source_id) = (district.id.clone(), source.id.clone());
+        let (district_id, source_id, run_id) =
+            (district.id.clone(), source.id.clone(), run.id.clone());
         let written = self
             .db
             .transaction(move |c| {
                 homeroom_platform::db::prefer_custom_plans(c)?;
-                records::apply(c, &district_id, &source_id, &plan, &accounts, now())
-                    .map_err(RosterError::from)
+                let now = now();
+                let n = records::apply(c, &district_id, &source_id, &plan, &accounts, now)?;
+                // Owed with the records, so a crash after this loses none.
+                invitations::owe(c, &run_id, &district_id, &invitees, now, now + INVITE_HOLD)?;
+                Ok::<_, RosterError>(n)
             })
             .await?;
         tracing::info!(run_id = %run.id, written, "roster records written");
@@ -431,64 +447,77 @@ impl Engine {
         Ok(())
     }
 
-    /// RO-6 notices for applied contact changes, and invitations for new
-    /// accounts when the source invites; returns the invitations identity
-    /// took. Failures are logged: the sync stands.
-    async fn notify_and_invite(
+    /// RO-6 notices for applied contact changes. Failures are logged: the
+    /// sync stands.
+    async fn notify(
         &self,
         run: &RunRow,
         district: &DistrictRow,
-        source: &SourceRow,
         plan: &Plan,
         changes: &[AppliedChange],
-    ) -> u64 {
+    ) {
         for n in notices(run, district, plan, changes) {
             let masked = mask_address(&n.address);
             if let Err(status) = self.notices.send(n).await {
                 tracing::warn!(address = %masked, error = %status.message(), "contact change notice not sent");
             }
         }
-        if !source.send_invitations {
-            return 0;
-        }
-        let invitees: Vec<String> = plan
-            .rows
-            .iter()
-            .filter(|r| r.action == Action::Created)
-            .filter(|r| {
-                matches!(
-                    r.entity,
-                    crate::domain::records::Entity::Staff
-                        | crate::domain::records::Entity::Guardian
-                )
-            })
-            .filter_map(|r| r.account_id.clone())
-            .collect();
-        let requests: Vec<idpb::InviteAccountsRequest> = invitees
-            .chunks(UPSERT_BATCH)
-            .enumerate()
-            .map(|(i, chunk)| idpb::InviteAccountsRequest {
-                district_id: district.id.clone(),
-                account_ids: chunk.to_vec(),
-                resend: false,
-                idempotency_key: format!("{}:invite:{i}", run.id),
-            })
-            .collect();
+    }
+
+    /// Sends owed invitations to identity-svc, 1,000 at a time: a run's
+    /// (right after it finishes), or, with `None`, any run's that are due
+    /// (left by a crash or an identity outage). Invitations identity does not
+    /// take are retried later with backoff. Returns how many it took.
+    pub async fn send_invitations(&self, run_id: Option<&str>) -> Result<u64, RosterError> {
         let mut sent = 0;
-        for wave in requests.chunks(UPSERT_CONCURRENCY) {
-            let answers =
-                futures::future::join_all(wave.iter().map(|r| self.accounts.invite(r.clone())))
-                    .await;
-            for (request, answer) in wave.iter().zip(answers) {
-                match answer {
-                    Ok(_) => sent += request.account_ids.len() as u64,
-                    Err(status) => {
-                        tracing::warn!(error = %status.message(), "invitations not sent");
-                    }
+        loop {
+            let run = run_id.map(String::from);
+            let batch = self
+                .db
+                .transaction(move |c| {
+                    let now = now();
+                    let owed = invitations::owed(c, run.as_deref(), now, 1_000)?;
+                    // One run's at a time; held while this process sends them.
+                    let Some(first) = owed.first().map(|o| o.run_id.clone()) else {
+                        return Ok::<_, RosterError>(None);
+                    };
+                    let owed: Vec<_> = owed.into_iter().filter(|o| o.run_id == first).collect();
+                    let ids: Vec<String> = owed.iter().map(|o| o.account_id.clone()).collect();
+                    invitations::hold(c, &first, &ids, now + INVITE_HOLD)?;
+                    Ok(Some(owed))
+                })
+                .await?;
+            let Some(owed) = batch else {
+                return Ok(sent);
+            };
+            let (run, district) = (owed[0].run_id.clone(), owed[0].district_id.clone());
+            let ids: Vec<String> = owed.iter().map(|o| o.account_id.clone()).collect();
+            let attempts = owed.iter().map(|o| o.attempts).max().unwrap_or(0);
+            let request = idpb::InviteAccountsRequest {
+                district_id: district,
+                account_ids: ids.clone(),
+                resend: false,
+                idempotency_key: format!("{run}:invite:{}", ids[0]),
+            };
+            match self.accounts.invite(request).await {
+                Ok(_) => {
+                    sent += ids.len() as u64;
+                    self.db
+                        .run(move |c| invitations::sent(c, &run, &ids).map_err(RosterError::from))
+                        .await?;
+                }
+                Err(status) => {
+                    tracing::warn!(error = %status.message(), attempts, "invitations not sent; retrying later");
+                    let retry = now() + invite_backoff(attempts);
+                    self.db
+                        .run(move |c| {
+                            invitations::failed(c, &run, &ids, retry).map_err(RosterError::from)
+                        })
+                        .await?;
+                    return Ok(sent);
                 }
             }
         }
-        sent
     }
 
     async fn store_report(&self, run: &RunRow, plan: Arc<Plan>) -> Result<(), RosterError> {
@@ -504,6 +533,28 @@ impl Engine {
             .await?;
         Ok(())
     }
+}
+
+/// How long invitations stay with the process sending them (a run's are left
+/// to it this long before any sweeper may take them).
+const INVITE_HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+/// Wait before retrying invitations identity did not take: 1, 2, 4 … 60 min.
+fn invite_backoff(attempts: i32) -> chrono::TimeDelta {
+    chrono::TimeDelta::minutes(1_i64 << attempts.clamp(0, 6)).min(chrono::TimeDelta::minutes(60))
+}
+
+/// New staff and guardians with accounts, when the source invites.
+pub(crate) fn invitees(plan: &Plan, source: &SourceRow) -> Vec<String> {
+    if !source.send_invitations {
+        return Vec::new();
+    }
+    plan.rows
+        .iter()
+        .filter(|r| r.action == Action::Created)
+        .filter(|r| matches!(r.entity, Entity::Staff | Entity::Guardian))
+        .filter_map(|r| r.account_id.clone())
+        .collect()
 }
 
 /// Logs how long each phase of a run took.

@@ -69,7 +69,13 @@ impl Runner {
                 }
                 match self.claim().await {
                     Ok(Some(run)) => self.work(run).await,
-                    Ok(None) => break,
+                    Ok(None) => {
+                        // Idle: send invitations a crash or an outage left owed.
+                        if let Err(e) = self.engine.send_invitations(None).await {
+                            tracing::warn!(error = %e, "owed invitations not sent");
+                        }
+                        break;
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "sync runner could not claim a run");
                         break;

@@ -3,6 +3,7 @@
 pub mod audience;
 pub mod districts;
 pub mod duplicates;
+pub mod invitations;
 pub mod records;
 pub mod schema;
 pub mod sync;

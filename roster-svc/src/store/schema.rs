@@ -258,6 +258,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Invitations a run owes identity (sent after the run, retried).
+    pending_invitations (run_id, account_id) {
+        run_id -> Text,
+        account_id -> Text,
+        district_id -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
     schools,
@@ -274,4 +286,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_report_rows,
     guardian_uploads,
     guardian_upload_rows,
+    pending_invitations,
 );

@@ -35,6 +35,8 @@ pub(crate) struct FakeIdentity {
     pub(crate) upserts: Mutex<Vec<idpb::UpsertAccountsRequest>>,
     pub(crate) invites: Mutex<Vec<idpb::InviteAccountsRequest>>,
     pub(crate) deactivations: Mutex<Vec<String>>,
+    /// identity refuses invitations while set.
+    pub(crate) refuse_invites: std::sync::atomic::AtomicBool,
 }
 
 impl Accounts for FakeIdentity {
@@ -94,6 +96,12 @@ impl Accounts for FakeIdentity {
         request: idpb::InviteAccountsRequest,
     ) -> BoxFuture<'_, Result<idpb::InviteAccountsResponse, Status>> {
         Box::pin(async move {
+            if self
+                .refuse_invites
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return Err(Status::unavailable("identity is down"));
+            }
             self.invites.lock().unwrap().push(request);
             Ok(idpb::InviteAccountsResponse::default())
         })

@@ -471,3 +471,67 @@ async fn a_school_upload_only_names_students_of_that_school() {
     assert_eq!(rows[0].result, "SUCCESS");
     assert_eq!(rows[1].error, "Unknown student code 1001");
 }
+
+async fn owed(f: &Fixture) -> usize {
+    f.ctx
+        .db
+        .run(|c| {
+            roster_svc::store::invitations::owed(
+                c,
+                None,
+                chrono::Utc::now().naive_utc() + chrono::TimeDelta::days(1),
+                1_000,
+            )
+            .map(|o| o.len())
+            .map_err(RosterError::from)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn invitations_identity_does_not_take_are_kept_and_sent_later() {
+    let f = district().await;
+    f.identity
+        .refuse_invites
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let up = upload(
+        &f,
+        options(&f),
+        &csv(&["1001,P1,Maria,Lopez,maria@mail.com,,,"]),
+    )
+    .await;
+    assert_eq!(up.run.status, "completed", "the upload stands");
+    assert!(f.identity.invites.lock().unwrap().is_empty());
+    assert_eq!(owed(&f).await, 1, "the invitation is owed, not lost");
+
+    // Not due yet: a sweep sends nothing.
+    f.identity
+        .refuse_invites
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(f.engine.send_invitations(None).await.unwrap(), 0);
+    // Once due, the sweep sends it, once.
+    f.ctx
+        .db
+        .run(|c| {
+            use diesel::prelude::*;
+            use roster_svc::store::schema::pending_invitations as p;
+            diesel::update(p::table)
+                .set(p::next_attempt_at.eq(chrono::Utc::now().naive_utc()))
+                .execute(c)
+                .map_err(RosterError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(f.engine.send_invitations(None).await.unwrap(), 1);
+    assert_eq!(owed(&f).await, 0);
+    let invited: Vec<String> = f
+        .identity
+        .invites
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i.account_ids.clone())
+        .collect();
+    assert_eq!(invited.len(), 1);
+}

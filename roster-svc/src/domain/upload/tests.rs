@@ -603,26 +603,63 @@ fn namesakes_sharing_a_phone_are_each_found_again_by_their_own_email() {
         (
             "upload-a",
             "g-a",
-            guardian("John", "Park", Some("john@example.com"), Some("+15552010001")),
+            guardian(
+                "John",
+                "Park",
+                Some("john@example.com"),
+                Some("+15552010001"),
+            ),
             &[1, 2],
         ),
         (
             "upload-b",
             "g-b",
-            guardian("John", "Park", Some("johnjr@example.com"), Some("+15552010001")),
+            guardian(
+                "John",
+                "Park",
+                Some("johnjr@example.com"),
+                Some("+15552010001"),
+            ),
             &[1, 2],
         ),
     ]);
     // The junior's row comes first; each still finds his own record.
     let rows = [
-        row(2, ["1001", "", "John", "Park", "johnjr@example.com", "555-201-0001", "", ""]),
-        row(3, ["1001", "", "John", "Park", "john@example.com", "555-201-0001", "", ""]),
+        row(
+            2,
+            [
+                "1001",
+                "",
+                "John",
+                "Park",
+                "johnjr@example.com",
+                "555-201-0001",
+                "",
+                "",
+            ],
+        ),
+        row(
+            3,
+            [
+                "1001",
+                "",
+                "John",
+                "Park",
+                "john@example.com",
+                "555-201-0001",
+                "",
+                "",
+            ],
+        ),
     ];
     for _ in 0..20 {
         let p = plan_upload(&rows, &students(), &st, &ctx(false));
         assert_eq!(
             actions(&p),
-            [(2, Some(Action::Unchanged), None), (3, Some(Action::Unchanged), None)]
+            [
+                (2, Some(Action::Unchanged), None),
+                (3, Some(Action::Unchanged), None)
+            ]
         );
         assert!(p.plan.people.is_empty());
     }

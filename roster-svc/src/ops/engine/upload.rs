@@ -118,14 +118,14 @@ impl Engine {
         if !run.dry_run {
             let plan = Arc::new(std::mem::take(&mut up.plan));
             timer.next("identity");
-            self.write(run, district, source, plan.clone(), accounts)
+            let owed = super::invitees(&plan, source);
+            invited = owed.len() as u64;
+            self.write(run, district, source, plan.clone(), accounts, owed)
                 .await?;
             timer.next("writing");
             self.deactivate_accounts(run, district, source, &plan)
                 .await?;
-            invited = self
-                .notify_and_invite(run, district, source, &plan, &changes)
-                .await;
+            self.notify(run, district, &plan, &changes).await;
             up.plan = Arc::try_unwrap(plan).unwrap_or_else(|p| (*p).clone());
         }
         self.upload_progress(run, "reporting", total, total).await?;
