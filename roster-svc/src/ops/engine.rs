@@ -125,12 +125,7 @@ impl Engine {
         let id = run.id.clone();
         self.db
             .run(move |c| sync::finish_run(c, &id, &finish, now()).map_err(RosterError::from))
-            .await?;
-        // The run is done; its invitations go out now (retried if they fail).
-        if let Err(e) = self.send_invitations(Some(&run.id)).await {
-            tracing::warn!(error = %e, "invitations left for a later attempt");
-        }
-        Ok(())
+            .await
     }
 
     async fn sync(&self, run: &RunRow) -> Result<Finish, RosterError> {

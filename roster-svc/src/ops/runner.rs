@@ -68,7 +68,7 @@ impl Runner {
                     return;
                 }
                 match self.claim().await {
-                    Ok(Some(run)) => self.work(run).await,
+                    Ok(Some(run)) => self.work(run, false).await,
                     Ok(None) => {
                         // Idle: send invitations a crash or an outage left owed.
                         if let Err(e) = self.engine.send_invitations(None).await {
@@ -97,7 +97,7 @@ impl Runner {
             return Ok(None);
         };
         let id = run.id.clone();
-        self.work(run).await;
+        self.work(run, true).await;
         Ok(Some(id))
     }
 
@@ -143,7 +143,10 @@ impl Runner {
             .await
     }
 
-    async fn work(&self, run: RunRow) {
+    /// Works a run, releases its source, then sends the invitations it owes:
+    /// before returning when `inline`, else in the background so the next run
+    /// need not wait for them.
+    async fn work(&self, run: RunRow, inline: bool) {
         let heartbeat = CancellationToken::new();
         let renew = tokio::spawn(renew_lease(
             self.db.clone(),
@@ -167,6 +170,17 @@ impl Runner {
         }
         // Another queued run of the same source may be waiting.
         self.wake.notify_one();
+        let engine = self.engine.clone();
+        let invite = async move {
+            if let Err(e) = engine.send_invitations(Some(&run.id)).await {
+                tracing::warn!(error = %e, "invitations left for a later attempt");
+            }
+        };
+        if inline {
+            invite.await;
+        } else {
+            tokio::spawn(invite);
+        }
     }
 }
 
