@@ -2,6 +2,7 @@
 
 pub mod duplicates;
 pub mod error;
+pub(crate) mod parallel;
 pub mod plan;
 pub mod records;
 pub mod report;

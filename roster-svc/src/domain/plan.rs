@@ -621,6 +621,7 @@ impl Planner<'_> {
         u: &User,
         kind: PersonKind,
         source_hash: String,
+        contacts: Option<Result<Contacts, String>>,
     ) -> Result<PersonData, String> {
         let mut school_ids = Vec::new();
         if kind != PersonKind::Guardian {
@@ -637,7 +638,7 @@ impl Planner<'_> {
         let (email, phone, home_phone) = if kind == PersonKind::Student {
             (u.email.clone(), u.sms.clone(), u.phone.clone())
         } else {
-            self.contacts(u)?
+            contacts.unwrap_or_else(|| self.contacts(u))?
         };
         let role = match &u.role {
             UserRole::Student => "student".to_string(),
@@ -699,7 +700,24 @@ impl Planner<'_> {
         }
         let users_bulk = self.bundle.mode("users") == FileMode::Bulk;
         let mut seen = HashSet::new();
-        for u in &self.bundle.users {
+        // Parsing staff and guardians' emails and phones is most of planning:
+        // do it first, on every core, for the users whose row changed.
+        let this: &Self = self;
+        let mut prepared = super::parallel::map(&self.bundle.users, |u| {
+            let hash = source_hash(u, &this.ctx.phone_region);
+            let unchanged = this
+                .state
+                .people
+                .get(&u.source_id)
+                .is_some_and(|e| e.record.active && e.record.data.source_hash == hash);
+            let contacts = (u.role != UserRole::Student
+                && !unchanged
+                && u.enabled
+                && u.status != Status::ToBeDeleted)
+                .then(|| this.contacts(u));
+            (hash, contacts)
+        });
+        for (i, u) in self.bundle.users.iter().enumerate() {
             seen.insert(u.source_id.clone());
             let kind = match u.role {
                 UserRole::Student => PersonKind::Student,
@@ -737,7 +755,7 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            let hash = source_hash(u, &self.ctx.phone_region);
+            let (hash, contacts) = std::mem::take(&mut prepared[i]);
             if let Some(e) = existing
                 && e.record.active
                 && e.record.data.source_hash == hash
@@ -747,7 +765,7 @@ impl Planner<'_> {
                 self.person_ids.insert(u.source_id.clone(), (id, kind));
                 continue;
             }
-            let data = match self.person_data(u, kind, hash) {
+            let data = match self.person_data(u, kind, hash, contacts) {
                 Ok(d) => d,
                 Err(reason) => {
                     let mut row =
