@@ -10,12 +10,21 @@ use tokio_util::sync::CancellationToken;
 use crate::{config::Config, health, upstream::Upstreams};
 
 /// State every handler shares.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     /// Configuration.
     pub config: Arc<Config>,
     /// Upstream channels.
     pub upstreams: Upstreams,
+    /// Verifies access tokens against identity-svc's JWKS (cached by `kid`,
+    /// refetched on an unknown one).
+    pub verifier: Arc<homeroom_platform::auth::Verifier>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
 }
 
 /// A bound gateway, ready to run.
@@ -34,6 +43,9 @@ impl App {
         let config = Arc::new(config);
         let state = AppState {
             upstreams: Upstreams::connect_lazy(&config)?,
+            verifier: homeroom_platform::identity_keys::IdentityKeys::verifier(
+                &config.identity_url,
+            )?,
             config: config.clone(),
         };
         Ok(App {
@@ -79,10 +91,17 @@ impl App {
     }
 }
 
-/// The gateway's routes.
+/// The gateway's routes: health, and the REST API under `/api/v1`; every
+/// answer carries an `x-request-id` (the caller's, or a new one), which the
+/// services receive too.
 pub fn router(state: AppState) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .nest("/api/v1", crate::api::routes())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! over the three gRPC services, provider webhooks, health and readiness.
 //! It keeps nothing durable.
 
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod health;

@@ -216,3 +216,81 @@ impl Stack {
         Ok(answer.into_inner().access_token)
     }
 }
+
+/// Waits (up to 20 s) until `check` finds something.
+pub async fn until<T>(mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for the outbox"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+impl Stack {
+    /// Files of the outbox: `.eml` texts, and SMS lines.
+    pub fn outbox(&self) -> (Vec<String>, Vec<serde_json::Value>) {
+        let mut emails = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&self.outbox) {
+            for entry in entries.flatten() {
+                if entry.path().extension().is_some_and(|e| e == "eml") {
+                    emails.push(std::fs::read_to_string(entry.path()).unwrap_or_default());
+                }
+            }
+        }
+        let sms = std::fs::read_to_string(self.outbox.join("sms.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (emails, sms)
+    }
+
+    /// An invited account with this email joins: asks for an invitation
+    /// code, reads it from the outbox and sets `password`; its tokens.
+    pub async fn join(
+        &self,
+        identity: &mut homeroom_proto::identity::v1::identity_service_client::IdentityServiceClient<
+            tonic::transport::Channel,
+        >,
+        email: &str,
+        password: &str,
+    ) -> homeroom_proto::identity::v1::AuthTokens {
+        use homeroom_proto::identity::v1 as idpb;
+        identity
+            .send_one_time_code(idpb::SendOneTimeCodeRequest {
+                identifier: email.into(),
+                purpose: idpb::OneTimeCodePurpose::Invitation as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|s| panic!("no invitation code for {email}: {s:?}"));
+        let text = until(|| self.outbox().0.into_iter().find(|e| e.contains(email))).await;
+        let at = text
+            .find("code is ")
+            .unwrap_or_else(|| panic!("the email carries no code: {text}"))
+            + "code is ".len();
+        let code: String = text[at..]
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect();
+        identity
+            .accept_invitation(idpb::AcceptInvitationRequest {
+                identifier: email.into(),
+                code,
+                new_password: password.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|s| panic!("{email} could not join: {s:?}"))
+            .into_inner()
+            .tokens
+            .unwrap_or_default()
+    }
+}

@@ -6,42 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::{Stack, bearer};
+use e2e::{Stack, bearer, until};
 use homeroom_proto::{
     identity::v1::{self as idpb, identity_service_client::IdentityServiceClient},
     messaging::v1::{self as mpb, messaging_service_client::MessagingServiceClient},
 };
 use tonic::transport::Channel;
-
-/// Files of the outbox: `.eml` texts, and SMS lines.
-fn outbox(stack: &Stack) -> (Vec<String>, Vec<serde_json::Value>) {
-    let mut emails = Vec::new();
-    for entry in std::fs::read_dir(&stack.outbox).unwrap().flatten() {
-        if entry.path().extension().is_some_and(|e| e == "eml") {
-            emails.push(std::fs::read_to_string(entry.path()).unwrap());
-        }
-    }
-    let sms = std::fs::read_to_string(stack.outbox.join("sms.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (emails, sms)
-}
-
-async fn until<T>(mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for the outbox"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn person(
     id: &str,
@@ -63,39 +33,9 @@ fn person(
 
 /// Dana, a communications administrator, joins through the emailed code.
 async fn dana_signs_in(stack: &Stack, identity: &mut IdentityServiceClient<Channel>) -> String {
-    identity
-        .send_one_time_code(idpb::SendOneTimeCodeRequest {
-            identifier: "dana@district.org".into(),
-            purpose: idpb::OneTimeCodePurpose::Invitation as i32,
-            ..Default::default()
-        })
+    stack
+        .join(identity, "dana@district.org", "dana-strong-password")
         .await
-        .unwrap();
-    let email = until(|| {
-        outbox(stack)
-            .0
-            .into_iter()
-            .find(|e| e.contains("dana@district.org"))
-    })
-    .await;
-    let at = email.find("code is ").expect("the email carries the code") + "code is ".len();
-    let code: String = email[at..]
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(6)
-        .collect();
-    identity
-        .accept_invitation(idpb::AcceptInvitationRequest {
-            identifier: "dana@district.org".into(),
-            code,
-            new_password: "dana-strong-password".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .tokens
-        .unwrap()
         .access_token
 }
 
@@ -206,7 +146,7 @@ async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_not
     );
 
     let (emails, texts) = until(|| {
-        let (emails, sms) = outbox(&stack);
+        let (emails, sms) = stack.outbox();
         let snow: Vec<String> = emails
             .into_iter()
             .filter(|e| e.contains("Snow day"))
@@ -227,7 +167,7 @@ async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_not
     assert!(again.replayed);
     assert_eq!(again.communication_id, sent.communication_id);
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let (emails, sms) = outbox(&stack);
+    let (emails, sms) = stack.outbox();
     assert_eq!(emails.iter().filter(|e| e.contains("Snow day")).count(), 1);
     assert_eq!(sms.len(), 2);
 

@@ -1,0 +1,91 @@
+//! Who is calling: an `Authorization: Bearer` access token verified against
+//! identity-svc's JWKS (cached by `kid`), and the request id every call to a
+//! service carries.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use homeroom_platform::auth::Principal;
+
+use super::error::ApiError;
+use crate::app::AppState;
+
+/// The request id the gateway set or took from `x-request-id`.
+#[derive(Debug, Clone, Default)]
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestId(
+            parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+        ))
+    }
+}
+
+impl RequestId {
+    /// A gRPC request carrying the request id.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Ok(v) = self.0.parse() {
+            request.metadata_mut().insert("x-request-id", v);
+        }
+        request
+    }
+}
+
+/// A signed-in caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who it is.
+    pub principal: Principal,
+    token: String,
+    request_id: RequestId,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let request_id = RequestId::from_request_parts(parts, state).await?;
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(ApiError::unauthenticated)?;
+        let principal = state
+            .verifier
+            .verify(token)
+            .await
+            .map_err(|_| ApiError::unauthenticated())?;
+        Ok(Caller {
+            principal,
+            token: token.to_string(),
+            request_id,
+        })
+    }
+}
+
+impl Caller {
+    /// A gRPC request on the caller's behalf: their token and the request id.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = self.request_id.request(message);
+        if let Ok(v) = format!("Bearer {}", self.token).parse() {
+            request.metadata_mut().insert("authorization", v);
+        }
+        request
+    }
+}

@@ -1,0 +1,160 @@
+//! GW-1: every error as `{ "code", "message", "details" }`, with one table from
+//! gRPC codes to HTTP statuses.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+/// An error answer of the REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The gRPC code's name, e.g. `INVALID_ARGUMENT`.
+    pub code: &'static str,
+    /// What a person can act on.
+    pub message: String,
+    /// Structured details (field violations …); empty when none.
+    pub details: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    details: &'a [serde_json::Value],
+}
+
+/// The HTTP status and the code name of a gRPC code: the one table.
+pub fn http_status(code: tonic::Code) -> (StatusCode, &'static str) {
+    use tonic::Code as C;
+    match code {
+        C::Ok => (StatusCode::OK, "OK"),
+        C::Cancelled => (client_closed(), "CANCELLED"),
+        C::Unknown => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
+        C::InvalidArgument => (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
+        C::DeadlineExceeded => (StatusCode::GATEWAY_TIMEOUT, "DEADLINE_EXCEEDED"),
+        C::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+        C::AlreadyExists => (StatusCode::CONFLICT, "ALREADY_EXISTS"),
+        C::PermissionDenied => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
+        C::ResourceExhausted => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED"),
+        C::FailedPrecondition => (StatusCode::BAD_REQUEST, "FAILED_PRECONDITION"),
+        C::Aborted => (StatusCode::CONFLICT, "ABORTED"),
+        C::OutOfRange => (StatusCode::BAD_REQUEST, "OUT_OF_RANGE"),
+        C::Unimplemented => (StatusCode::NOT_IMPLEMENTED, "UNIMPLEMENTED"),
+        C::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+        C::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+        C::DataLoss => (StatusCode::INTERNAL_SERVER_ERROR, "DATA_LOSS"),
+        C::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+    }
+}
+
+/// 499, the status proxies use for a client that went away.
+fn client_closed() -> StatusCode {
+    StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+impl ApiError {
+    /// An error of a gRPC code with a message.
+    pub fn new(code: tonic::Code, message: impl Into<String>) -> ApiError {
+        let (status, name) = http_status(code);
+        ApiError {
+            status,
+            code: name,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// 400 for a request body or parameter the gateway cannot read.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(tonic::Code::InvalidArgument, message)
+    }
+
+    /// 401: no usable access token.
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(
+            tonic::Code::Unauthenticated,
+            "sign in: the access token is missing, expired or not valid",
+        )
+    }
+}
+
+impl From<tonic::Status> for ApiError {
+    fn from(status: tonic::Status) -> ApiError {
+        // The services' messages are written for people and never carry
+        // internals; an unreachable upstream says so plainly.
+        let message = match status.code() {
+            tonic::Code::Unavailable if status.message().is_empty() => {
+                "the service is unavailable; try again shortly".to_string()
+            }
+            _ => status.message().to_string(),
+        };
+        ApiError::new(status.code(), message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            code: self.code,
+            message: &self.message,
+            details: &self.details,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> ApiError {
+        ApiError::bad_request(r.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_grpc_code_has_one_http_status() {
+        use tonic::Code as C;
+        let table = [
+            (C::InvalidArgument, 400),
+            (C::FailedPrecondition, 400),
+            (C::OutOfRange, 400),
+            (C::Unauthenticated, 401),
+            (C::PermissionDenied, 403),
+            (C::NotFound, 404),
+            (C::AlreadyExists, 409),
+            (C::Aborted, 409),
+            (C::ResourceExhausted, 429),
+            (C::Cancelled, 499),
+            (C::Internal, 500),
+            (C::Unknown, 500),
+            (C::DataLoss, 500),
+            (C::Unimplemented, 501),
+            (C::Unavailable, 503),
+            (C::DeadlineExceeded, 504),
+        ];
+        for (code, status) in table {
+            assert_eq!(http_status(code).0.as_u16(), status, "{code:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_error_is_code_message_and_details_in_json() {
+        let response = ApiError::from(tonic::Status::not_found("no such account")).into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "NOT_FOUND", "message": "no such account", "details": []})
+        );
+    }
+}

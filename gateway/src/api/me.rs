@@ -1,0 +1,109 @@
+//! ID-11 over REST: the signed-in account.
+
+use axum::{Json, extract::State};
+use homeroom_proto::identity::v1 as idpb;
+use serde::Serialize;
+
+use super::{caller::Caller, error::ApiError};
+use crate::app::AppState;
+
+/// A role of the account.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleView {
+    pub role: String,
+    pub district_id: String,
+    pub school_id: String,
+}
+
+/// An email or phone of the account, with how many accounts share it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialView {
+    pub kind: String,
+    pub value: String,
+    pub shared: bool,
+    pub shared_count: u32,
+    pub confirmed: bool,
+}
+
+/// A student the account is linked to.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentView {
+    pub student_id: String,
+    pub display_name: String,
+    pub school_id: String,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    pub account_id: String,
+    pub district_id: String,
+    pub kind: String,
+    pub status: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub display_name: String,
+    pub preferred_language: String,
+    pub roles: Vec<RoleView>,
+    pub credentials: Vec<CredentialView>,
+    pub linked_students: Vec<StudentView>,
+    pub has_password: bool,
+    pub contact_details_editable: bool,
+}
+
+/// `GET /api/v1/me`: the caller's account as identity holds it.
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    let account = idpb::identity_service_client::IdentityServiceClient::new(
+        state.upstreams.identity.channel.clone(),
+    )
+    .get_me(caller.request(idpb::GetMeRequest {}))
+    .await?
+    .into_inner()
+    .account
+    .ok_or_else(|| ApiError::new(tonic::Code::NotFound, "no account"))?;
+    Ok(Json(Me {
+        kind: account.kind().as_str_name().to_string(),
+        status: account.status().as_str_name().to_string(),
+        roles: account
+            .roles
+            .iter()
+            .map(|r| RoleView {
+                role: r.role().as_str_name().to_string(),
+                district_id: r.district_id.clone(),
+                school_id: r.school_id.clone(),
+            })
+            .collect(),
+        credentials: account
+            .credentials
+            .iter()
+            .map(|c| CredentialView {
+                kind: c.kind().as_str_name().to_string(),
+                value: c.value.clone(),
+                shared: c.shared,
+                shared_count: c.shared_count,
+                confirmed: c.confirmed,
+            })
+            .collect(),
+        linked_students: account
+            .linked_students
+            .iter()
+            .map(|s| StudentView {
+                student_id: s.student_id.clone(),
+                display_name: s.display_name.clone(),
+                school_id: s.school_id.clone(),
+            })
+            .collect(),
+        account_id: account.account_id,
+        district_id: account.district_id,
+        given_name: account.given_name,
+        family_name: account.family_name,
+        display_name: account.display_name,
+        preferred_language: account.preferred_language,
+        has_password: account.has_password,
+        contact_details_editable: account.contact_details_editable,
+    }))
+}

@@ -1,0 +1,235 @@
+//! ID-3 / ID-6 over REST: sign in with an email or phone and a password (with
+//! the account choice when several accounts share it), refresh, sign out.
+
+use axum::{Json, extract::State, http::HeaderMap};
+use homeroom_proto::identity::v1 as idpb;
+use serde::{Deserialize, Serialize};
+
+use super::{caller::RequestId, error::ApiError, json::timestamp};
+use crate::app::AppState;
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginBody {
+    /// Email or phone number, in any common form.
+    pub identifier: String,
+    /// The password.
+    pub password: String,
+    /// Only accounts of this district (a district-branded sign-in page).
+    #[serde(default)]
+    pub district_id: String,
+    /// Region for phone numbers without a country code, e.g. `US`.
+    #[serde(default)]
+    pub phone_region: String,
+}
+
+/// Access and refresh tokens.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tokens {
+    pub access_token: String,
+    pub access_token_expires_at: Option<String>,
+    pub refresh_token: String,
+    pub refresh_token_expires_at: Option<String>,
+    pub token_type: String,
+    pub account_id: String,
+}
+
+/// One account to choose from.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Choice {
+    pub account_id: String,
+    pub display_name: String,
+    pub kind: String,
+    pub role: String,
+    pub school_id: String,
+    pub school_name: String,
+    pub district_id: String,
+}
+
+/// Several accounts share the identifier: pick one with `select-account`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountChoice {
+    pub selection_token: String,
+    pub expires_at: Option<String>,
+    pub choices: Vec<Choice>,
+}
+
+/// Signed in, or a choice to make.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginAnswer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Tokens>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_choice: Option<AccountChoice>,
+}
+
+fn tokens(t: idpb::AuthTokens) -> Tokens {
+    Tokens {
+        access_token: t.access_token,
+        access_token_expires_at: t.access_token_expires_at.as_ref().and_then(timestamp),
+        refresh_token: t.refresh_token,
+        refresh_token_expires_at: t.refresh_token_expires_at.as_ref().and_then(timestamp),
+        token_type: t.token_type,
+        account_id: t.account_id,
+    }
+}
+
+fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::ClientInfo> {
+    Some(idpb::ClientInfo {
+        ip_address: String::new(),
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(256)
+            .collect(),
+        request_id: id.0.clone(),
+    })
+}
+
+fn identity(
+    state: &AppState,
+) -> idpb::identity_service_client::IdentityServiceClient<tonic::transport::Channel> {
+    idpb::identity_service_client::IdentityServiceClient::new(
+        state.upstreams.identity.channel.clone(),
+    )
+}
+
+/// `POST /api/v1/auth/login`: one account signs in; several sharing the
+/// identifier give an account choice. Wrong credentials and unknown
+/// identifiers answer alike.
+pub async fn login(
+    State(state): State<AppState>,
+    id: RequestId,
+    headers: HeaderMap,
+    body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginAnswer>, ApiError> {
+    let Json(body) = body?;
+    let answer = identity(&state)
+        .login(id.request(idpb::LoginRequest {
+            identifier: body.identifier,
+            password: body.password,
+            phone_region: body.phone_region,
+            district_id: body.district_id,
+            client: client(&headers, &id),
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(match answer.outcome {
+        Some(idpb::login_response::Outcome::Tokens(t)) => LoginAnswer {
+            tokens: Some(tokens(t)),
+            account_choice: None,
+        },
+        Some(idpb::login_response::Outcome::AccountChoice(c)) => LoginAnswer {
+            tokens: None,
+            account_choice: Some(AccountChoice {
+                selection_token: c.selection_token,
+                expires_at: c.expires_at.as_ref().and_then(timestamp),
+                choices: c
+                    .choices
+                    .into_iter()
+                    .map(|o| Choice {
+                        kind: o.kind().as_str_name().to_string(),
+                        role: o.role().as_str_name().to_string(),
+                        account_id: o.account_id,
+                        display_name: o.display_name,
+                        school_id: o.school_id,
+                        school_name: o.school_name,
+                        district_id: o.district_id,
+                    })
+                    .collect(),
+            }),
+        },
+        None => {
+            return Err(ApiError::new(
+                tonic::Code::Internal,
+                "sign-in gave no answer",
+            ));
+        }
+    }))
+}
+
+/// `POST /api/v1/auth/select-account`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SelectBody {
+    pub selection_token: String,
+    pub account_id: String,
+}
+
+/// `POST /api/v1/auth/select-account`: the chosen account's tokens.
+pub async fn select_account(
+    State(state): State<AppState>,
+    id: RequestId,
+    headers: HeaderMap,
+    body: Result<Json<SelectBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Tokens>, ApiError> {
+    let Json(body) = body?;
+    let answer = identity(&state)
+        .select_account(id.request(idpb::SelectAccountRequest {
+            selection_token: body.selection_token,
+            account_id: body.account_id,
+            client: client(&headers, &id),
+        }))
+        .await?
+        .into_inner();
+    answer
+        .tokens
+        .map(|t| Json(tokens(t)))
+        .ok_or_else(|| ApiError::new(tonic::Code::Internal, "no tokens were issued"))
+}
+
+/// `POST /api/v1/auth/refresh` and `/auth/logout`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshBody {
+    pub refresh_token: String,
+    /// Logout only: end every session of the account.
+    #[serde(default)]
+    pub all_sessions: bool,
+}
+
+/// `POST /api/v1/auth/refresh`: new tokens; the old refresh token is spent.
+pub async fn refresh(
+    State(state): State<AppState>,
+    id: RequestId,
+    headers: HeaderMap,
+    body: Result<Json<RefreshBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Tokens>, ApiError> {
+    let Json(body) = body?;
+    let answer = identity(&state)
+        .refresh_token(id.request(idpb::RefreshTokenRequest {
+            refresh_token: body.refresh_token,
+            client: client(&headers, &id),
+        }))
+        .await?
+        .into_inner();
+    answer
+        .tokens
+        .map(|t| Json(tokens(t)))
+        .ok_or_else(|| ApiError::new(tonic::Code::Internal, "no tokens were issued"))
+}
+
+/// `POST /api/v1/auth/logout`: ends the session (idempotent).
+pub async fn logout(
+    State(state): State<AppState>,
+    id: RequestId,
+    headers: HeaderMap,
+    body: Result<Json<RefreshBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let Json(body) = body?;
+    identity(&state)
+        .logout(id.request(idpb::LogoutRequest {
+            refresh_token: body.refresh_token,
+            all_sessions: body.all_sessions,
+            client: client(&headers, &id),
+        }))
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,205 @@
+//! GW-1 end to end: the REST API under /api/v1 against every service for
+//! real — sign in with an email and a password, read /me with the access
+//! token, refresh (the old refresh token is spent), sign out; errors as
+//! `{ code, message, details }` with the HTTP status of their gRPC code; a
+//! request id on every answer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use e2e::{Stack, bearer};
+use homeroom_proto::identity::v1 as idpb;
+use serde_json::{Value, json};
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(stack: &Stack) -> Api {
+        // reqwest is built without a default TLS provider: the project's one is ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Api {
+            http: reqwest::Client::new(),
+            base: format!("http://{}/api/v1", stack.gateway),
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut r = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    }
+}
+
+/// Dana, a teacher of district-1, has joined with a password.
+async fn dana(stack: &Stack) {
+    let mut identity = stack.identity_client().await.unwrap();
+    let roster = stack.service_token("roster").await.unwrap();
+    identity
+        .upsert_accounts(bearer(
+            idpb::UpsertAccountsRequest {
+                district_id: "district-1".into(),
+                source_system: "sis".into(),
+                accounts: vec![idpb::AccountUpsert {
+                    source_id: "t-dana".into(),
+                    kind: idpb::AccountKind::Staff as i32,
+                    given_name: "Dana".into(),
+                    family_name: "Reed".into(),
+                    email: Some("dana@district.org".into()),
+                    roles: vec![idpb::RoleAssignment {
+                        role: idpb::Role::Teacher as i32,
+                        district_id: "district-1".into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            &roster,
+        ))
+        .await
+        .unwrap();
+    stack
+        .join(&mut identity, "dana@district.org", "dana-strong-password")
+        .await;
+}
+
+#[tokio::test]
+async fn a_teacher_signs_in_reads_me_refreshes_and_signs_out_over_rest() {
+    let stack = Stack::start().await.unwrap();
+    stack.wait_serving().await.unwrap();
+    dana(&stack).await;
+    let api = Api::new(&stack);
+
+    let (status, body) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": " Dana@District.org ", "password": "dana-strong-password"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let tokens = &body["tokens"];
+    assert_eq!(tokens["tokenType"], "Bearer");
+    let access = tokens["accessToken"].as_str().unwrap().to_string();
+    let refresh = tokens["refreshToken"].as_str().unwrap().to_string();
+    assert!(
+        tokens["accessTokenExpiresAt"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+
+    let me = api.get("/me", Some(&access)).await;
+    assert_eq!(me.status().as_u16(), 200);
+    let request_id = me.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(
+        !request_id.is_empty(),
+        "a request id is made for every answer"
+    );
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["accountId"], tokens["accountId"]);
+    assert_eq!(me["displayName"], "Dana Reed");
+    assert_eq!(me["kind"], "ACCOUNT_KIND_STAFF");
+    assert_eq!(me["roles"][0]["role"], "ROLE_TEACHER");
+    assert_eq!(me["credentials"][0]["value"], "dana@district.org");
+    assert_eq!(me["hasPassword"], true);
+
+    let (status, body) = api
+        .post("/auth/refresh", json!({"refreshToken": refresh}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let newer = body["refreshToken"].as_str().unwrap().to_string();
+    assert_ne!(newer, refresh, "refresh tokens rotate");
+    let (status, body) = api
+        .post("/auth/refresh", json!({"refreshToken": refresh}))
+        .await;
+    assert_eq!(status, 401, "a spent refresh token is refused: {body}");
+    assert_eq!(body["code"], "UNAUTHENTICATED");
+
+    let r = api
+        .http
+        .post(format!("{}/auth/logout", api.base))
+        .json(&json!({"refreshToken": newer}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+}
+
+#[tokio::test]
+async fn errors_are_json_with_the_status_of_their_grpc_code_and_echo_the_request_id() {
+    let stack = Stack::start().await.unwrap();
+    stack.wait_serving().await.unwrap();
+    dana(&stack).await;
+    let api = Api::new(&stack);
+
+    // A wrong password and an unknown account answer alike.
+    let (status, wrong) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "dana@district.org", "password": "not-her-password"}),
+        )
+        .await;
+    let (status2, unknown) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "nobody@district.org", "password": "not-her-password"}),
+        )
+        .await;
+    assert_eq!((status, status2), (401, 401));
+    assert_eq!(wrong["message"], unknown["message"]);
+    assert_eq!(wrong["details"], json!([]));
+
+    // No token, a forged token.
+    let r = api.get("/me", None).await;
+    assert_eq!(r.status().as_u16(), 401);
+    let r = api.get("/me", Some("eyJhbGciOiJFZERTQSJ9.e30.c2ln")).await;
+    assert_eq!(r.status().as_u16(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHENTICATED");
+
+    // A body the gateway cannot read names the problem; unknown fields too.
+    let (status, body) = api
+        .post("/auth/login", json!({"identifier": "dana@district.org"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("password"),
+        "{body}"
+    );
+    let (status, _) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "a", "password": "b", "pasword": "c"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // An unknown route is a JSON 404; the caller's request id comes back.
+    let r = api
+        .http
+        .get(format!("{}/no/such/route", api.base))
+        .header("x-request-id", "req-12345")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(r.headers()["x-request-id"], "req-12345");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "NOT_FOUND");
+}
