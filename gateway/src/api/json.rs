@@ -17,7 +17,7 @@ mod tests {
         };
         assert_eq!(
             super::timestamp(&t).as_deref(),
-            Some("2026-11-19T09:06:40Z")
+            Some("2026-11-18T11:06:40Z")
         );
     }
 }
