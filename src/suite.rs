@@ -39,6 +39,9 @@ pub struct SuiteConfig {
     /// Students of the demo district loaded into a fresh suite
     /// (`HOMEROOM_DEMO_STUDENTS`, default 500; 0 loads none).
     pub demo_students: usize,
+    /// The gateway's own settings (webhook secrets, CORS, limits), read as
+    /// `homeroom serve gateway` reads them.
+    pub gateway: gateway::config::Config,
 }
 
 impl SuiteConfig {
@@ -58,6 +61,7 @@ impl SuiteConfig {
             gateway_addr: env.parse_or("GATEWAY_ADDR", loopback(gateway::config::DEFAULT_PORT))?,
             drain_timeout: env.seconds_or("DRAIN_SECONDS", Duration::from_secs(10))?,
             demo_students: env.parse_or("DEMO_STUDENTS", 500)?,
+            gateway: gateway::config::Config::from_env(env)?,
             service_secret: env
                 .get("SERVICE_SECRET")
                 .unwrap_or_else(|| {
@@ -159,7 +163,8 @@ impl Suite {
             roster_url: url(roster.local_addr()?),
             messaging_url: url(messaging.local_addr()?),
             drain_timeout: config.drain_timeout,
-            ..gateway::config::Config::defaults()
+            service_secret: Some(config.service_secret.clone()),
+            ..config.gateway.clone()
         })
         .await?;
         let suite = Suite {

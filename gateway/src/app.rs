@@ -19,6 +19,8 @@ pub struct AppState {
     /// Verifies access tokens against identity-svc's JWKS (cached by `kid`,
     /// refetched on an unknown one).
     pub verifier: Arc<homeroom_platform::auth::Verifier>,
+    /// The gateway's own service tokens (for service-only RPCs).
+    pub service_tokens: Arc<homeroom_platform::service_token::ServiceTokens>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -46,6 +48,11 @@ impl App {
             verifier: homeroom_platform::identity_keys::IdentityKeys::verifier(
                 &config.identity_url,
             )?,
+            service_tokens: Arc::new(homeroom_platform::service_token::ServiceTokens::new(
+                homeroom_platform::grpc::lazy_channel(&config.identity_url)?,
+                "gateway",
+                config.service_secret.clone(),
+            )),
             config: config.clone(),
         };
         Ok(App {

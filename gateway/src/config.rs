@@ -5,10 +5,25 @@
 //!   upstream gRPC services (defaults `http://127.0.0.1:50051`, `…:50052`, `…:50053`)
 //! - `HOMEROOM_DRAIN_SECONDS`: bounded drain after SIGTERM (default 10)
 //! - `HOMEROOM_UPSTREAM_TIMEOUT_MS`: how long a readiness probe waits per upstream (default 1000)
+//! - `HOMEROOM_SERVICE_SECRET`: the gateway's secret for identity's
+//!   `IssueServiceToken` (service-only RPCs such as provider webhooks)
+//! - `HOMEROOM_PUBLIC_URL`: the external base URL providers call (Twilio signs
+//!   the full URL); unset means the request's `Host`, over http
+//! - `HOMEROOM_TWILIO_AUTH_TOKEN`: verifies `X-Twilio-Signature`; unset refuses
+//!   Twilio webhooks
+//! - `HOMEROOM_SENDGRID_WEBHOOK_KEY`: SendGrid's signed-event-webhook public key
+//!   (base64 DER, P-256); unset refuses email event webhooks
+//! - `HOMEROOM_CORS_ORIGINS`: comma-separated browser origins allowed to call the
+//!   API (default none)
+//! - `HOMEROOM_RATE_PER_IP`, `HOMEROOM_RATE_PER_ACCOUNT`: requests per minute per
+//!   client address and per signed-in account (defaults 600 and 300)
+//! - `HOMEROOM_MAX_BODY_BYTES`: largest request body (default 1 MiB)
+//! - `HOMEROOM_REQUEST_TIMEOUT_SECS`: longest a request may take (default 30)
 
 use std::{net::SocketAddr, time::Duration};
 
 use homeroom_platform::config::{Env, loopback, uri_or};
+use secrecy::SecretString;
 
 /// Default HTTP port.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -28,6 +43,24 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// Per-upstream timeout of readiness probes.
     pub upstream_timeout: Duration,
+    /// The gateway's service secret (service tokens for service-only RPCs).
+    pub service_secret: Option<SecretString>,
+    /// External base URL providers call, e.g. `https://homeroom.example.org`.
+    pub public_url: Option<String>,
+    /// Twilio auth token (verifies `X-Twilio-Signature`).
+    pub twilio_auth_token: Option<SecretString>,
+    /// SendGrid signed-event-webhook public key (base64 DER).
+    pub sendgrid_webhook_key: Option<String>,
+    /// Browser origins allowed by CORS.
+    pub cors_origins: Vec<String>,
+    /// Requests per minute per client address.
+    pub rate_per_ip: u32,
+    /// Requests per minute per signed-in account.
+    pub rate_per_account: u32,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
 }
 
 impl Config {
@@ -40,6 +73,15 @@ impl Config {
             messaging_url: "http://127.0.0.1:50053".into(),
             drain_timeout: Duration::from_secs(10),
             upstream_timeout: Duration::from_millis(1000),
+            service_secret: None,
+            public_url: None,
+            twilio_auth_token: None,
+            sendgrid_webhook_key: None,
+            cors_origins: Vec::new(),
+            rate_per_ip: 600,
+            rate_per_account: 300,
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
         }
     }
 
@@ -55,6 +97,25 @@ impl Config {
             upstream_timeout: env
                 .parse_or("UPSTREAM_TIMEOUT_MS", d.upstream_timeout.as_millis() as u64)
                 .map(Duration::from_millis)?,
+            service_secret: env.get("SERVICE_SECRET").map(SecretString::from),
+            public_url: env
+                .get("PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_string()),
+            twilio_auth_token: env.get("TWILIO_AUTH_TOKEN").map(SecretString::from),
+            sendgrid_webhook_key: env.get("SENDGRID_WEBHOOK_KEY"),
+            cors_origins: env
+                .get("CORS_ORIGINS")
+                .map(|o| {
+                    o.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            rate_per_ip: env.parse_or("RATE_PER_IP", d.rate_per_ip)?,
+            rate_per_account: env.parse_or("RATE_PER_ACCOUNT", d.rate_per_account)?,
+            max_body_bytes: env.parse_or("MAX_BODY_BYTES", d.max_body_bytes)?,
+            request_timeout: env.seconds_or("REQUEST_TIMEOUT_SECS", d.request_timeout)?,
         })
     }
 }

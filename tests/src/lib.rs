@@ -103,6 +103,8 @@ impl Stack {
             identity_url: format!("http://{identity_addr}"),
             roster_url: format!("http://{roster_addr}"),
             messaging_url: format!("http://{messaging_addr}"),
+            service_secret: Some(SERVICE_SECRET.into()),
+            twilio_auth_token: Some(TWILIO_AUTH_TOKEN.into()),
             ..gateway::config::Config::defaults()
         })
         .await?;
@@ -216,6 +218,9 @@ impl Stack {
         Ok(answer.into_inner().access_token)
     }
 }
+
+/// The Twilio auth token the stack's gateway verifies webhooks with.
+pub const TWILIO_AUTH_TOKEN: &str = "e2e-twilio-auth-token";
 
 /// Waits (up to 20 s) until `check` finds something.
 pub async fn until<T>(mut check: impl FnMut() -> Option<T>) -> T {
