@@ -21,6 +21,8 @@ pub struct AppState {
     pub verifier: Arc<homeroom_platform::auth::Verifier>,
     /// The gateway's own service tokens (for service-only RPCs).
     pub service_tokens: Arc<homeroom_platform::service_token::ServiceTokens>,
+    /// Rate limits per client address and per account.
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -53,6 +55,10 @@ impl App {
                 "gateway",
                 config.service_secret.clone(),
             )),
+            limits: Arc::new(crate::limits::Limits::new(
+                config.rate_per_ip,
+                config.rate_per_account,
+            )),
             config: config.clone(),
         };
         Ok(App {
@@ -74,9 +80,13 @@ impl App {
     ) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         let stopped = stop.clone();
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stopped.cancelled_owned())
-            .into_future();
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped.cancelled_owned())
+        .into_future();
         let mut server = std::pin::pin!(server);
         tokio::select! {
             result = &mut server => return result.context("gateway server stopped"),
@@ -100,14 +110,55 @@ impl App {
 
 /// The gateway's routes: health, and the REST API under `/api/v1`; every
 /// answer carries an `x-request-id` (the caller's, or a new one), which the
-/// services receive too.
+/// services receive too. Bodies are limited in size, requests in time, browser
+/// origins by the CORS allow-list, and callers by the rate limits.
 pub fn router(state: AppState) -> Router {
-    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    use axum::http::{HeaderName, Method, header};
+    use tower_http::{
+        cors::{AllowOrigin, CorsLayer},
+        request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+        timeout::TimeoutLayer,
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    let origins: Vec<axum::http::HeaderValue> = state
+        .config
+        .cors_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            request_id.clone(),
+            HeaderName::from_static("x-csrf-token"),
+        ])
+        .expose_headers([request_id.clone(), header::RETRY_AFTER])
+        .allow_credentials(true);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", crate::api::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::per_ip,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            state.config.request_timeout,
+        ))
+        .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)

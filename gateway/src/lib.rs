@@ -6,4 +6,5 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod health;
+pub mod limits;
 pub mod upstream;

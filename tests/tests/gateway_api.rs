@@ -203,3 +203,44 @@ async fn errors_are_json_with_the_status_of_their_grpc_code_and_echo_the_request
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_signed_in_account_over_its_rate_gets_429_with_retry_after() {
+    let stack = Stack::start().await.unwrap();
+    stack.wait_serving().await.unwrap();
+    dana(&stack).await;
+    // A gateway of its own over the same services, allowing 2 calls a minute
+    // per account.
+    let app = gateway::app::App::build(gateway::config::Config {
+        listen_addr: homeroom_platform::config::loopback(0),
+        identity_url: format!("http://{}", stack.identity),
+        roster_url: format!("http://{}", stack.roster),
+        messaging_url: format!("http://{}", stack.messaging),
+        rate_per_account: 2,
+        ..gateway::config::Config::defaults()
+    })
+    .await
+    .unwrap();
+    let addr = app.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: format!("http://{addr}/api/v1"),
+    };
+    let (_, body) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
+        )
+        .await;
+    let access = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        assert_eq!(api.get("/me", Some(&access)).await.status().as_u16(), 200);
+    }
+    let r = api.get("/me", Some(&access)).await;
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    stop.cancel();
+}

@@ -71,6 +71,15 @@ impl FromRequestParts<AppState> for Caller {
             .verify(token)
             .await
             .map_err(|_| ApiError::unauthenticated())?;
+        let account = match &principal {
+            Principal::Account { account_id, .. } => account_id.clone(),
+            Principal::Service { name } => format!("service:{name}"),
+        };
+        state
+            .limits
+            .per_account
+            .take(&account, std::time::Instant::now())
+            .map_err(crate::limits::too_many)?;
         Ok(Caller {
             principal,
             token: token.to_string(),

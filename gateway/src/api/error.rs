@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// Structured details (field violations …); empty when none.
     pub details: Vec<serde_json::Value>,
+    /// For 429: seconds to wait, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +68,7 @@ impl ApiError {
             code: name,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -104,13 +107,36 @@ impl IntoResponse for ApiError {
             message: &self.message,
             details: &self.details,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after
+            && let Ok(v) = wait.to_string().parse()
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
     }
 }
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    /// An unreadable body: 400 naming the problem, 413 when it is too large,
+    /// 415 when it is not JSON.
     fn from(r: axum::extract::rejection::JsonRejection) -> ApiError {
-        ApiError::bad_request(r.body_text())
+        let mut e = match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                tonic::Code::ResourceExhausted,
+                "the request body is too large",
+            ),
+            _ => ApiError::bad_request(r.body_text()),
+        };
+        if matches!(
+            r.status(),
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE
+        ) {
+            e.status = r.status();
+        }
+        e
     }
 }
 
