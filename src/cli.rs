@@ -72,6 +72,8 @@ pub enum Command {
         #[command(flatten)]
         endpoints: Endpoints,
     },
+    /// Print the gateway's OpenAPI 3.1 document (the REST API under /api/v1).
+    Openapi,
     /// Upload a guardian CSV (RO-7) for a district or a school of a running
     /// roster-svc, follow it, and save the result file. Needs
     /// HOMEROOM_SERVICE_SECRET.
@@ -228,6 +230,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             std::fs::write(&out, bytes)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
             println!("result saved to {}", out.display());
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", gateway::api::openapi_json());
             Ok(())
         }
         Command::Serve { service } => serve(service, &env).await,

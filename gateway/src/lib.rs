@@ -8,3 +8,4 @@ pub mod config;
 pub mod health;
 pub mod limits;
 pub mod upstream;
+pub mod webhooks;

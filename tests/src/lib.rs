@@ -105,6 +105,7 @@ impl Stack {
             messaging_url: format!("http://{messaging_addr}"),
             service_secret: Some(SERVICE_SECRET.into()),
             twilio_auth_token: Some(TWILIO_AUTH_TOKEN.into()),
+            sendgrid_webhook_key: Some(SENDGRID_WEBHOOK_KEY.into()),
             ..gateway::config::Config::defaults()
         })
         .await?;
@@ -221,6 +222,11 @@ impl Stack {
 
 /// The Twilio auth token the stack's gateway verifies webhooks with.
 pub const TWILIO_AUTH_TOKEN: &str = "e2e-twilio-auth-token";
+
+/// The SendGrid signed-event-webhook public key (base64 DER, P-256) the
+/// stack's gateway verifies email events with; `gateway_webhooks.rs` holds
+/// its private half.
+pub const SENDGRID_WEBHOOK_KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAELEXtkEEG12WhcpqcWzEbOK71IT6x2rnQooCa807PDlMuVtrYQSKKYdFw8VLMVNUWRP/zWZEWPUGAOKe5/hzMzg==";
 
 /// Waits (up to 20 s) until `check` finds something.
 pub async fn until<T>(mut check: impl FnMut() -> Option<T>) -> T {

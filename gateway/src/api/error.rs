@@ -30,6 +30,17 @@ struct Body<'a> {
     details: &'a [serde_json::Value],
 }
 
+/// How every error reads (for the OpenAPI document).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The gRPC code's name, e.g. `INVALID_ARGUMENT`.
+    pub code: String,
+    /// What a person can act on.
+    pub message: String,
+    /// Structured details; empty when none.
+    pub details: Vec<serde_json::Value>,
+}
+
 /// The HTTP status and the code name of a gRPC code: the one table.
 pub fn http_status(code: tonic::Code) -> (StatusCode, &'static str) {
     use tonic::Code as C;

@@ -8,7 +8,7 @@ use super::{caller::Caller, error::ApiError};
 use crate::app::AppState;
 
 /// A role of the account.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleView {
     pub role: String,
@@ -17,7 +17,7 @@ pub struct RoleView {
 }
 
 /// An email or phone of the account, with how many accounts share it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialView {
     pub kind: String,
@@ -28,7 +28,7 @@ pub struct CredentialView {
 }
 
 /// A student the account is linked to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StudentView {
     pub student_id: String,
@@ -37,7 +37,7 @@ pub struct StudentView {
 }
 
 /// `GET /api/v1/me`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
     pub account_id: String,
@@ -56,6 +56,17 @@ pub struct Me {
 }
 
 /// `GET /api/v1/me`: the caller's account as identity holds it.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in account", body = Me),
+        (status = 401, description = "No valid access token", body = super::error::ErrorBody),
+        (status = 429, description = "Too many requests", body = super::error::ErrorBody),
+    )
+)]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let account = idpb::identity_service_client::IdentityServiceClient::new(
         state.upstreams.identity.channel.clone(),

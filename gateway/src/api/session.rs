@@ -9,7 +9,7 @@ use super::{caller::RequestId, error::ApiError, json::timestamp};
 use crate::app::AppState;
 
 /// `POST /api/v1/auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginBody {
     /// Email or phone number, in any common form.
@@ -25,7 +25,7 @@ pub struct LoginBody {
 }
 
 /// Access and refresh tokens.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tokens {
     pub access_token: String,
@@ -37,7 +37,7 @@ pub struct Tokens {
 }
 
 /// One account to choose from.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Choice {
     pub account_id: String,
@@ -50,7 +50,7 @@ pub struct Choice {
 }
 
 /// Several accounts share the identifier: pick one with `select-account`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountChoice {
     pub selection_token: String,
@@ -59,7 +59,7 @@ pub struct AccountChoice {
 }
 
 /// Signed in, or a choice to make.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,6 +104,18 @@ fn identity(
 /// `POST /api/v1/auth/login`: one account signs in; several sharing the
 /// identifier give an account choice. Wrong credentials and unknown
 /// identifiers answer alike.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "sessions",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in, or a choice of accounts", body = LoginAnswer),
+        (status = 400, description = "The body cannot be read", body = super::error::ErrorBody),
+        (status = 401, description = "Wrong identifier or password", body = super::error::ErrorBody),
+        (status = 429, description = "Too many attempts", body = super::error::ErrorBody),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     id: RequestId,
@@ -156,7 +168,7 @@ pub async fn login(
 }
 
 /// `POST /api/v1/auth/select-account`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SelectBody {
     pub selection_token: String,
@@ -164,6 +176,17 @@ pub struct SelectBody {
 }
 
 /// `POST /api/v1/auth/select-account`: the chosen account's tokens.
+#[utoipa::path(
+    post,
+    path = "/auth/select-account",
+    tag = "sessions",
+    request_body = SelectBody,
+    responses(
+        (status = 200, description = "The chosen account's tokens", body = Tokens),
+        (status = 400, description = "The body cannot be read", body = super::error::ErrorBody),
+        (status = 401, description = "The selection token is spent, expired or not for this account", body = super::error::ErrorBody),
+    )
+)]
 pub async fn select_account(
     State(state): State<AppState>,
     id: RequestId,
@@ -186,7 +209,7 @@ pub async fn select_account(
 }
 
 /// `POST /api/v1/auth/refresh` and `/auth/logout`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshBody {
     pub refresh_token: String,
@@ -196,6 +219,17 @@ pub struct RefreshBody {
 }
 
 /// `POST /api/v1/auth/refresh`: new tokens; the old refresh token is spent.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "sessions",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "New tokens", body = Tokens),
+        (status = 400, description = "The body cannot be read", body = super::error::ErrorBody),
+        (status = 401, description = "The refresh token is spent, revoked or expired", body = super::error::ErrorBody),
+    )
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     id: RequestId,
@@ -217,6 +251,16 @@ pub async fn refresh(
 }
 
 /// `POST /api/v1/auth/logout`: ends the session (idempotent).
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "sessions",
+    request_body = RefreshBody,
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "The body cannot be read", body = super::error::ErrorBody),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     id: RequestId,

@@ -1,6 +1,6 @@
-//! GW-1 edge limits without upstreams: rate per client address (429 with
+//! GW-1 edge behaviour without upstreams: rate per client address (429 with
 //! Retry-After, health probes exempt), request body size (413), and the CORS
-//! allow-list.
+//! allow-list, and the OpenAPI document.
 
 use std::net::SocketAddr;
 
@@ -105,4 +105,16 @@ async fn only_allowed_origins_get_cors_headers() {
     );
     let other = preflight("https://evil.example").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served_under_the_api() {
+    let (base, _stop) = gateway(Config::defaults()).await;
+    let r = reqwest::get(format!("{base}/api/v1/openapi.json"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/auth/login"]["post"].is_object());
 }
