@@ -79,6 +79,12 @@ fn tokens(t: idpb::AuthTokens) -> Tokens {
     }
 }
 
+/// The tokens identity issued, as JSON.
+fn issued(t: Option<idpb::AuthTokens>) -> Result<Json<Tokens>, ApiError> {
+    t.map(|t| Json(tokens(t)))
+        .ok_or_else(|| ApiError::new(tonic::Code::Internal, "no tokens were issued"))
+}
+
 fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::ClientInfo> {
     Some(idpb::ClientInfo {
         ip_address: String::new(),
@@ -202,10 +208,7 @@ pub async fn select_account(
         }))
         .await?
         .into_inner();
-    answer
-        .tokens
-        .map(|t| Json(tokens(t)))
-        .ok_or_else(|| ApiError::new(tonic::Code::Internal, "no tokens were issued"))
+    issued(answer.tokens)
 }
 
 /// `POST /api/v1/auth/refresh` and `/auth/logout`.
@@ -244,10 +247,7 @@ pub async fn refresh(
         }))
         .await?
         .into_inner();
-    answer
-        .tokens
-        .map(|t| Json(tokens(t)))
-        .ok_or_else(|| ApiError::new(tonic::Code::Internal, "no tokens were issued"))
+    issued(answer.tokens)
 }
 
 /// `POST /api/v1/auth/logout`: ends the session (idempotent).

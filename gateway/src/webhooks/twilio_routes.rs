@@ -152,17 +152,7 @@ fn twiml(reply: &str) -> String {
     if reply.trim().is_empty() {
         return format!("{HEAD}<Response/>");
     }
-    let mut escaped = String::with_capacity(reply.len());
-    for c in reply.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&apos;"),
-            c => escaped.push(c),
-        }
-    }
+    let escaped = homeroom_platform::xml::escape(reply);
     format!("{HEAD}<Response><Message>{escaped}</Message></Response>")
 }
 

@@ -289,20 +289,7 @@ pub fn say_language(tag: &str) -> &'static str {
 
 /// Escapes text for XML content and attributes; drops characters XML 1.0 forbids.
 pub fn xml_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&apos;"),
-            '\t' | '\n' | '\r' => escaped.push(c),
-            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => escaped.push(c),
-        }
-    }
-    escaped
+    homeroom_platform::xml::escape(text)
 }
 
 /// The part of Twilio's 201 answer we keep.
