@@ -244,3 +244,123 @@ async fn a_signed_in_account_over_its_rate_gets_429_with_retry_after() {
     assert!(r.headers().contains_key("retry-after"));
     stop.cancel();
 }
+
+#[tokio::test]
+async fn a_browser_session_lives_in_http_only_cookies_and_unsafe_calls_need_the_csrf_token() {
+    let stack = Stack::start().await.unwrap();
+    stack.wait_serving().await.unwrap();
+    dana(&stack).await;
+    let api = Api::new(&stack);
+    let r = api
+        .http
+        .post(format!("{}/auth/login", api.base))
+        .json(&json!({
+            "identifier": "dana@district.org",
+            "password": "dana-strong-password",
+            "useCookies": true
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let set: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let body: Value = r.json().await.unwrap();
+    assert!(body.get("tokens").is_none(), "no token in the body: {body}");
+    let csrf = body["session"]["csrfToken"].as_str().unwrap().to_string();
+    let value = |name: &str| {
+        let c = set
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap();
+        assert!(c.contains("Secure") && c.contains("SameSite=Strict"), "{c}");
+        c.split(';').next().unwrap().to_string()
+    };
+    let (access, refresh, csrf_cookie) = (
+        value("homeroom_access"),
+        value("homeroom_refresh"),
+        value("homeroom_csrf"),
+    );
+    assert!(set.iter().filter(|c| c.contains("HttpOnly")).count() == 2);
+    assert_eq!(csrf_cookie, format!("homeroom_csrf={csrf}"));
+    let cookies = format!("{access}; {refresh}; {csrf_cookie}");
+
+    // A safe call with the cookie needs no CSRF token.
+    let me = api
+        .http
+        .get(format!("{}/me", api.base))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+
+    // An unsafe call with the cookies but without the token is refused.
+    let refused = api
+        .http
+        .post(format!("{}/auth/refresh", api.base))
+        .header("cookie", &cookies)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let wrong = api
+        .http
+        .post(format!("{}/auth/refresh", api.base))
+        .header("cookie", &cookies)
+        .header("x-csrf-token", "forged")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 403);
+
+    // With it, the session is refreshed into new cookies; signing out clears them.
+    let renewed = api
+        .http
+        .post(format!("{}/auth/refresh", api.base))
+        .header("cookie", &cookies)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renewed.status().as_u16(), 200);
+    let new_set: Vec<String> = renewed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let new_refresh = new_set
+        .iter()
+        .find(|c| c.starts_with("homeroom_refresh="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let new_csrf: Value = renewed.json().await.unwrap();
+    let new_csrf = new_csrf["csrfToken"].as_str().unwrap().to_string();
+    let out = api
+        .http
+        .post(format!("{}/auth/logout", api.base))
+        .header("cookie", format!("{new_refresh}; homeroom_csrf={new_csrf}"))
+        .header("x-csrf-token", &new_csrf)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 204);
+    assert!(
+        out.headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| c.to_str().unwrap().contains("Max-Age=0"))
+    );
+}

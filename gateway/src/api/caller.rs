@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let request_id = RequestId::from_request_parts(parts, state).await?;
-        let token = parts
+        let bearer = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -65,7 +65,24 @@ impl FromRequestParts<AppState> for Caller {
             })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(ApiError::unauthenticated)?;
+            .map(String::from);
+        // A browser session: the access token in its cookie, and on unsafe
+        // methods the CSRF token echoed in a header.
+        let token = match bearer {
+            Some(t) => t,
+            None => {
+                let t = super::cookies::get(&parts.headers, super::cookies::ACCESS)
+                    .ok_or_else(ApiError::unauthenticated)?;
+                if !super::cookies::csrf_ok(&parts.method, &parts.headers) {
+                    return Err(ApiError::new(
+                        tonic::Code::PermissionDenied,
+                        "the x-csrf-token header is missing or does not match the session",
+                    ));
+                }
+                t
+            }
+        };
+        let token = token.as_str();
         let principal = state
             .verifier
             .verify(token)

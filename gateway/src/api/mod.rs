@@ -3,6 +3,7 @@
 //! calls the real RPC with the caller's token and the request id.
 
 pub mod caller;
+pub mod cookies;
 pub mod error;
 pub mod json;
 pub mod me;

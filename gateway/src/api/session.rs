@@ -1,7 +1,12 @@
 //! ID-3 / ID-6 over REST: sign in with an email or phone and a password (with
 //! the account choice when several accounts share it), refresh, sign out.
 
-use axum::{Json, extract::State, http::HeaderMap};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, Method},
+    response::{IntoResponse, Response},
+};
 use homeroom_proto::identity::v1 as idpb;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +27,19 @@ pub struct LoginBody {
     /// Region for phone numbers without a country code, e.g. `US`.
     #[serde(default)]
     pub phone_region: String,
+    /// A browser: keep the tokens in HttpOnly cookies (answered as `session`).
+    #[serde(default)]
+    pub use_cookies: bool,
+}
+
+/// A browser session kept in cookies: the page sends `csrfToken` back in
+/// `x-csrf-token` on every unsafe request.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CookieSession {
+    pub account_id: String,
+    pub access_token_expires_at: Option<String>,
+    pub csrf_token: String,
 }
 
 /// Access and refresh tokens.
@@ -58,12 +76,14 @@ pub struct AccountChoice {
     pub choices: Vec<Choice>,
 }
 
-/// Signed in, or a choice to make.
+/// Signed in (tokens, or a cookie session), or a choice to make.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<Tokens>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<CookieSession>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_choice: Option<AccountChoice>,
 }
@@ -79,10 +99,25 @@ fn tokens(t: idpb::AuthTokens) -> Tokens {
     }
 }
 
-/// The tokens identity issued, as JSON.
-fn issued(t: Option<idpb::AuthTokens>) -> Result<Json<Tokens>, ApiError> {
-    t.map(|t| Json(tokens(t)))
-        .ok_or_else(|| ApiError::new(tonic::Code::Internal, "no tokens were issued"))
+/// The tokens identity issued: as JSON, or for a browser as cookies with a
+/// CSRF token.
+fn issued(t: Option<idpb::AuthTokens>, cookies: bool) -> Result<Response, ApiError> {
+    let t = t.ok_or_else(|| ApiError::new(tonic::Code::Internal, "no tokens were issued"))?;
+    Ok(if cookies {
+        let csrf = super::cookies::new_csrf();
+        let headers = super::cookies::session(&t, &csrf);
+        (headers, Json(cookie_session(&t, csrf))).into_response()
+    } else {
+        Json(tokens(t)).into_response()
+    })
+}
+
+fn cookie_session(t: &idpb::AuthTokens, csrf: String) -> CookieSession {
+    CookieSession {
+        account_id: t.account_id.clone(),
+        access_token_expires_at: t.access_token_expires_at.as_ref().and_then(timestamp),
+        csrf_token: csrf,
+    }
 }
 
 fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::ClientInfo> {
@@ -127,8 +162,9 @@ pub async fn login(
     id: RequestId,
     headers: HeaderMap,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<LoginAnswer>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(body) = body?;
+    let use_cookies = body.use_cookies;
     let answer = identity(&state)
         .login(id.request(idpb::LoginRequest {
             identifier: body.identifier,
@@ -139,13 +175,26 @@ pub async fn login(
         }))
         .await?
         .into_inner();
-    Ok(Json(match answer.outcome {
-        Some(idpb::login_response::Outcome::Tokens(t)) => LoginAnswer {
+    Ok(match answer.outcome {
+        Some(idpb::login_response::Outcome::Tokens(t)) if use_cookies => {
+            let csrf = super::cookies::new_csrf();
+            let headers = super::cookies::session(&t, &csrf);
+            let answer = LoginAnswer {
+                tokens: None,
+                session: Some(cookie_session(&t, csrf)),
+                account_choice: None,
+            };
+            (headers, Json(answer)).into_response()
+        }
+        Some(idpb::login_response::Outcome::Tokens(t)) => Json(LoginAnswer {
             tokens: Some(tokens(t)),
+            session: None,
             account_choice: None,
-        },
-        Some(idpb::login_response::Outcome::AccountChoice(c)) => LoginAnswer {
+        })
+        .into_response(),
+        Some(idpb::login_response::Outcome::AccountChoice(c)) => Json(LoginAnswer {
             tokens: None,
+            session: None,
             account_choice: Some(AccountChoice {
                 selection_token: c.selection_token,
                 expires_at: c.expires_at.as_ref().and_then(timestamp),
@@ -163,14 +212,15 @@ pub async fn login(
                     })
                     .collect(),
             }),
-        },
+        })
+        .into_response(),
         None => {
             return Err(ApiError::new(
                 tonic::Code::Internal,
                 "sign-in gave no answer",
             ));
         }
-    }))
+    })
 }
 
 /// `POST /api/v1/auth/select-account`.
@@ -179,6 +229,9 @@ pub async fn login(
 pub struct SelectBody {
     pub selection_token: String,
     pub account_id: String,
+    /// A browser: keep the tokens in HttpOnly cookies.
+    #[serde(default)]
+    pub use_cookies: bool,
 }
 
 /// `POST /api/v1/auth/select-account`: the chosen account's tokens.
@@ -198,8 +251,9 @@ pub async fn select_account(
     id: RequestId,
     headers: HeaderMap,
     body: Result<Json<SelectBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Tokens>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(body) = body?;
+    let use_cookies = body.use_cookies;
     let answer = identity(&state)
         .select_account(id.request(idpb::SelectAccountRequest {
             selection_token: body.selection_token,
@@ -208,13 +262,16 @@ pub async fn select_account(
         }))
         .await?
         .into_inner();
-    issued(answer.tokens)
+    issued(answer.tokens, use_cookies)
 }
 
 /// `POST /api/v1/auth/refresh` and `/auth/logout`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshBody {
+    /// The refresh token; empty for a browser session (its cookie is used,
+    /// with the CSRF header).
+    #[serde(default)]
     pub refresh_token: String,
     /// Logout only: end every session of the account.
     #[serde(default)]
@@ -236,18 +293,42 @@ pub struct RefreshBody {
 pub async fn refresh(
     State(state): State<AppState>,
     id: RequestId,
+    method: Method,
     headers: HeaderMap,
     body: Result<Json<RefreshBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Tokens>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(body) = body?;
+    let (refresh_token, cookies) = refresh_token(body.refresh_token, &method, &headers)?;
     let answer = identity(&state)
         .refresh_token(id.request(idpb::RefreshTokenRequest {
-            refresh_token: body.refresh_token,
+            refresh_token,
             client: client(&headers, &id),
         }))
         .await?
         .into_inner();
-    issued(answer.tokens)
+    issued(answer.tokens, cookies)
+}
+
+/// The refresh token of the body, or of the browser session's cookie (which
+/// needs the CSRF header); and whether it came from the cookie.
+fn refresh_token(
+    given: String,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(String, bool), ApiError> {
+    if !given.is_empty() {
+        return Ok((given, false));
+    }
+    let token = super::cookies::get(headers, super::cookies::REFRESH).ok_or_else(|| {
+        ApiError::bad_request("refreshToken: required (or sign in with useCookies)")
+    })?;
+    if !super::cookies::csrf_ok(method, headers) {
+        return Err(ApiError::new(
+            tonic::Code::PermissionDenied,
+            "the x-csrf-token header is missing or does not match the session",
+        ));
+    }
+    Ok((token, true))
 }
 
 /// `POST /api/v1/auth/logout`: ends the session (idempotent).
@@ -264,16 +345,23 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<AppState>,
     id: RequestId,
+    method: Method,
     headers: HeaderMap,
     body: Result<Json<RefreshBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<axum::http::StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(body) = body?;
+    let (refresh_token, cookies) = refresh_token(body.refresh_token, &method, &headers)?;
     identity(&state)
         .logout(id.request(idpb::LogoutRequest {
-            refresh_token: body.refresh_token,
+            refresh_token,
             all_sessions: body.all_sessions,
             client: client(&headers, &id),
         }))
         .await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    let cleared = if cookies {
+        super::cookies::cleared()
+    } else {
+        HeaderMap::new()
+    };
+    Ok((axum::http::StatusCode::NO_CONTENT, cleared).into_response())
 }
