@@ -134,6 +134,9 @@ pub enum DbError {
     /// The query failed.
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
+    /// The runtime is shutting down and dropped the query's task.
+    #[error("database call cancelled: the service is shutting down")]
+    Cancelled,
 }
 
 /// Pool settings.
@@ -236,7 +239,9 @@ impl Db {
         });
         match task.await {
             Ok(result) => result,
-            Err(join) => std::panic::resume_unwind(join.into_panic()),
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            // The runtime is shutting down: not a bug, and not worth a panic.
+            Err(_) => Err(DbError::Cancelled.into()),
         }
     }
 

@@ -40,7 +40,7 @@ pub enum IdentityError {
 impl From<DbError> for IdentityError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Pool(_) => {
+            DbError::Pool(_) | DbError::Cancelled => {
                 IdentityError::Unavailable("the account database is unavailable".into())
             }
             DbError::Query(q) => IdentityError::Internal(q.into()),

@@ -28,7 +28,7 @@ pub enum MessagingError {
 impl From<DbError> for MessagingError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Pool(_) => {
+            DbError::Pool(_) | DbError::Cancelled => {
                 MessagingError::Unavailable("the messaging database is unavailable".into())
             }
             DbError::Query(q) => MessagingError::Internal(q.into()),

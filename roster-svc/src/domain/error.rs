@@ -31,7 +31,7 @@ pub enum RosterError {
 impl From<DbError> for RosterError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Pool(_) => {
+            DbError::Pool(_) | DbError::Cancelled => {
                 RosterError::Unavailable("the roster database is unavailable".into())
             }
             DbError::Query(q) => RosterError::Internal(q.into()),
