@@ -108,6 +108,21 @@ impl App {
     }
 }
 
+/// gRPC-Web on the same port: `/<package>.<Service>/<Method>` of the three
+/// services, translated by tonic-web and forwarded through the allow-list.
+fn grpc_web_routes(state: &AppState) -> Router<AppState> {
+    use tower::Layer as _;
+    let proxy = tonic_web::GrpcWebLayer::new()
+        .layer(crate::grpc_web::GrpcProxy::new(state.upstreams.clone()));
+    state
+        .upstreams
+        .all()
+        .into_iter()
+        .fold(Router::new(), |router, u| {
+            router.route_service(&format!("/{}/{{method}}", u.service), proxy.clone())
+        })
+}
+
 /// The gateway's routes: health, and the REST API under `/api/v1`; every
 /// answer carries an `x-request-id` (the caller's, or a new one), which the
 /// services receive too. Bodies are limited in size, requests in time, browser
@@ -140,13 +155,22 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_TYPE,
             request_id.clone(),
             HeaderName::from_static("x-csrf-token"),
+            HeaderName::from_static("x-grpc-web"),
+            HeaderName::from_static("x-user-agent"),
+            HeaderName::from_static("grpc-timeout"),
         ])
-        .expose_headers([request_id.clone(), header::RETRY_AFTER])
+        .expose_headers([
+            request_id.clone(),
+            header::RETRY_AFTER,
+            HeaderName::from_static("grpc-status"),
+            HeaderName::from_static("grpc-message"),
+        ])
         .allow_credentials(true);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", crate::api::routes())
+        .merge(grpc_web_routes(&state))
         .merge(crate::webhooks::routes())
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod grpc_web;
 pub mod health;
 pub mod limits;
 pub mod upstream;
