@@ -364,3 +364,93 @@ async fn a_browser_session_lives_in_http_only_cookies_and_unsafe_calls_need_the_
             .all(|c| c.to_str().unwrap().contains("Max-Age=0"))
     );
 }
+
+#[tokio::test]
+async fn reset_status_over_rest_is_for_administrators_and_answers_what_it_cleared() {
+    let stack = Stack::start().await.unwrap();
+    stack.wait_serving().await.unwrap();
+    dana(&stack).await;
+    // Cleo, a communications administrator, joins too.
+    let mut identity = stack.identity_client().await.unwrap();
+    let roster = stack.service_token("roster").await.unwrap();
+    identity
+        .upsert_accounts(bearer(
+            idpb::UpsertAccountsRequest {
+                district_id: "district-1".into(),
+                source_system: "sis".into(),
+                accounts: vec![idpb::AccountUpsert {
+                    source_id: "a-cleo".into(),
+                    kind: idpb::AccountKind::Staff as i32,
+                    given_name: "Cleo".into(),
+                    family_name: "Park".into(),
+                    email: Some("cleo@district.org".into()),
+                    roles: vec![idpb::RoleAssignment {
+                        role: idpb::Role::CommunicationsAdmin as i32,
+                        district_id: "district-1".into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            &roster,
+        ))
+        .await
+        .unwrap();
+    let cleo = stack
+        .join(&mut identity, "cleo@district.org", "cleo-strong-password")
+        .await
+        .access_token;
+    let api = Api::new(&stack);
+    let (_, body) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
+        )
+        .await;
+    let dana = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+    let reset = |token: String| {
+        api.http
+            .post(format!("{}/address-status/reset", api.base))
+            .bearer_auth(token)
+            .json(&json!({
+                "districtId": "district-1",
+                "channel": "email",
+                "address": "dana@district.org",
+                "note": "she fixed her mailbox"
+            }))
+            .send()
+    };
+    let refused = reset(dana).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 403, "a teacher may not reset");
+    let done = reset(cleo.clone()).await.unwrap();
+    assert_eq!(done.status().as_u16(), 200);
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(body["current"]["state"], "ADDRESS_STATE_OK");
+    assert_eq!(body["cleared"]["address"], "dana@district.org");
+
+    let status = api
+        .http
+        .get(format!(
+            "{}/address-status?districtId=district-1&channel=email&address=dana%40district.org",
+            api.base
+        ))
+        .bearer_auth(&cleo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status().as_u16(), 200);
+    let body: Value = status.json().await.unwrap();
+    assert_eq!(body["status"]["state"], "ADDRESS_STATE_OK");
+    let bad_channel = api
+        .http
+        .get(format!(
+            "{}/address-status?districtId=district-1&channel=fax&address=x",
+            api.base
+        ))
+        .bearer_auth(&cleo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_channel.status().as_u16(), 400);
+}

@@ -2,6 +2,7 @@
 //! errors are `{ "code", "message", "details" }` (see [`error`]); each route
 //! calls the real RPC with the caller's token and the request id.
 
+pub mod addresses;
 pub mod caller;
 pub mod cookies;
 pub mod error;
@@ -29,6 +30,7 @@ use crate::app::AppState;
     tags(
         (name = "sessions", description = "Sign in and out (ID-3, ID-6)"),
         (name = "accounts", description = "Accounts and profiles (ID-11)"),
+        (name = "addresses", description = "Address status and Reset Status (MS-6, MS-7)"),
     )
 )]
 struct ApiDoc;
@@ -60,6 +62,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::refresh))
         .routes(routes!(session::logout))
         .routes(routes!(me::me))
+        .routes(routes!(addresses::status))
+        .routes(routes!(addresses::reset))
         .split_for_parts()
 }
 
@@ -109,6 +113,8 @@ mod tests {
         assert_eq!(
             paths,
             [
+                "/address-status",
+                "/address-status/reset",
                 "/auth/login",
                 "/auth/logout",
                 "/auth/refresh",
