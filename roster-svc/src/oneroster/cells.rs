@@ -83,34 +83,43 @@ impl<'r> Row<'r> {
         name: &str,
         default: bool,
     ) -> Result<bool, String> {
-        match self.cell(col) {
-            None => Ok(default),
-            Some("1") => Ok(true),
-            Some("0") => Ok(false),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-            Some(v) => Err(format!("{name} \"{v}\" is not true or false")),
-        }
+        flag(self.cell(col), name, default)
     }
 
     /// `status`: blank or `active` is active; `tobedeleted` (or 1.0's `inactive`) a deletion.
     pub(super) fn status(&self, col: Option<usize>) -> Result<Status, String> {
-        match self.cell(col) {
-            None => Ok(Status::Active),
-            Some(v) if v.eq_ignore_ascii_case("active") => Ok(Status::Active),
-            Some(v)
-                if v.eq_ignore_ascii_case("tobedeleted") || v.eq_ignore_ascii_case("inactive") =>
-            {
-                Ok(Status::ToBeDeleted)
-            }
-            Some(v) => Err(format!("status \"{v}\" is not active or tobedeleted")),
+        status(self.cell(col))
+    }
+}
+
+/// A boolean: `true`/`false` in any case, or `1`/`0`; absent is `default`.
+/// The CSV reader and the REST connector read values by the same rule.
+pub(crate) fn flag(value: Option<&str>, name: &str, default: bool) -> Result<bool, String> {
+    match value {
+        None => Ok(default),
+        Some("1") => Ok(true),
+        Some("0") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(format!("{name} \"{v}\" is not true or false")),
+    }
+}
+
+/// `status`: absent or `active` is active; `tobedeleted` (or 1.0's `inactive`) a deletion.
+pub(crate) fn status(value: Option<&str>) -> Result<Status, String> {
+    match value {
+        None => Ok(Status::Active),
+        Some(v) if v.eq_ignore_ascii_case("active") => Ok(Status::Active),
+        Some(v) if v.eq_ignore_ascii_case("tobedeleted") || v.eq_ignore_ascii_case("inactive") => {
+            Ok(Status::ToBeDeleted)
         }
+        Some(v) => Err(format!("status \"{v}\" is not active or tobedeleted")),
     }
 }
 
 /// A person's role (users.csv 1.1 `role`, roles.csv 1.2 `role`), in any case;
 /// staff and guardian roles keep the standard's spelling.
-pub(super) fn user_role(value: &str) -> Result<UserRole, String> {
+pub(crate) fn user_role(value: &str) -> Result<UserRole, String> {
     let known =
         |list: &[&'static str]| list.iter().find(|r| r.eq_ignore_ascii_case(value)).copied();
     if value.eq_ignore_ascii_case("student") {

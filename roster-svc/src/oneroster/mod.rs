@@ -20,6 +20,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use cells::{flag, status, user_role};
 pub use headers::ColumnProblems;
 pub use model::*;
 pub use reader::{BundleError, read_dir, read_path, read_zip};
+pub(crate) use records::enrollment_role;

@@ -138,7 +138,8 @@ fn org_kind(value: &str) -> OrgKind {
     }
 }
 
-fn enrollment_role(value: &str) -> Result<String, String> {
+/// An enrollment role the standard knows, in its spelling.
+pub(crate) fn enrollment_role(value: &str) -> Result<String, String> {
     ENROLLMENT_ROLES
         .iter()
         .find(|r| r.eq_ignore_ascii_case(value))

@@ -7,22 +7,8 @@ use super::super::GuardianLink;
 use super::wire;
 use crate::oneroster::{
     AcademicSession, Class, Course, Enrollment, Org, OrgKind, Status, User, UserRole,
+    enrollment_role, flag, status, user_role,
 };
-
-const STAFF_ROLES: &[&str] = &[
-    "aide",
-    "administrator",
-    "proctor",
-    "counselor",
-    "principal",
-    "siteAdministrator",
-    "districtAdministrator",
-    "systemAdministrator",
-];
-
-const GUARDIAN_ROLES: &[&str] = &["guardian", "parent", "relative"];
-
-const ENROLLMENT_ROLES: &[&str] = &["student", "teacher", "administrator", "proctor"];
 
 pub(super) fn org(o: wire::Org) -> Result<Org, String> {
     let status = status(o.status.as_deref())?;
@@ -106,17 +92,13 @@ pub(super) fn user(u: wire::User) -> Result<User, String> {
 }
 
 pub(super) fn enrollment(e: wire::Enrollment) -> Result<Enrollment, String> {
-    let role = e.role.as_deref().ok_or("role is blank")?;
-    let role = ENROLLMENT_ROLES
-        .iter()
-        .find(|r| r.eq_ignore_ascii_case(role))
-        .ok_or_else(|| format!("role \"{role}\" is not an enrollment role"))?;
+    let role = enrollment_role(e.role.as_deref().ok_or("role is blank")?)?;
     Ok(Enrollment {
         status: status(e.status.as_deref())?,
         class_source_id: e.class.ok_or("class is blank")?,
         school_source_id: e.school,
         user_source_id: e.user.ok_or("user is blank")?,
-        role: (*role).to_owned(),
+        role,
         primary: flag(e.primary.as_deref(), "primary", false)?,
         source_id: e.sourced_id,
     })
@@ -156,51 +138,12 @@ pub(super) fn links(users: &[User]) -> Vec<GuardianLink> {
     edges
 }
 
-fn status(value: Option<&str>) -> Result<Status, String> {
-    match value {
-        None => Ok(Status::Active),
-        Some(v) if v.eq_ignore_ascii_case("active") => Ok(Status::Active),
-        Some(v) if v.eq_ignore_ascii_case("tobedeleted") || v.eq_ignore_ascii_case("inactive") => {
-            Ok(Status::ToBeDeleted)
-        }
-        Some(v) => Err(format!("status \"{v}\" is not active or tobedeleted")),
-    }
-}
-
 /// A name or title: needed on a live record, may be blank on a deletion.
 fn label(value: Option<String>, name: &str, status: Status) -> Result<String, String> {
     match (value, status) {
         (Some(value), _) => Ok(value),
         (None, Status::ToBeDeleted) => Ok(String::new()),
         (None, Status::Active) => Err(format!("{name} is blank")),
-    }
-}
-
-/// `true`/`false` in any case (strings or JSON booleans) or `1`/`0`.
-fn flag(value: Option<&str>, name: &str, default: bool) -> Result<bool, String> {
-    match value {
-        None => Ok(default),
-        Some("1") => Ok(true),
-        Some("0") => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(format!("{name} \"{v}\" is not true or false")),
-    }
-}
-
-fn user_role(value: &str) -> Result<UserRole, String> {
-    let known =
-        |list: &[&'static str]| list.iter().find(|r| r.eq_ignore_ascii_case(value)).copied();
-    if value.eq_ignore_ascii_case("student") {
-        Ok(UserRole::Student)
-    } else if value.eq_ignore_ascii_case("teacher") {
-        Ok(UserRole::Teacher)
-    } else if let Some(role) = known(GUARDIAN_ROLES) {
-        Ok(UserRole::Guardian(role.to_owned()))
-    } else if let Some(role) = known(STAFF_ROLES) {
-        Ok(UserRole::Staff(role.to_owned()))
-    } else {
-        Err(format!("role \"{value}\" is not a OneRoster role"))
     }
 }
 
