@@ -18,40 +18,6 @@ use std::time::{Duration, Instant};
 use e2e::{Stack, bearer};
 use homeroom_proto::identity::v1 as idpb;
 
-/// Dana, a teacher who has joined; her access token.
-async fn dana(stack: &Stack) -> String {
-    let mut identity = stack.identity_client().await.unwrap();
-    let roster = stack.service_token("roster").await.unwrap();
-    identity
-        .upsert_accounts(bearer(
-            idpb::UpsertAccountsRequest {
-                district_id: "district-1".into(),
-                source_system: "sis".into(),
-                accounts: vec![idpb::AccountUpsert {
-                    source_id: "t-dana".into(),
-                    kind: idpb::AccountKind::Staff as i32,
-                    given_name: "Dana".into(),
-                    family_name: "Reed".into(),
-                    email: Some("dana@district.org".into()),
-                    roles: vec![idpb::RoleAssignment {
-                        role: idpb::Role::Teacher as i32,
-                        district_id: "district-1".into(),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-            &roster,
-        ))
-        .await
-        .unwrap();
-    stack
-        .join(&mut identity, "dana@district.org", "dana-strong-password")
-        .await
-        .access_token
-}
-
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
@@ -70,7 +36,16 @@ async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let stack = Stack::start().await.unwrap();
     stack.wait_serving().await.unwrap();
-    let token = dana(&stack).await;
+    let token = stack
+        .staff_member(
+            "t-dana",
+            ("Dana", "Reed"),
+            "dana@district.org",
+            idpb::Role::Teacher,
+            "dana-strong-password",
+        )
+        .await
+        .access_token;
     let app = gateway::app::App::build(gateway::config::Config {
         listen_addr: homeroom_platform::config::loopback(0),
         identity_url: format!("http://{}", stack.identity),

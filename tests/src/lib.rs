@@ -305,3 +305,51 @@ impl Stack {
             .unwrap_or_default()
     }
 }
+
+impl Stack {
+    /// A staff member of `district-1` with `role`, rostered by the SIS and
+    /// joined with `password`; their tokens.
+    pub async fn staff_member(
+        &self,
+        source_id: &str,
+        (given, family): (&str, &str),
+        email: &str,
+        role: homeroom_proto::identity::v1::Role,
+        password: &str,
+    ) -> homeroom_proto::identity::v1::AuthTokens {
+        use homeroom_proto::identity::v1 as idpb;
+        let mut identity = self
+            .identity_client()
+            .await
+            .unwrap_or_else(|e| panic!("identity-svc: {e}"));
+        let roster = self
+            .service_token("roster")
+            .await
+            .unwrap_or_else(|e| panic!("no roster token: {e}"));
+        identity
+            .upsert_accounts(bearer(
+                idpb::UpsertAccountsRequest {
+                    district_id: "district-1".into(),
+                    source_system: "sis".into(),
+                    accounts: vec![idpb::AccountUpsert {
+                        source_id: source_id.into(),
+                        kind: idpb::AccountKind::Staff as i32,
+                        given_name: given.into(),
+                        family_name: family.into(),
+                        email: Some(email.into()),
+                        roles: vec![idpb::RoleAssignment {
+                            role: role as i32,
+                            district_id: "district-1".into(),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+                &roster,
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("{email} was not rostered: {s:?}"));
+        self.join(&mut identity, email, password).await
+    }
+}

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::{Stack, bearer};
+use e2e::Stack;
 use homeroom_proto::identity::v1 as idpb;
 use serde_json::{Value, json};
 
@@ -48,34 +48,14 @@ impl Api {
 
 /// Dana, a teacher of district-1, has joined with a password.
 async fn dana(stack: &Stack) {
-    let mut identity = stack.identity_client().await.unwrap();
-    let roster = stack.service_token("roster").await.unwrap();
-    identity
-        .upsert_accounts(bearer(
-            idpb::UpsertAccountsRequest {
-                district_id: "district-1".into(),
-                source_system: "sis".into(),
-                accounts: vec![idpb::AccountUpsert {
-                    source_id: "t-dana".into(),
-                    kind: idpb::AccountKind::Staff as i32,
-                    given_name: "Dana".into(),
-                    family_name: "Reed".into(),
-                    email: Some("dana@district.org".into()),
-                    roles: vec![idpb::RoleAssignment {
-                        role: idpb::Role::Teacher as i32,
-                        district_id: "district-1".into(),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-            &roster,
-        ))
-        .await
-        .unwrap();
     stack
-        .join(&mut identity, "dana@district.org", "dana-strong-password")
+        .staff_member(
+            "t-dana",
+            ("Dana", "Reed"),
+            "dana@district.org",
+            idpb::Role::Teacher,
+            "dana-strong-password",
+        )
         .await;
 }
 
@@ -371,34 +351,14 @@ async fn reset_status_over_rest_is_for_administrators_and_answers_what_it_cleare
     stack.wait_serving().await.unwrap();
     dana(&stack).await;
     // Cleo, a communications administrator, joins too.
-    let mut identity = stack.identity_client().await.unwrap();
-    let roster = stack.service_token("roster").await.unwrap();
-    identity
-        .upsert_accounts(bearer(
-            idpb::UpsertAccountsRequest {
-                district_id: "district-1".into(),
-                source_system: "sis".into(),
-                accounts: vec![idpb::AccountUpsert {
-                    source_id: "a-cleo".into(),
-                    kind: idpb::AccountKind::Staff as i32,
-                    given_name: "Cleo".into(),
-                    family_name: "Park".into(),
-                    email: Some("cleo@district.org".into()),
-                    roles: vec![idpb::RoleAssignment {
-                        role: idpb::Role::CommunicationsAdmin as i32,
-                        district_id: "district-1".into(),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-            &roster,
-        ))
-        .await
-        .unwrap();
     let cleo = stack
-        .join(&mut identity, "cleo@district.org", "cleo-strong-password")
+        .staff_member(
+            "a-cleo",
+            ("Cleo", "Park"),
+            "cleo@district.org",
+            idpb::Role::CommunicationsAdmin,
+            "cleo-strong-password",
+        )
         .await
         .access_token;
     let api = Api::new(&stack);

@@ -13,29 +13,15 @@ use tonic_web::GrpcWebClientLayer;
 async fn a_browser_calls_get_me_over_grpc_web_and_service_only_rpcs_are_refused() {
     let stack = Stack::start().await.unwrap();
     stack.wait_serving().await.unwrap();
-    let mut identity = stack.identity_client().await.unwrap();
     let roster = stack.service_token("roster").await.unwrap();
-    identity
-        .upsert_accounts(bearer(
-            idpb::UpsertAccountsRequest {
-                district_id: "district-1".into(),
-                source_system: "sis".into(),
-                accounts: vec![idpb::AccountUpsert {
-                    source_id: "t-dana".into(),
-                    kind: idpb::AccountKind::Staff as i32,
-                    given_name: "Dana".into(),
-                    family_name: "Reed".into(),
-                    email: Some("dana@district.org".into()),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-            &roster,
-        ))
-        .await
-        .unwrap();
     let token = stack
-        .join(&mut identity, "dana@district.org", "dana-strong-password")
+        .staff_member(
+            "t-dana",
+            ("Dana", "Reed"),
+            "dana@district.org",
+            idpb::Role::Teacher,
+            "dana-strong-password",
+        )
         .await
         .access_token;
 
