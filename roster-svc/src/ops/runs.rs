@@ -76,31 +76,13 @@ pub async fn queue(
     let now = chrono::Utc::now().naive_utc();
     let key = req.idempotency_key.clone().filter(|k| !k.is_empty());
     let run = RunRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        source_id: source.id.clone(),
-        district_id: source.district_id.clone(),
-        status: "queued".into(),
-        trigger_kind: trigger.into(),
-        mode: None,
         dry_run: req.dry_run,
         forced: req.force,
         full_sync: req.full_sync,
         idempotency_key: key.clone(),
         requested_by: requested_by(caller),
-        phase: "unspecified".into(),
-        records_done: 0,
-        records_total: 0,
-        totals: "{}".into(),
-        guard: None,
-        failure_kind: None,
-        failure_message: None,
-        oneroster_version: None,
         filename: req.filename.clone().filter(|f| !f.is_empty()),
-        upload_id: None,
-        attempts: 0,
-        created_at: now,
-        started_at: None,
-        finished_at: None,
+        ..RunRow::queued(&source, trigger, now)
     };
     let queued = ctx
         .db

@@ -209,31 +209,8 @@ impl Scheduler {
 
 fn scheduled_run(source: &SourceRow, key: String) -> RunRow {
     RunRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        source_id: source.id.clone(),
-        district_id: source.district_id.clone(),
-        status: "queued".into(),
-        trigger_kind: "schedule".into(),
-        mode: None,
-        dry_run: false,
-        forced: false,
-        full_sync: false,
         idempotency_key: Some(key),
-        requested_by: None,
-        phase: "unspecified".into(),
-        records_done: 0,
-        records_total: 0,
-        totals: "{}".into(),
-        guard: None,
-        failure_kind: None,
-        failure_message: None,
-        oneroster_version: None,
-        filename: None,
-        upload_id: None,
-        attempts: 0,
-        created_at: Utc::now().naive_utc(),
-        started_at: None,
-        finished_at: None,
+        ..RunRow::queued(source, "schedule", Utc::now().naive_utc())
     }
 }
 

@@ -133,30 +133,13 @@ pub async fn receive(
             let filename = options.filename.trim().to_string();
             let run = RunRow {
                 id: run_id.clone(),
-                source_id: source.id.clone(),
-                district_id: district_id.clone(),
-                status: "queued".into(),
-                trigger_kind: "upload".into(),
-                mode: None,
                 dry_run: options.dry_run,
                 forced: options.force,
-                full_sync: false,
                 idempotency_key: key.clone(),
                 requested_by,
-                phase: "unspecified".into(),
-                records_done: 0,
-                records_total: 0,
-                totals: "{}".into(),
-                guard: None,
-                failure_kind: None,
-                failure_message: None,
-                oneroster_version: None,
                 filename: (!filename.is_empty()).then(|| filename.clone()),
                 upload_id: Some(run_id.clone()),
-                attempts: 0,
-                created_at: now,
-                started_at: None,
-                finished_at: None,
+                ..RunRow::queued(&source, "upload", now)
             };
             let upload = UploadRow {
                 run_id: run_id.clone(),

@@ -166,6 +166,40 @@ pub struct RunRow {
     pub finished_at: Option<NaiveDateTime>,
 }
 
+impl RunRow {
+    /// A new queued run of `source`, started by `trigger`; callers set the
+    /// options the request carries (dry run, force, key, file name …).
+    pub fn queued(source: &SourceRow, trigger: &str, now: NaiveDateTime) -> RunRow {
+        RunRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            source_id: source.id.clone(),
+            district_id: source.district_id.clone(),
+            status: "queued".into(),
+            trigger_kind: trigger.into(),
+            mode: None,
+            dry_run: false,
+            forced: false,
+            full_sync: false,
+            idempotency_key: None,
+            requested_by: None,
+            phase: "unspecified".into(),
+            records_done: 0,
+            records_total: 0,
+            totals: "{}".into(),
+            guard: None,
+            failure_kind: None,
+            failure_message: None,
+            oneroster_version: None,
+            filename: None,
+            upload_id: None,
+            attempts: 0,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+}
+
 /// Queues a run (and its pushed input).
 pub fn insert_run(conn: &mut DbConn, run: &RunRow, input: Option<&[u8]>) -> QueryResult<()> {
     diesel::insert_into(sync_runs::table)
