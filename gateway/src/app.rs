@@ -25,6 +25,32 @@ pub struct AppState {
     pub limits: Arc<crate::limits::Limits>,
 }
 
+use homeroom_proto::{
+    identity::v1::identity_service_client::IdentityServiceClient,
+    messaging::v1::messaging_service_client::MessagingServiceClient,
+    roster::v1::roster_service_client::RosterServiceClient,
+};
+use tonic::transport::Channel;
+
+/// Clients of the upstreams, over their shared channels.
+
+impl AppState {
+    /// identity-svc's client.
+    pub fn identity(&self) -> IdentityServiceClient<Channel> {
+        IdentityServiceClient::new(self.upstreams.identity.channel.clone())
+    }
+
+    /// roster-svc's client.
+    pub fn roster(&self) -> RosterServiceClient<Channel> {
+        RosterServiceClient::new(self.upstreams.roster.channel.clone())
+    }
+
+    /// messaging-svc's client.
+    pub fn messaging(&self) -> MessagingServiceClient<Channel> {
+        MessagingServiceClient::new(self.upstreams.messaging.channel.clone())
+    }
+}
+
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState").finish_non_exhaustive()

@@ -87,14 +87,6 @@ fn view(s: mpb::AddressStatus) -> AddressStatusView {
     }
 }
 
-fn messaging(
-    state: &AppState,
-) -> mpb::messaging_service_client::MessagingServiceClient<tonic::transport::Channel> {
-    mpb::messaging_service_client::MessagingServiceClient::new(
-        state.upstreams.messaging.channel.clone(),
-    )
-}
-
 /// `GET /api/v1/address-status`: whether an address is sent to.
 #[utoipa::path(
     get,
@@ -115,7 +107,8 @@ pub async fn status(
     query: Result<Query<AddressQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AddressStatusAnswer>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let answer = messaging(&state)
+    let answer = state
+        .messaging()
         .get_address_status(caller.request(mpb::GetAddressStatusRequest {
             district_id: q.district_id,
             addresses: vec![mpb::AddressRef {
@@ -153,7 +146,8 @@ pub async fn reset(
     body: Result<Json<ResetBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ResetAnswer>, ApiError> {
     let Json(body) = body?;
-    let answer = messaging(&state)
+    let answer = state
+        .messaging()
         .reset_address_status(caller.request(mpb::ResetAddressStatusRequest {
             district_id: body.district_id,
             target: Some(mpb::reset_address_status_request::Target::Address(

@@ -68,14 +68,13 @@ pub struct Me {
     )
 )]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
-    let account = idpb::identity_service_client::IdentityServiceClient::new(
-        state.upstreams.identity.channel.clone(),
-    )
-    .get_me(caller.request(idpb::GetMeRequest {}))
-    .await?
-    .into_inner()
-    .account
-    .ok_or_else(|| ApiError::new(tonic::Code::NotFound, "no account"))?;
+    let account = state
+        .identity()
+        .get_me(caller.request(idpb::GetMeRequest {}))
+        .await?
+        .into_inner()
+        .account
+        .ok_or_else(|| ApiError::new(tonic::Code::NotFound, "no account"))?;
     Ok(Json(Me {
         kind: account.kind().as_str_name().to_string(),
         status: account.status().as_str_name().to_string(),

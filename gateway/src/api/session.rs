@@ -134,14 +134,6 @@ fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::ClientInfo> {
     })
 }
 
-fn identity(
-    state: &AppState,
-) -> idpb::identity_service_client::IdentityServiceClient<tonic::transport::Channel> {
-    idpb::identity_service_client::IdentityServiceClient::new(
-        state.upstreams.identity.channel.clone(),
-    )
-}
-
 /// `POST /api/v1/auth/login`: one account signs in; several sharing the
 /// identifier give an account choice. Wrong credentials and unknown
 /// identifiers answer alike.
@@ -165,7 +157,8 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let use_cookies = body.use_cookies;
-    let answer = identity(&state)
+    let answer = state
+        .identity()
         .login(id.request(idpb::LoginRequest {
             identifier: body.identifier,
             password: body.password,
@@ -254,7 +247,8 @@ pub async fn select_account(
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let use_cookies = body.use_cookies;
-    let answer = identity(&state)
+    let answer = state
+        .identity()
         .select_account(id.request(idpb::SelectAccountRequest {
             selection_token: body.selection_token,
             account_id: body.account_id,
@@ -299,7 +293,8 @@ pub async fn refresh(
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let (refresh_token, cookies) = refresh_token(body.refresh_token, &method, &headers)?;
-    let answer = identity(&state)
+    let answer = state
+        .identity()
         .refresh_token(id.request(idpb::RefreshTokenRequest {
             refresh_token,
             client: client(&headers, &id),
@@ -351,7 +346,8 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let (refresh_token, cookies) = refresh_token(body.refresh_token, &method, &headers)?;
-    identity(&state)
+    state
+        .identity()
         .logout(id.request(idpb::LogoutRequest {
             refresh_token,
             all_sessions: body.all_sessions,

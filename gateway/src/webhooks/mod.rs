@@ -7,8 +7,6 @@ pub mod twilio;
 pub mod twilio_routes;
 
 use axum::{Router, routing::post};
-use homeroom_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
-use tonic::transport::Channel;
 
 use crate::{
     api::{caller::RequestId, error::ApiError},
@@ -21,11 +19,6 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/twilio/status", post(twilio_routes::status))
         .route("/webhooks/twilio/inbound", post(twilio_routes::inbound))
         .route("/webhooks/email/sendgrid", post(sendgrid::events))
-}
-
-/// A client of messaging-svc over the gateway's upstream channel.
-fn messaging(state: &AppState) -> MessagingServiceClient<Channel> {
-    MessagingServiceClient::new(state.upstreams.messaging.channel.clone())
 }
 
 /// `message` sent as the gateway: its service token and the request id.

@@ -16,7 +16,7 @@ use p256::{
 };
 use serde_json::Value;
 
-use super::{as_gateway, messaging, refused};
+use super::{as_gateway, refused};
 use crate::{
     api::{caller::RequestId, error::ApiError},
     app::AppState,
@@ -78,7 +78,8 @@ pub async fn events(
             events: batch.to_vec(),
             request_id: id.0.clone(),
         };
-        let answer = messaging(&state)
+        let answer = state
+            .messaging()
             .record_email_events(as_gateway(&state, &id, request).await?)
             .await?
             .into_inner();

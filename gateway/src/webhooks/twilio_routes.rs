@@ -12,7 +12,7 @@ use homeroom_proto::messaging::v1 as pb;
 use secrecy::ExposeSecret;
 
 use super::{
-    as_gateway, messaging, now, refused,
+    as_gateway, now, refused,
     twilio::{SIGNATURE_HEADER, signed_url, verify},
 };
 use crate::{
@@ -33,7 +33,8 @@ pub async fn status(
 ) -> Result<StatusCode, ApiError> {
     let form = verified(&state, &uri, &headers, &body)?;
     let request = status_request(&form, &uri, &id);
-    let answer = messaging(&state)
+    let answer = state
+        .messaging()
         .record_twilio_status_callback(as_gateway(&state, &id, request).await?)
         .await?
         .into_inner();
@@ -64,7 +65,8 @@ pub async fn inbound(
         received_at: Some(now()),
         request_id: id.0.clone(),
     };
-    let answer = messaging(&state)
+    let answer = state
+        .messaging()
         .record_inbound_sms(as_gateway(&state, &id, request).await?)
         .await?
         .into_inner();
