@@ -353,3 +353,64 @@ impl Stack {
         self.join(&mut identity, email, password).await
     }
 }
+
+/// A REST client of the stack's gateway (`/api/v1`).
+pub struct Api {
+    /// The HTTP client.
+    pub http: reqwest::Client,
+    /// `http://<gateway>/api/v1`.
+    pub base: String,
+}
+
+impl Api {
+    /// A client of `stack`'s gateway.
+    pub fn new(stack: &Stack) -> Api {
+        // reqwest is built without a default TLS provider: the project's one is ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Api {
+            http: reqwest::Client::new(),
+            base: format!("http://{}/api/v1", stack.gateway),
+        }
+    }
+
+    /// `POST <path>` with a JSON body and no token: status and JSON answer.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, None, Some(body))
+            .await
+    }
+
+    /// `GET <path>`, with a bearer token if given.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut r = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// Any method with a bearer token and an optional JSON body: status and
+    /// JSON answer (`null` when the answer is not JSON).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut r = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}

@@ -6,45 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::Stack;
+use e2e::{Api, Stack};
 use homeroom_proto::identity::v1 as idpb;
 use serde_json::{Value, json};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    fn new(stack: &Stack) -> Api {
-        // reqwest is built without a default TLS provider: the project's one is ring.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        Api {
-            http: reqwest::Client::new(),
-            base: format!("http://{}/api/v1", stack.gateway),
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut r = self.http.get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
-        r.send().await.unwrap()
-    }
-}
 
 /// Dana, a teacher of district-1, has joined with a password.
 async fn dana(stack: &Stack) {
