@@ -129,6 +129,7 @@ impl Suite {
                 service: identity_settings,
                 service_secret: Some(config.service_secret.clone()),
                 messaging_url: messaging_url.clone(),
+                sso: Default::default(),
             },
         )
         .await?;

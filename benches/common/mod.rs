@@ -136,6 +136,7 @@ impl Bench {
                 service: identity_settings,
                 service_secret: Some(SECRET.into()),
                 messaging_url: format!("http://{messaging_addr}"),
+                sso: Default::default(),
             },
         )
         .await

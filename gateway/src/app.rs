@@ -7,6 +7,13 @@ use axum::{Router, routing::get};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use homeroom_proto::{
+    identity::v1::identity_service_client::IdentityServiceClient,
+    messaging::v1::messaging_service_client::MessagingServiceClient,
+    roster::v1::roster_service_client::RosterServiceClient,
+};
+use tonic::transport::Channel;
+
 use crate::{config::Config, health, upstream::Upstreams};
 
 /// State every handler shares.
@@ -25,15 +32,7 @@ pub struct AppState {
     pub limits: Arc<crate::limits::Limits>,
 }
 
-use homeroom_proto::{
-    identity::v1::identity_service_client::IdentityServiceClient,
-    messaging::v1::messaging_service_client::MessagingServiceClient,
-    roster::v1::roster_service_client::RosterServiceClient,
-};
-use tonic::transport::Channel;
-
 /// Clients of the upstreams, over their shared channels.
-
 impl AppState {
     /// identity-svc's client.
     pub fn identity(&self) -> IdentityServiceClient<Channel> {

@@ -145,6 +145,7 @@ async fn main() {
         service,
         service_secret: None,
         messaging_url: "http://127.0.0.1:1".into(),
+        sso: Vec::new(),
     })
     .await
     .unwrap();

@@ -40,7 +40,8 @@ impl App {
         let messaging = homeroom_platform::grpc::lazy_channel(&config.messaging_url)?;
         let ctx = Ctx::new(db.clone(), |tokens| {
             Arc::new(GrpcMessenger::new(messaging, tokens))
-        })?;
+        })?
+        .with_sso(config.sso.clone());
         let verifier = Arc::new(Verifier::new(OwnKeys(ctx.tokens.clone())));
         let api = IdentityApi::new(ctx, config.service_secret.clone());
         let spec = ServiceSpec {

@@ -9,9 +9,21 @@
 //!   (default `http://127.0.0.1:50053`)
 //! - `HOMEROOM_SERVICE_SECRET`: the secret roster, messaging and the gateway
 //!   present to `IssueServiceToken`; unset disables service tokens.
+//! - `HOMEROOM_SSO_PROVIDERS_FILE`: path of a JSON file listing the districts'
+//!   OpenID Connect providers (ID-5); unset means no SSO. An array of
+//!   `{ "id", "districtId", "kind": "google|microsoft|clever|classlink|oidc",
+//!   "displayName", "issuer", "clientId", "clientSecret", "externalIdClaim"
+//!   (optional: the ID-token claim holding the account's external id),
+//!   "linkByVerifiedEmail" (default true; never for Clever), "scopes" (default
+//!   `["openid","email","profile"]`) }`. The issuer must be https (http only on
+//!   loopback); a file that cannot be read or is not valid stops the start with
+//!   an error naming the provider and the problem.
 
+use anyhow::Context;
 use homeroom_platform::config::{Env, ServiceSettings, loopback};
 use secrecy::SecretString;
+
+use crate::domain::sso::{Provider, parse_providers};
 
 /// Default port of identity-svc.
 pub const DEFAULT_PORT: u16 = 50051;
@@ -25,6 +37,8 @@ pub struct Config {
     pub service_secret: Option<SecretString>,
     /// messaging-svc's gRPC URL.
     pub messaging_url: String,
+    /// The districts' SSO providers (ID-5); none by default.
+    pub sso: Vec<Provider>,
 }
 
 impl Config {
@@ -34,6 +48,7 @@ impl Config {
             service: ServiceSettings::defaults("identity", loopback(DEFAULT_PORT)),
             service_secret: None,
             messaging_url: "http://127.0.0.1:50053".into(),
+            sso: Vec::new(),
         }
     }
 
@@ -47,6 +62,18 @@ impl Config {
                 "MESSAGING_URL",
                 "http://127.0.0.1:50053",
             )?,
+            sso: match env.get("SSO_PROVIDERS_FILE") {
+                Some(path) => sso_providers(&path)?,
+                None => Vec::new(),
+            },
         })
     }
+}
+
+/// The providers file at `path`; errors name the variable, the file and the problem.
+fn sso_providers(path: &str) -> anyhow::Result<Vec<Provider>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("HOMEROOM_SSO_PROVIDERS_FILE={path:?} cannot be read"))?;
+    parse_providers(&text)
+        .map_err(|e| anyhow::anyhow!("HOMEROOM_SSO_PROVIDERS_FILE={path:?} is not valid: {e}"))
 }

@@ -11,6 +11,9 @@ use homeroom_platform::{
 };
 use tokio_util::sync::CancellationToken;
 
+pub mod district;
+pub mod oidc;
+
 /// The secret the stack's services share for service tokens.
 pub const SERVICE_SECRET: &str = "e2e-service-secret";
 
@@ -66,6 +69,7 @@ impl Stack {
                 service: identity_settings,
                 service_secret: Some(SERVICE_SECRET.into()),
                 messaging_url: messaging_url.clone(),
+                sso: Default::default(),
             },
         )
         .await?;
@@ -262,6 +266,31 @@ impl Stack {
         (emails, sms)
     }
 
+    /// The code of the newest email to `email` that carries one (waits for it).
+    pub async fn emailed_code(&self, email: &str) -> String {
+        let text = until(|| {
+            let mut emails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&self.outbox)
+                .ok()?
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .filter_map(|e| {
+                    let modified = e.metadata().ok()?.modified().ok()?;
+                    Some((modified, std::fs::read_to_string(e.path()).ok()?))
+                })
+                .filter(|(_, text)| text.contains(email) && text.contains("code is "))
+                .collect();
+            emails.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+            emails.into_iter().next().map(|(_, text)| text)
+        })
+        .await;
+        let at = text.find("code is ").unwrap_or_default() + "code is ".len();
+        text[at..]
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect()
+    }
+
     /// An invited account with this email joins: asks for an invitation
     /// code, reads it from the outbox and sets `password`; its tokens.
     pub async fn join(
@@ -281,16 +310,7 @@ impl Stack {
             })
             .await
             .unwrap_or_else(|s| panic!("no invitation code for {email}: {s:?}"));
-        let text = until(|| self.outbox().0.into_iter().find(|e| e.contains(email))).await;
-        let at = text
-            .find("code is ")
-            .unwrap_or_else(|| panic!("the email carries no code: {text}"))
-            + "code is ".len();
-        let code: String = text[at..]
-            .chars()
-            .filter(char::is_ascii_digit)
-            .take(6)
-            .collect();
+        let code = self.emailed_code(email).await;
         identity
             .accept_invitation(idpb::AcceptInvitationRequest {
                 identifier: email.into(),
@@ -312,6 +332,21 @@ impl Stack {
     pub async fn staff_member(
         &self,
         source_id: &str,
+        name: (&str, &str),
+        email: &str,
+        role: homeroom_proto::identity::v1::Role,
+        password: &str,
+    ) -> homeroom_proto::identity::v1::AuthTokens {
+        self.staff_member_in("district-1", source_id, name, email, role, password)
+            .await
+    }
+
+    /// A staff member of `district_id` with `role` (district-wide), rostered
+    /// by the SIS and joined with `password`; their tokens.
+    pub async fn staff_member_in(
+        &self,
+        district_id: &str,
+        source_id: &str,
         (given, family): (&str, &str),
         email: &str,
         role: homeroom_proto::identity::v1::Role,
@@ -329,7 +364,7 @@ impl Stack {
         identity
             .upsert_accounts(bearer(
                 idpb::UpsertAccountsRequest {
-                    district_id: "district-1".into(),
+                    district_id: district_id.into(),
                     source_system: "sis".into(),
                     accounts: vec![idpb::AccountUpsert {
                         source_id: source_id.into(),
@@ -339,7 +374,7 @@ impl Stack {
                         email: Some(email.into()),
                         roles: vec![idpb::RoleAssignment {
                             role: role as i32,
-                            district_id: "district-1".into(),
+                            district_id: district_id.into(),
                             ..Default::default()
                         }],
                         ..Default::default()
@@ -412,5 +447,47 @@ impl Api {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl Stack {
+    /// The stack with an identity-svc that knows these SSO providers (ID-5)
+    /// and a gateway at `public_url` (providers send browsers back to
+    /// `<public_url>/api/v1/sso/callback`): both start after [`Stack::start`]
+    /// on the same identity database and take the place of the first ones.
+    pub async fn start_with_sso(
+        sso: Vec<identity_svc::domain::sso::Provider>,
+        public_url: &str,
+    ) -> anyhow::Result<Stack> {
+        let mut stack = Stack::start().await?;
+        // The first identity-svc migrates the database; this one starts after.
+        homeroom_platform::testing::wait_serving(
+            stack.identity,
+            homeroom_proto::identity::v1::SERVICE_NAME,
+            std::time::Duration::from_secs(30),
+        )
+        .await?;
+        let identity = identity_svc::app::App::build(identity_svc::config::Config {
+            service: settings("identity", &stack._dbs[0]),
+            service_secret: Some(SERVICE_SECRET.into()),
+            messaging_url: format!("http://{}", stack.messaging),
+            sso,
+        })
+        .await?;
+        stack.identity = identity.local_addr()?;
+        let gateway = gateway::app::App::build(gateway::config::Config {
+            listen_addr: loopback(0),
+            identity_url: format!("http://{}", stack.identity),
+            roster_url: format!("http://{}", stack.roster),
+            messaging_url: format!("http://{}", stack.messaging),
+            service_secret: Some(SERVICE_SECRET.into()),
+            public_url: Some(public_url.trim_end_matches('/').into()),
+            ..gateway::config::Config::defaults()
+        })
+        .await?;
+        stack.gateway = gateway.local_addr()?;
+        tokio::spawn(identity.run_until(stack.stop.clone().cancelled_owned()));
+        tokio::spawn(gateway.run_until(stack.stop.clone().cancelled_owned()));
+        Ok(stack)
     }
 }

@@ -49,6 +49,8 @@ pub struct AddressStatusView {
     pub reason: String,
     pub provider_error_code: String,
     pub bad_since: Option<String>,
+    /// The person texted STOP (SMS only; only START clears it, never a reset).
+    pub opted_out: bool,
 }
 
 /// The answer of a lookup.
@@ -66,21 +68,24 @@ pub struct ResetAnswer {
     pub current: Option<AddressStatusView>,
 }
 
-fn channel(name: &str) -> Result<mpb::Channel, ApiError> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "email" => Ok(mpb::Channel::Email),
-        "sms" => Ok(mpb::Channel::Sms),
-        "voice" => Ok(mpb::Channel::Voice),
-        _ => Err(ApiError::bad_request("channel: one of email, sms, voice")),
-    }
+/// A channel named in a request (`email`, `sms`, `voice`), as its wire value.
+pub(crate) fn channel(name: &str) -> Result<i32, ApiError> {
+    super::json::enum_value(
+        "channel",
+        name,
+        "CHANNEL_",
+        &["email", "sms", "voice"],
+        mpb::Channel::from_str_name,
+    )
 }
 
-fn view(s: mpb::AddressStatus) -> AddressStatusView {
+pub(crate) fn view(s: mpb::AddressStatus) -> AddressStatusView {
     AddressStatusView {
         channel: s.channel().as_str_name().to_string(),
         state: s.state().as_str_name().to_string(),
         cause: s.cause().as_str_name().to_string(),
         bad_since: s.bad_since.as_ref().and_then(timestamp),
+        opted_out: s.opted_out,
         address: s.address,
         reason: s.reason,
         provider_error_code: s.provider_error_code,
@@ -112,7 +117,7 @@ pub async fn status(
         .get_address_status(caller.request(mpb::GetAddressStatusRequest {
             district_id: q.district_id,
             addresses: vec![mpb::AddressRef {
-                channel: channel(&q.channel)? as i32,
+                channel: channel(&q.channel)?,
                 address: q.address,
             }],
         }))
@@ -152,7 +157,7 @@ pub async fn reset(
             district_id: body.district_id,
             target: Some(mpb::reset_address_status_request::Target::Address(
                 mpb::AddressRef {
-                    channel: channel(&body.channel)? as i32,
+                    channel: channel(&body.channel)?,
                     address: body.address,
                 },
             )),

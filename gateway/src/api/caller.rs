@@ -36,6 +36,20 @@ impl RequestId {
         }
         request
     }
+
+    /// A gRPC request sent as the gateway itself (its service token), for
+    /// webhooks and for reads another service already authorised.
+    pub async fn as_gateway<T>(
+        &self,
+        state: &AppState,
+        message: T,
+    ) -> Result<tonic::Request<T>, ApiError> {
+        let mut request = state.service_tokens.request(message).await?;
+        if let Ok(v) = self.0.parse() {
+            request.metadata_mut().insert("x-request-id", v);
+        }
+        Ok(request)
+    }
 }
 
 /// A signed-in caller.
@@ -106,6 +120,11 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 impl Caller {
+    /// The request id of the call.
+    pub fn request_id(&self) -> &RequestId {
+        &self.request_id
+    }
+
     /// A gRPC request on the caller's behalf: their token and the request id.
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = self.request_id.request(message);

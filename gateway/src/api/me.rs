@@ -27,6 +27,18 @@ pub struct CredentialView {
     pub confirmed: bool,
 }
 
+impl From<&idpb::Credential> for CredentialView {
+    fn from(c: &idpb::Credential) -> CredentialView {
+        CredentialView {
+            kind: c.kind().as_str_name().to_string(),
+            value: c.value.clone(),
+            shared: c.shared,
+            shared_count: c.shared_count,
+            confirmed: c.confirmed,
+        }
+    }
+}
+
 /// A student the account is linked to.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -36,10 +48,10 @@ pub struct StudentView {
     pub school_id: String,
 }
 
-/// `GET /api/v1/me`.
+/// An account: `GET /api/v1/me`, and the head of a profile.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Me {
+pub struct AccountView {
     pub account_id: String,
     pub district_id: String,
     pub kind: String,
@@ -62,12 +74,15 @@ pub struct Me {
     tag = "accounts",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The signed-in account", body = Me),
+        (status = 200, description = "The signed-in account", body = AccountView),
         (status = 401, description = "No valid access token", body = super::error::ErrorBody),
         (status = 429, description = "Too many requests", body = super::error::ErrorBody),
     )
 )]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+pub async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<AccountView>, ApiError> {
     let account = state
         .identity()
         .get_me(caller.request(idpb::GetMeRequest {}))
@@ -75,45 +90,45 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
         .into_inner()
         .account
         .ok_or_else(|| ApiError::new(tonic::Code::NotFound, "no account"))?;
-    Ok(Json(Me {
-        kind: account.kind().as_str_name().to_string(),
-        status: account.status().as_str_name().to_string(),
-        roles: account
-            .roles
-            .iter()
-            .map(|r| RoleView {
-                role: r.role().as_str_name().to_string(),
-                district_id: r.district_id.clone(),
-                school_id: r.school_id.clone(),
-            })
-            .collect(),
-        credentials: account
-            .credentials
-            .iter()
-            .map(|c| CredentialView {
-                kind: c.kind().as_str_name().to_string(),
-                value: c.value.clone(),
-                shared: c.shared,
-                shared_count: c.shared_count,
-                confirmed: c.confirmed,
-            })
-            .collect(),
-        linked_students: account
-            .linked_students
-            .iter()
-            .map(|s| StudentView {
-                student_id: s.student_id.clone(),
-                display_name: s.display_name.clone(),
-                school_id: s.school_id.clone(),
-            })
-            .collect(),
-        account_id: account.account_id,
-        district_id: account.district_id,
-        given_name: account.given_name,
-        family_name: account.family_name,
-        display_name: account.display_name,
-        preferred_language: account.preferred_language,
-        has_password: account.has_password,
-        contact_details_editable: account.contact_details_editable,
-    }))
+    Ok(Json(AccountView::from(account)))
+}
+
+impl From<idpb::Account> for AccountView {
+    fn from(account: idpb::Account) -> AccountView {
+        AccountView {
+            kind: account.kind().as_str_name().to_string(),
+            status: account.status().as_str_name().to_string(),
+            roles: account
+                .roles
+                .iter()
+                .map(|r| RoleView {
+                    role: r.role().as_str_name().to_string(),
+                    district_id: r.district_id.clone(),
+                    school_id: r.school_id.clone(),
+                })
+                .collect(),
+            credentials: account
+                .credentials
+                .iter()
+                .map(CredentialView::from)
+                .collect(),
+            linked_students: account
+                .linked_students
+                .iter()
+                .map(|s| StudentView {
+                    student_id: s.student_id.clone(),
+                    display_name: s.display_name.clone(),
+                    school_id: s.school_id.clone(),
+                })
+                .collect(),
+            account_id: account.account_id,
+            district_id: account.district_id,
+            given_name: account.given_name,
+            family_name: account.family_name,
+            display_name: account.display_name,
+            preferred_language: account.preferred_language,
+            has_password: account.has_password,
+            contact_details_editable: account.contact_details_editable,
+        }
+    }
 }

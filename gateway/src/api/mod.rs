@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod caller;
+pub mod codes;
 pub mod communications;
 pub mod cookies;
 pub mod error;
@@ -71,6 +72,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::select_account))
         .routes(routes!(session::refresh))
         .routes(routes!(session::logout))
+        .routes(routes!(codes::send))
+        .routes(routes!(codes::verify))
+        .routes(routes!(codes::accept_invitation))
         .routes(routes!(me::me))
         .routes(routes!(addresses::status))
         .routes(routes!(addresses::reset));
@@ -141,6 +145,9 @@ mod tests {
             &[
                 "/address-status",
                 "/address-status/reset",
+                "/auth/accept-invitation",
+                "/auth/codes",
+                "/auth/codes/verify",
                 "/auth/login",
                 "/auth/logout",
                 "/auth/refresh",
@@ -156,6 +163,17 @@ mod tests {
                 );
             }
         }
+        let mut ids: Vec<&str> = json["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "operationIds must be unique: {ids:?}");
         assert_eq!(
             json["paths"]["/me"]["get"]["security"][0]["bearer"],
             serde_json::json!([])

@@ -101,7 +101,7 @@ fn tokens(t: idpb::AuthTokens) -> Tokens {
 
 /// The tokens identity issued: as JSON, or for a browser as cookies with a
 /// CSRF token.
-fn issued(t: Option<idpb::AuthTokens>, cookies: bool) -> Result<Response, ApiError> {
+pub(crate) fn issued(t: Option<idpb::AuthTokens>, cookies: bool) -> Result<Response, ApiError> {
     let t = t.ok_or_else(|| ApiError::new(tonic::Code::Internal, "no tokens were issued"))?;
     Ok(if cookies {
         let csrf = super::cookies::new_csrf();
@@ -120,7 +120,7 @@ fn cookie_session(t: &idpb::AuthTokens, csrf: String) -> CookieSession {
     }
 }
 
-fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::ClientInfo> {
+pub(crate) fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::ClientInfo> {
     Some(idpb::ClientInfo {
         ip_address: String::new(),
         user_agent: headers
@@ -168,8 +168,31 @@ pub async fn login(
         }))
         .await?
         .into_inner();
-    Ok(match answer.outcome {
-        Some(idpb::login_response::Outcome::Tokens(t)) if use_cookies => {
+    signed_in(
+        match answer.outcome {
+            Some(idpb::login_response::Outcome::Tokens(t)) => SignedIn::Tokens(t),
+            Some(idpb::login_response::Outcome::AccountChoice(c)) => SignedIn::Choice(c),
+            None => SignedIn::Nothing,
+        },
+        use_cookies,
+    )
+}
+
+/// What a proof of identity (password, one-time code, SSO) gave.
+pub(crate) enum SignedIn {
+    /// One account: its tokens.
+    Tokens(idpb::AuthTokens),
+    /// Several accounts: a choice.
+    Choice(idpb::AccountChoice),
+    /// identity answered neither (a bug upstream).
+    Nothing,
+}
+
+/// The answer to a sign-in: tokens (or for a browser a cookie session), or an
+/// account choice.
+pub(crate) fn signed_in(outcome: SignedIn, use_cookies: bool) -> Result<Response, ApiError> {
+    Ok(match outcome {
+        SignedIn::Tokens(t) if use_cookies => {
             let csrf = super::cookies::new_csrf();
             let headers = super::cookies::session(&t, &csrf);
             let answer = LoginAnswer {
@@ -179,13 +202,13 @@ pub async fn login(
             };
             (headers, Json(answer)).into_response()
         }
-        Some(idpb::login_response::Outcome::Tokens(t)) => Json(LoginAnswer {
+        SignedIn::Tokens(t) => Json(LoginAnswer {
             tokens: Some(tokens(t)),
             session: None,
             account_choice: None,
         })
         .into_response(),
-        Some(idpb::login_response::Outcome::AccountChoice(c)) => Json(LoginAnswer {
+        SignedIn::Choice(c) => Json(LoginAnswer {
             tokens: None,
             session: None,
             account_choice: Some(AccountChoice {
@@ -207,7 +230,7 @@ pub async fn login(
             }),
         })
         .into_response(),
-        None => {
+        SignedIn::Nothing => {
             return Err(ApiError::new(
                 tonic::Code::Internal,
                 "sign-in gave no answer",

@@ -8,10 +8,7 @@ pub mod twilio_routes;
 
 use axum::{Router, routing::post};
 
-use crate::{
-    api::{caller::RequestId, error::ApiError},
-    app::AppState,
-};
+use crate::{api::error::ApiError, app::AppState};
 
 /// The webhook routes.
 pub fn routes() -> Router<AppState> {
@@ -19,19 +16,6 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/twilio/status", post(twilio_routes::status))
         .route("/webhooks/twilio/inbound", post(twilio_routes::inbound))
         .route("/webhooks/email/sendgrid", post(sendgrid::events))
-}
-
-/// `message` sent as the gateway: its service token and the request id.
-async fn as_gateway<T>(
-    state: &AppState,
-    id: &RequestId,
-    message: T,
-) -> Result<tonic::Request<T>, ApiError> {
-    let mut request = state.service_tokens.request(message).await?;
-    if let Ok(v) = id.0.parse() {
-        request.metadata_mut().insert("x-request-id", v);
-    }
-    Ok(request)
 }
 
 /// 403: the webhook is not accepted (not enabled, or not verified).

@@ -16,7 +16,7 @@ use p256::{
 };
 use serde_json::Value;
 
-use super::{as_gateway, refused};
+use super::refused;
 use crate::{
     api::{caller::RequestId, error::ApiError},
     app::AppState,
@@ -80,7 +80,7 @@ pub async fn events(
         };
         let answer = state
             .messaging()
-            .record_email_events(as_gateway(&state, &id, request).await?)
+            .record_email_events(id.as_gateway(&state, request).await?)
             .await?
             .into_inner();
         tracing::info!(

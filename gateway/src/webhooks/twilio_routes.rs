@@ -12,7 +12,7 @@ use homeroom_proto::messaging::v1 as pb;
 use secrecy::ExposeSecret;
 
 use super::{
-    as_gateway, now, refused,
+    now, refused,
     twilio::{SIGNATURE_HEADER, signed_url, verify},
 };
 use crate::{
@@ -35,7 +35,7 @@ pub async fn status(
     let request = status_request(&form, &uri, &id);
     let answer = state
         .messaging()
-        .record_twilio_status_callback(as_gateway(&state, &id, request).await?)
+        .record_twilio_status_callback(id.as_gateway(&state, request).await?)
         .await?
         .into_inner();
     tracing::info!(
@@ -67,7 +67,7 @@ pub async fn inbound(
     };
     let answer = state
         .messaging()
-        .record_inbound_sms(as_gateway(&state, &id, request).await?)
+        .record_inbound_sms(id.as_gateway(&state, request).await?)
         .await?
         .into_inner();
     tracing::info!(action = answer.action, "inbound sms recorded");

@@ -50,6 +50,53 @@ pub fn may_read_account(principal: &Principal, account_id: &str, district_id: &s
     }
 }
 
+/// Roles that may list a district's accounts (ID-1).
+const LISTING_ROLES: [Role; 4] = [
+    Role::DistrictAdmin,
+    Role::UserManager,
+    Role::RosteringAdmin,
+    Role::CommunicationsAdmin,
+];
+
+/// ID-1: whether `principal` may list accounts of `district_id`, and if only
+/// some schools' (`Some(schools)` for school-scoped roles; `None`: all).
+pub fn may_list_accounts(
+    principal: &Principal,
+    district_id: &str,
+) -> Result<Option<Vec<String>>, IdentityError> {
+    let refused = || {
+        IdentityError::PermissionDenied(
+            "only district, user, rostering and communications administrators may list accounts"
+                .into(),
+        )
+    };
+    match principal {
+        Principal::Service { .. } => Ok(None),
+        Principal::Account {
+            district_id: d,
+            roles,
+            ..
+        } => {
+            if d != district_id {
+                return Err(refused());
+            }
+            let grants: Vec<&homeroom_platform::auth::RoleGrant> = roles
+                .iter()
+                .filter(|g| LISTING_ROLES.contains(&g.role))
+                .collect();
+            if grants.iter().any(|g| g.school_id.is_none()) {
+                return Ok(None);
+            }
+            let schools: Vec<String> = grants.iter().filter_map(|g| g.school_id.clone()).collect();
+            if schools.is_empty() {
+                Err(refused())
+            } else {
+                Ok(Some(schools))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use homeroom_platform::auth::RoleGrant;
@@ -68,6 +115,27 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn administrators_list_their_district_or_their_schools_and_no_one_else_lists() {
+        let admin = account("a1", "d1", &[Role::CommunicationsAdmin]);
+        assert_eq!(may_list_accounts(&admin, "d1").ok(), Some(None));
+        assert!(may_list_accounts(&admin, "d2").is_err());
+        assert!(may_list_accounts(&account("t1", "d1", &[Role::Teacher]), "d1").is_err());
+        assert!(may_list_accounts(&account("g1", "d1", &[Role::Guardian]), "d1").is_err());
+        let school_admin = Principal::Account {
+            account_id: "s1".into(),
+            district_id: "d1".into(),
+            roles: vec![RoleGrant {
+                role: Role::UserManager,
+                school_id: Some("sch1".into()),
+            }],
+        };
+        assert_eq!(
+            may_list_accounts(&school_admin, "d1").ok(),
+            Some(Some(vec!["sch1".to_string()]))
+        );
     }
 
     #[test]

@@ -12,11 +12,13 @@ use crate::{
         },
         credential::{Email, Phone, Region},
         error::IdentityError,
+        sso::{Provider, ProviderKind},
         upsert::{Difference, Field, Incoming},
     },
     ops::{
         accounts::AccountView,
         login::{ChoiceOption, SignIn},
+        sso::{BeginSso, CompleteSso},
         tokens::IssuedTokens,
         upsert::{ItemRejected, ItemResult, Outcome},
     },
@@ -88,6 +90,72 @@ pub fn kind_to_pb(kind: AccountKind) -> pb::AccountKind {
         AccountKind::Staff => pb::AccountKind::Staff,
         AccountKind::Student => pb::AccountKind::Student,
     }
+}
+
+fn status_from_pb(value: i32) -> Result<AccountStatus, String> {
+    match pb::AccountStatus::try_from(value).unwrap_or(pb::AccountStatus::Unspecified) {
+        pb::AccountStatus::Invitee => Ok(AccountStatus::Invitee),
+        pb::AccountStatus::Active => Ok(AccountStatus::Active),
+        pb::AccountStatus::Deactivated => Ok(AccountStatus::Deactivated),
+        pb::AccountStatus::Unspecified => Err("statuses: INVITEE, ACTIVE or DEACTIVATED".into()),
+    }
+}
+
+/// `ListAccounts` → the filter (the caller's school restriction is applied
+/// by the handler), the page key to start after, and the page size.
+pub fn account_filter(
+    r: pb::ListAccountsRequest,
+) -> Result<
+    (
+        crate::ops::accounts::AccountFilter,
+        Option<[String; 3]>,
+        i64,
+    ),
+    IdentityError,
+> {
+    let invalid = IdentityError::InvalidArgument;
+    if r.district_id.trim().is_empty() {
+        return Err(invalid("district_id is required".into()));
+    }
+    let after = match homeroom_platform::paging::decode(&r.page_token) {
+        Ok(None) => None,
+        Ok(Some(k)) if k.len() == 3 => Some([k[0].clone(), k[1].clone(), k[2].clone()]),
+        _ => {
+            return Err(invalid(
+                "page_token: not a token this list gave; start again without it".into(),
+            ));
+        }
+    };
+    let filter = crate::ops::accounts::AccountFilter {
+        schools: (!r.school_id.is_empty()).then(|| vec![r.school_id.clone()]),
+        kinds: r
+            .kinds
+            .iter()
+            .map(|k| kind_from_pb(*k))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+        statuses: r
+            .statuses
+            .iter()
+            .map(|s| status_from_pb(*s))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+        roles: r
+            .roles
+            .iter()
+            .map(|x| role_from_pb(*x))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+        query: r.query.chars().take(200).collect(),
+        account_ids: r.account_ids.into_iter().take(1_000).collect(),
+        source_system: r.source_system,
+        district_id: r.district_id,
+    };
+    Ok((
+        filter,
+        after,
+        homeroom_platform::paging::size(r.page_size, 50, 500),
+    ))
 }
 
 /// Domain status → proto status.
@@ -506,4 +574,83 @@ pub fn contact_point(p: crate::ops::accounts::ContactPointView) -> pb::ContactPo
         email: credential(CredentialKind::Email, p.email),
         mobile_phone: credential(CredentialKind::MobilePhone, p.mobile_phone),
     }
+}
+
+/// A district's SSO provider on the wire: never its client secret.
+pub fn sso_provider(p: &Provider) -> pb::SsoProvider {
+    let kind = match p.kind {
+        ProviderKind::Google => pb::SsoProviderKind::Google,
+        ProviderKind::Microsoft => pb::SsoProviderKind::Microsoft,
+        ProviderKind::Clever => pb::SsoProviderKind::Clever,
+        ProviderKind::ClassLink => pb::SsoProviderKind::Classlink,
+        ProviderKind::Oidc => pb::SsoProviderKind::GenericOidc,
+    };
+    pb::SsoProvider {
+        provider_id: p.id.clone(),
+        district_id: p.district_id.clone(),
+        kind: kind as i32,
+        display_name: p.display_name.clone(),
+        issuer: p.issuer.clone(),
+        external_id_claim: p.external_id_claim.clone().unwrap_or_default(),
+        link_by_verified_email: p.links_by_email(),
+    }
+}
+
+/// An absolute http(s) URL of reasonable length, else the field's error.
+fn redirect_uri(raw: &str) -> Result<String, IdentityError> {
+    let uri = raw.trim();
+    let absolute = uri.starts_with("https://") || uri.starts_with("http://");
+    if !absolute || uri.len() > 2048 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(IdentityError::InvalidArgument(
+            "redirect_uri: an absolute http(s) URL is required".into(),
+        ));
+    }
+    Ok(uri.to_string())
+}
+
+impl TryFrom<pb::BeginSsoLoginRequest> for BeginSso {
+    type Error = IdentityError;
+
+    fn try_from(r: pb::BeginSsoLoginRequest) -> Result<BeginSso, IdentityError> {
+        let provider_id = r.provider_id.trim().to_string();
+        if provider_id.is_empty() {
+            return Err(IdentityError::InvalidArgument(
+                "provider_id: required".into(),
+            ));
+        }
+        let hint = r.login_hint.trim();
+        if hint.chars().count() > 256 || hint.chars().any(char::is_control) {
+            return Err(IdentityError::InvalidArgument(
+                "login_hint: at most 256 printable characters".into(),
+            ));
+        }
+        Ok(BeginSso {
+            provider_id,
+            redirect_uri: redirect_uri(&r.redirect_uri)?,
+            login_hint: Some(hint.to_string()).filter(|h| !h.is_empty()),
+        })
+    }
+}
+
+/// What the provider sent to the callback, with the client's address.
+pub fn complete_sso(
+    r: pb::CompleteSsoLoginRequest,
+    client_address: Option<String>,
+) -> Result<CompleteSso, IdentityError> {
+    if r.state.trim().is_empty() {
+        return Err(IdentityError::InvalidArgument("state: required".into()));
+    }
+    let provider_error = Some(r.error.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .map(|e| (e, r.error_description.trim().to_string()));
+    if provider_error.is_none() && r.code.trim().is_empty() {
+        return Err(IdentityError::InvalidArgument("code: required".into()));
+    }
+    Ok(CompleteSso {
+        state: r.state.trim().to_string(),
+        code: r.code.trim().to_string(),
+        provider_error,
+        redirect_uri: redirect_uri(&r.redirect_uri)?,
+        client_address,
+    })
 }

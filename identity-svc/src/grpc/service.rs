@@ -433,6 +433,46 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         }))
     }
 
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Answer<pb::ListAccountsResponse> {
+        let caller = principal(&request)?;
+        let (mut filter, after, size) = convert::account_filter(request.into_inner())?;
+        if let Some(mine) = authz::may_list_accounts(&caller, &filter.district_id)? {
+            filter.schools = Some(match filter.schools.take() {
+                Some(asked) if asked.iter().all(|s| mine.contains(s)) => asked,
+                Some(_) => {
+                    return Err(IdentityError::PermissionDenied(
+                        "school_id: not one of the caller's schools".into(),
+                    )
+                    .into());
+                }
+                None => mine,
+            });
+        }
+        let page = self
+            .ctx
+            .db
+            .run(move |conn| ops::accounts::list(conn, &filter, after, size))
+            .await?;
+        Ok(Response::new(pb::ListAccountsResponse {
+            next_page_token: page
+                .next
+                .map(|k| homeroom_platform::paging::encode(&k))
+                .unwrap_or_default(),
+            total_size: i32::try_from(page.total).unwrap_or(i32::MAX),
+            accounts: page
+                .accounts
+                .into_iter()
+                .map(|view| {
+                    let editable = ops::accounts::editable_by(&caller, &view);
+                    convert::account(view, editable)
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Answer<pb::GetMeResponse> {
         let caller = principal(&request)?;
         let view =
@@ -467,6 +507,51 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         };
         let results = ops::upsert::upsert_accounts(&self.ctx.db, batch).await?;
         Ok(Response::new(convert::upsert_response(results)))
+    }
+
+    async fn list_sso_providers(
+        &self,
+        request: Request<pb::ListSsoProvidersRequest>,
+    ) -> Answer<pb::ListSsoProvidersResponse> {
+        let district_id = request.into_inner().district_id;
+        if district_id.trim().is_empty() {
+            return Err(IdentityError::InvalidArgument("district_id: required".into()).into());
+        }
+        let providers = self.ctx.sso.of_district(district_id.trim());
+        Ok(Response::new(pb::ListSsoProvidersResponse {
+            providers: providers.map(convert::sso_provider).collect(),
+        }))
+    }
+
+    async fn begin_sso_login(
+        &self,
+        request: Request<pb::BeginSsoLoginRequest>,
+    ) -> Answer<pb::BeginSsoLoginResponse> {
+        let begun = ops::sso::begin(&self.ctx, request.into_inner().try_into()?).await?;
+        Ok(Response::new(pb::BeginSsoLoginResponse {
+            authorization_url: begun.authorization_url,
+            state: begun.state,
+            expires_at: Some(convert::timestamp(begun.expires_at)),
+        }))
+    }
+
+    async fn complete_sso_login(
+        &self,
+        request: Request<pb::CompleteSsoLoginRequest>,
+    ) -> Answer<pb::CompleteSsoLoginResponse> {
+        let client = client_address(&request, request.get_ref().client.as_ref());
+        let done = convert::complete_sso(request.into_inner(), client)?;
+        let outcome = match convert::login_outcome(ops::sso::complete(&self.ctx, done).await?) {
+            pb::login_response::Outcome::Tokens(t) => {
+                pb::complete_sso_login_response::Outcome::Tokens(t)
+            }
+            pb::login_response::Outcome::AccountChoice(c) => {
+                pb::complete_sso_login_response::Outcome::AccountChoice(c)
+            }
+        };
+        Ok(Response::new(pb::CompleteSsoLoginResponse {
+            outcome: Some(outcome),
+        }))
     }
 
     // -- reports (ID-9, ID-10): delegations to grpc/reports.rs go here --

@@ -16,7 +16,9 @@ use crate::{
     },
     store::{
         self,
-        schema::{account_credentials, account_sources, addresses, linked_students, role_grants},
+        schema::{
+            account_credentials, account_sources, accounts, addresses, linked_students, role_grants,
+        },
     },
 };
 
@@ -90,13 +92,42 @@ pub async fn get(db: &Db, account_id: String) -> Result<AccountView, IdentityErr
 
 /// Builds the view of one account.
 pub fn view(conn: &mut DbConn, account_id: &str) -> Result<AccountView, IdentityError> {
-    let row = store::accounts::find(conn, account_id)?
-        .ok_or_else(|| IdentityError::NotFound("no such account".into()))?;
-    let credentials: Vec<(String, String, String, Option<NaiveDateTime>, NaiveDateTime)> =
-        account_credentials::table
+    views(conn, &[account_id.to_string()])?
+        .pop()
+        .ok_or_else(|| IdentityError::NotFound("no such account".into()))
+}
+
+/// Builds the views of accounts, in the order given (missing ids are left
+/// out): a few queries for the whole batch, none per account.
+pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, IdentityError> {
+    let mut rows = store::accounts::find_many(conn, ids)?;
+    let order: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    rows.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut credentials: HashMap<
+        String,
+        Vec<(String, String, String, Option<NaiveDateTime>, NaiveDateTime)>,
+    > = HashMap::new();
+    let mut external_ids: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut roles: HashMap<String, Vec<RoleView>> = HashMap::new();
+    let mut linked: HashMap<String, Vec<LinkedStudent>> = HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            Option<NaiveDateTime>,
+            NaiveDateTime,
+        )> = account_credentials::table
             .inner_join(addresses::table)
-            .filter(account_credentials::account_id.eq(account_id))
+            .filter(account_credentials::account_id.eq_any(chunk))
             .select((
+                account_credentials::account_id,
                 account_credentials::kind,
                 addresses::id,
                 addresses::value,
@@ -104,79 +135,103 @@ pub fn view(conn: &mut DbConn, account_id: &str) -> Result<AccountView, Identity
                 account_credentials::created_at,
             ))
             .load(conn)?;
-    let address_ids: Vec<String> = credentials.iter().map(|c| c.1.clone()).collect();
-    let holders: HashMap<String, i64> = store::accounts::holders(conn, &address_ids)?;
-    let mut credentials: Vec<CredentialView> = credentials
-        .into_iter()
-        .filter_map(|(kind, address_id, value, confirmed_at, added_at)| {
-            Some(CredentialView {
-                kind: kind.parse().ok()?,
-                shared_count: holders.get(&address_id).copied().unwrap_or(1).max(1) as u32,
-                value,
-                confirmed_at,
-                added_at,
-            })
-        })
-        .collect();
-    credentials.sort_by_key(|c| c.kind);
-    let external_ids = account_sources::table
-        .filter(account_sources::account_id.eq(account_id))
-        .select((account_sources::source_system, account_sources::source_id))
-        .load(conn)?;
-    let roles: Vec<(String, String, String)> = role_grants::table
-        .filter(role_grants::account_id.eq(account_id))
-        .select((
-            role_grants::role,
-            role_grants::school_id,
-            role_grants::source_system,
-        ))
-        .load(conn)?;
-    let roles = roles
-        .into_iter()
-        .filter_map(|(role, school_id, source)| {
-            Some(RoleView {
-                role: ScopedRole {
-                    role: parse_role(&role).ok()?,
-                    school_id,
-                },
+        for (account, kind, address, value, confirmed, added) in rows {
+            credentials
+                .entry(account)
+                .or_default()
+                .push((kind, address, value, confirmed, added));
+        }
+        let rows: Vec<(String, String, String)> = account_sources::table
+            .filter(account_sources::account_id.eq_any(chunk))
+            .select((
+                account_sources::account_id,
+                account_sources::source_system,
+                account_sources::source_id,
+            ))
+            .load(conn)?;
+        for (account, system, id) in rows {
+            external_ids.entry(account).or_default().push((system, id));
+        }
+        let rows: Vec<(String, String, String, String)> = role_grants::table
+            .filter(role_grants::account_id.eq_any(chunk))
+            .select((
+                role_grants::account_id,
+                role_grants::role,
+                role_grants::school_id,
+                role_grants::source_system,
+            ))
+            .load(conn)?;
+        for (account, role, school_id, source) in rows {
+            let Ok(role) = parse_role(&role) else {
+                continue;
+            };
+            roles.entry(account).or_default().push(RoleView {
+                role: ScopedRole { role, school_id },
                 sync_managed: !source.is_empty(),
-            })
-        })
+            });
+        }
+        let rows: Vec<(String, String, String, String)> = linked_students::table
+            .filter(linked_students::account_id.eq_any(chunk))
+            .select((
+                linked_students::account_id,
+                linked_students::student_id,
+                linked_students::display_name,
+                linked_students::school_id,
+            ))
+            .load(conn)?;
+        for (account, student_id, display_name, school_id) in rows {
+            linked.entry(account).or_default().push(LinkedStudent {
+                student_id,
+                display_name,
+                school_id,
+            });
+        }
+    }
+    let address_ids: Vec<String> = credentials
+        .values()
+        .flatten()
+        .map(|c| c.1.clone())
         .collect();
-    let linked_students = linked_students::table
-        .filter(linked_students::account_id.eq(account_id))
-        .select((
-            linked_students::student_id,
-            linked_students::display_name,
-            linked_students::school_id,
-        ))
-        .load::<(String, String, String)>(conn)?
+    let holders: HashMap<String, i64> = store::accounts::holders(conn, &address_ids)?;
+    Ok(rows
         .into_iter()
-        .map(|(student_id, display_name, school_id)| LinkedStudent {
-            student_id,
-            display_name,
-            school_id,
+        .map(|row| {
+            let mut creds: Vec<CredentialView> = credentials
+                .remove(&row.id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(kind, address_id, value, confirmed_at, added_at)| {
+                    Some(CredentialView {
+                        kind: kind.parse().ok()?,
+                        shared_count: holders.get(&address_id).copied().unwrap_or(1).max(1) as u32,
+                        value,
+                        confirmed_at,
+                        added_at,
+                    })
+                })
+                .collect();
+            creds.sort_by_key(|c| c.kind);
+            AccountView {
+                kind: row.kind(),
+                status: row.status(),
+                names: row.names(),
+                has_password: row.password_hash.is_some(),
+                external_ids: external_ids.remove(&row.id).unwrap_or_default(),
+                roles: roles.remove(&row.id).unwrap_or_default(),
+                linked_students: linked.remove(&row.id).unwrap_or_default(),
+                credentials: creds,
+                id: row.id,
+                district_id: row.district_id,
+                language: row.preferred_language,
+                contact_managed_by_sync: row.contact_managed_by_sync,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                activated_at: row.activated_at,
+                deactivated_at: row.deactivated_at,
+                last_login_at: row.last_login_at,
+            }
         })
-        .collect();
-    Ok(AccountView {
-        kind: row.kind(),
-        status: row.status(),
-        names: row.names(),
-        has_password: row.password_hash.is_some(),
-        id: row.id,
-        district_id: row.district_id,
-        language: row.preferred_language,
-        contact_managed_by_sync: row.contact_managed_by_sync,
-        external_ids,
-        roles,
-        credentials,
-        linked_students,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        activated_at: row.activated_at,
-        deactivated_at: row.deactivated_at,
-        last_login_at: row.last_login_at,
-    })
+        .collect())
 }
 
 /// ID-8: whether `caller` may edit the account's name, email and phone now, and
@@ -301,4 +356,161 @@ pub async fn contact_points(
         Ok((ordered, missing))
     })
     .await
+}
+
+/// ID-1: which accounts of a district to list.
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    /// The district.
+    pub district_id: String,
+    /// Only accounts with a role at, or a student in, one of these schools
+    /// (`None`: the whole district).
+    pub schools: Option<Vec<String>>,
+    /// Only these kinds (empty: all).
+    pub kinds: Vec<AccountKind>,
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<AccountStatus>,
+    /// Only accounts holding one of these roles (empty: all).
+    pub roles: Vec<homeroom_platform::auth::Role>,
+    /// Words in the name, email or phone (case-insensitive).
+    pub query: String,
+    /// Only these accounts (empty: all).
+    pub account_ids: Vec<String>,
+    /// Only accounts a source system keys.
+    pub source_system: String,
+}
+
+/// A page of accounts ordered by family name, given name, id.
+#[derive(Debug)]
+pub struct AccountPage {
+    /// The accounts.
+    pub accounts: Vec<AccountView>,
+    /// The sort key of the last one, when there are more.
+    pub next: Option<[String; 3]>,
+    /// How many match in all.
+    pub total: i64,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+type Boxed<'a> = accounts::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+
+fn filtered(f: &AccountFilter) -> Boxed<'_> {
+    let mut q = accounts::table
+        .filter(accounts::district_id.eq(&f.district_id))
+        .into_boxed();
+    if !f.kinds.is_empty() {
+        q = q.filter(accounts::kind.eq_any(f.kinds.iter().map(|k| k.as_str())));
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(accounts::status.eq_any(f.statuses.iter().map(|s| s.as_str())));
+    }
+    if !f.account_ids.is_empty() {
+        q = q.filter(accounts::id.eq_any(f.account_ids.clone()));
+    }
+    if !f.roles.is_empty() {
+        let roles: Vec<&str> = f
+            .roles
+            .iter()
+            .map(|r| crate::domain::accounts::role_str(*r))
+            .collect();
+        q = q.filter(
+            accounts::id.eq_any(
+                role_grants::table
+                    .filter(role_grants::role.eq_any(roles))
+                    .select(role_grants::account_id),
+            ),
+        );
+    }
+    if let Some(schools) = &f.schools {
+        q = q.filter(
+            accounts::id
+                .eq_any(
+                    role_grants::table
+                        .filter(role_grants::school_id.eq_any(schools.clone()))
+                        .select(role_grants::account_id),
+                )
+                .or(accounts::id.eq_any(
+                    linked_students::table
+                        .filter(linked_students::school_id.eq_any(schools.clone()))
+                        .select(linked_students::account_id),
+                )),
+        );
+    }
+    if !f.source_system.is_empty() {
+        q = q.filter(
+            accounts::id.eq_any(
+                account_sources::table
+                    .filter(account_sources::district_id.eq(&f.district_id))
+                    .filter(account_sources::source_system.eq(&f.source_system))
+                    .select(account_sources::account_id),
+            ),
+        );
+    }
+    for word in f.query.split_whitespace().take(5) {
+        let pattern = format!(
+            "%{}%",
+            word.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        q = q.filter(
+            lower(accounts::given_name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(accounts::family_name)
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(accounts::id.eq_any(
+                    account_credentials::table
+                        .inner_join(addresses::table)
+                        .filter(lower(addresses::value).like(pattern).escape('\\'))
+                        .select(account_credentials::account_id),
+                )),
+        );
+    }
+    q
+}
+
+/// ID-1: a page of a district's accounts matching `filter`, after `after`
+/// (the previous page's last sort key).
+pub fn list(
+    conn: &mut DbConn,
+    filter: &AccountFilter,
+    after: Option<[String; 3]>,
+    size: i64,
+) -> Result<AccountPage, IdentityError> {
+    let total: i64 = filtered(filter).count().get_result(conn)?;
+    let mut q = filtered(filter);
+    if let Some([family, given, id]) = after {
+        q = q.filter(
+            accounts::family_name
+                .gt(family.clone())
+                .or(accounts::family_name.eq(family).and(
+                    accounts::given_name
+                        .gt(given.clone())
+                        .or(accounts::given_name.eq(given).and(accounts::id.gt(id))),
+                )),
+        );
+    }
+    let keys: Vec<(String, String, String)> = q
+        .order((accounts::family_name, accounts::given_name, accounts::id))
+        .select((accounts::family_name, accounts::given_name, accounts::id))
+        .limit(size + 1)
+        .load(conn)?;
+    let more = keys.len() as i64 > size;
+    let keys: Vec<(String, String, String)> = keys.into_iter().take(size as usize).collect();
+    let next = more
+        .then(|| {
+            keys.last()
+                .map(|(f, g, i)| [f.clone(), g.clone(), i.clone()])
+        })
+        .flatten();
+    let ids: Vec<String> = keys.into_iter().map(|(_, _, id)| id).collect();
+    Ok(AccountPage {
+        accounts: views(conn, &ids)?,
+        next,
+        total,
+    })
 }

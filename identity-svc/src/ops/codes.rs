@@ -210,15 +210,7 @@ async fn check(
                 Some(id) => holders.into_iter().filter(|a| &a.id == id).collect(),
                 None => holders,
             };
-            let ids: Vec<String> = unlocked.iter().map(|a| a.id.clone()).collect();
-            let mut roles = store::accounts::roles_of_many(conn, &ids)?;
-            let unlocked = unlocked
-                .into_iter()
-                .map(|a| {
-                    let r = roles.remove(&a.id).unwrap_or_default();
-                    (a, r)
-                })
-                .collect();
+            let unlocked = store::accounts::with_roles(conn, unlocked)?;
             Ok(Some((row, unlocked)))
         })
         .await?;

@@ -171,6 +171,19 @@ pub async fn finish(
     method: &str,
     cleared: Vec<String>,
 ) -> Result<SignIn, IdentityError> {
+    finish_linking(ctx, unlocked, client_address, method, cleared, None).await
+}
+
+/// [`finish`]; a choice also keeps the SSO identity (ID-5) that the account
+/// chosen is to be linked to.
+pub async fn finish_linking(
+    ctx: &Ctx,
+    unlocked: Vec<(AccountRow, Vec<ScopedRole>)>,
+    client_address: Option<&str>,
+    method: &str,
+    cleared: Vec<String>,
+    link: Option<session_store::PendingLink>,
+) -> Result<SignIn, IdentityError> {
     let now = chrono::Utc::now().naive_utc();
     match unlocked.as_slice() {
         [] => Err(IdentityError::Unauthenticated(LOGIN_FAILED)),
@@ -197,7 +210,14 @@ pub async fn finish(
                     if !cleared.is_empty() {
                         session_store::clear_throttles(conn, &cleared)?;
                     }
-                    session_store::insert_selection(conn, &hash, &ids, now, expires_at)?;
+                    session_store::insert_selection(
+                        conn,
+                        &hash,
+                        &ids,
+                        link.as_ref(),
+                        now,
+                        expires_at,
+                    )?;
                     Ok::<_, IdentityError>(())
                 })
                 .await?;
@@ -210,7 +230,8 @@ pub async fn finish(
     }
 }
 
-/// Picks one account of a choice: tokens for that account only.
+/// Picks one account of a choice: tokens for that account only (after SSO,
+/// linked to the SSO identity first).
 pub async fn select(
     ctx: &Ctx,
     selection_token: &str,
@@ -218,7 +239,7 @@ pub async fn select(
 ) -> Result<IssuedTokens, IdentityError> {
     let hash = hash_token(selection_token);
     let now = chrono::Utc::now().naive_utc();
-    let offered = ctx
+    let (offered, link) = ctx
         .db
         .run(move |conn| {
             session_store::take_selection(conn, &hash, now).map_err(IdentityError::from)
@@ -231,6 +252,9 @@ pub async fn select(
         return Err(IdentityError::PermissionDenied(
             "that account was not offered in this choice; sign in again".into(),
         ));
+    }
+    if let Some(link) = link {
+        super::sso::link_chosen(ctx, &link, account_id).await?;
     }
     sessions::open(ctx, account_id).await
 }

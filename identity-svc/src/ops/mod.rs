@@ -6,9 +6,11 @@ pub mod codes;
 pub mod contacts;
 pub mod login;
 pub mod messenger;
+pub mod oidc;
 pub mod reports;
 pub mod roles;
 pub mod sessions;
+pub mod sso;
 pub mod tokens;
 pub mod upsert;
 
@@ -32,6 +34,8 @@ pub struct Ctx {
     pub tokens: Arc<tokens::Tokens>,
     /// System messages through messaging-svc.
     pub messenger: Arc<dyn messenger::Messenger>,
+    /// The SSO providers and their HTTP client (ID-5).
+    pub sso: Arc<sso::Sso>,
 }
 
 impl std::fmt::Debug for dyn messenger::Messenger {
@@ -59,6 +63,15 @@ impl Ctx {
             db,
             passwords: Passwords::new()?,
             hashing: Arc::new(Semaphore::new(cores)),
+            sso: Arc::default(),
         })
+    }
+
+    /// The same context with these SSO providers (ID-5).
+    pub fn with_sso(self, providers: Vec<crate::domain::sso::Provider>) -> Ctx {
+        Ctx {
+            sso: Arc::new(sso::Sso::new(providers)),
+            ..self
+        }
     }
 }

@@ -648,6 +648,22 @@ pub fn roles_of_many(
         .collect())
 }
 
+/// Each account with every role it holds.
+pub fn with_roles(
+    conn: &mut DbConn,
+    accounts: Vec<AccountRow>,
+) -> QueryResult<Vec<(AccountRow, Vec<ScopedRole>)>> {
+    let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    let mut roles = roles_of_many(conn, &ids)?;
+    Ok(accounts
+        .into_iter()
+        .map(|a| {
+            let r = roles.remove(&a.id).unwrap_or_default();
+            (a, r)
+        })
+        .collect())
+}
+
 /// Records a successful login.
 pub fn touch_login(conn: &mut DbConn, account_id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(accounts::table.filter(accounts::id.eq(account_id)))

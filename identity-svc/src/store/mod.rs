@@ -7,3 +7,4 @@ pub mod codes;
 pub mod reports;
 pub mod schema;
 pub mod sessions;
+pub mod sso;

@@ -113,6 +113,20 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        sso_issuer -> Nullable<Text>,
+        sso_subject -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sso_pending_logins (state_hash) {
+        state_hash -> Text,
+        provider_id -> Text,
+        nonce -> Text,
+        code_verifier -> Text,
+        redirect_uri -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -166,4 +180,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_grants,
     linked_students,
     org_labels,
+    sso_links,
 );

@@ -102,11 +102,20 @@ pub fn revoke_account(
     .execute(conn)
 }
 
-/// Stores a selection token for the given accounts.
+/// An SSO identity (issuer, subject) to link to the account chosen (ID-5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLink {
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// Stores a selection token for the given accounts (after SSO, with the
+/// identity the chosen account is to be linked to).
 pub fn insert_selection(
     conn: &mut DbConn,
     token_hash: &str,
     account_ids: &[String],
+    link: Option<&PendingLink>,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -116,16 +125,19 @@ pub fn insert_selection(
             selection_tokens::account_ids.eq(account_ids.join(",")),
             selection_tokens::created_at.eq(now),
             selection_tokens::expires_at.eq(expires_at),
+            selection_tokens::sso_issuer.eq(link.map(|l| l.issuer.as_str())),
+            selection_tokens::sso_subject.eq(link.map(|l| l.subject.as_str())),
         ))
         .execute(conn)
 }
 
-/// Uses a selection token once: returns its accounts if it was unused and unexpired.
+/// Uses a selection token once: returns its accounts (and the SSO identity to
+/// link) if it was unused and unexpired.
 pub fn take_selection(
     conn: &mut DbConn,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<Vec<String>>> {
+) -> QueryResult<Option<(Vec<String>, Option<PendingLink>)>> {
     let taken = diesel::update(
         selection_tokens::table
             .filter(selection_tokens::token_hash.eq(token_hash))
@@ -137,11 +149,18 @@ pub fn take_selection(
     if taken != 1 {
         return Ok(None);
     }
-    let ids: String = selection_tokens::table
+    let (ids, issuer, subject): (String, Option<String>, Option<String>) = selection_tokens::table
         .filter(selection_tokens::token_hash.eq(token_hash))
-        .select(selection_tokens::account_ids)
+        .select((
+            selection_tokens::account_ids,
+            selection_tokens::sso_issuer,
+            selection_tokens::sso_subject,
+        ))
         .first(conn)?;
-    Ok(Some(ids.split(',').map(str::to_owned).collect()))
+    let link = issuer
+        .zip(subject)
+        .map(|(issuer, subject)| PendingLink { issuer, subject });
+    Ok(Some((ids.split(',').map(str::to_owned).collect(), link)))
 }
 
 /// Counters and blocks for the given keys.

@@ -70,6 +70,11 @@ pub struct Server {
 
 /// Starts identity-svc for a test.
 pub async fn server() -> Server {
+    server_with_sso(Vec::new()).await
+}
+
+/// Starts identity-svc for a test with these SSO providers (ID-5).
+pub async fn server_with_sso(sso: Vec<identity_svc::domain::sso::Provider>) -> Server {
     let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
     let mut service = ServiceSettings::defaults("identity", loopback(0));
     service.database = DbSettings::new(test_db.url.clone());
@@ -77,6 +82,7 @@ pub async fn server() -> Server {
         service,
         service_secret: Some(SECRET.into()),
         messaging_url: "http://127.0.0.1:1".into(),
+        sso,
     })
     .await
     .unwrap();

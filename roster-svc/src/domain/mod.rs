@@ -4,6 +4,7 @@ pub mod duplicates;
 pub mod error;
 pub(crate) mod parallel;
 pub mod plan;
+pub mod reads;
 pub mod records;
 pub mod report;
 pub mod upload;

@@ -30,7 +30,8 @@ pub fn ts(t: NaiveDateTime) -> prost_types::Timestamp {
     }
 }
 
-fn status(s: &str) -> pb::RecordStatus {
+/// A record status, stored spelling → proto.
+pub fn status(s: &str) -> pb::RecordStatus {
     match s {
         "active" => pb::RecordStatus::Active,
         "archived" => pb::RecordStatus::Archived,

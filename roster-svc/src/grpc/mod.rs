@@ -1,6 +1,9 @@
 //! gRPC handlers: convert the request, call the operation, convert the answer.
 
 pub mod convert;
+mod convert_records;
+mod organization;
+mod people;
 mod service;
 mod status;
 

@@ -1,6 +1,6 @@
 //! `homeroom.roster.v1.RosterService`: convert, call the operation, convert back.
-//!
-//! RPCs not implemented here yet answer UNIMPLEMENTED (the generated defaults).
+//! The read RPCs of schools, classes and people live in `organization` and
+//! `people`; their handlers here only name the caller.
 
 use std::pin::Pin;
 
@@ -10,7 +10,7 @@ use homeroom_proto::roster::v1 as pb;
 use secrecy::SecretString;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::convert;
+use super::{convert, organization, people};
 use crate::{
     domain::error::RosterError,
     ops::{
@@ -59,6 +59,16 @@ type ByteStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stat
 
 fn bad_token() -> Status {
     Status::invalid_argument(paging::BAD_TOKEN)
+}
+
+/// The sort key a page token carries, `None` without a token.
+pub(super) fn page_key<const N: usize>(token: &str) -> Result<Option<[String; N]>, Status> {
+    match paging::decode(token).map_err(|()| bad_token())? {
+        Some(key) => <[String; N]>::try_from(key)
+            .map(Some)
+            .map_err(|_| bad_token()),
+        None => Ok(None),
+    }
 }
 
 fn required(field: &str, value: &str) -> Result<(), Status> {
@@ -167,11 +177,7 @@ impl pb::roster_service_server::RosterService for RosterApi {
         let caller = principal(&request)?;
         let r = request.into_inner();
         let size = paging::size(r.page_size, 50, 500);
-        let after = match paging::decode(&r.page_token).map_err(|()| bad_token())? {
-            Some(k) if k.len() == 2 => Some((k[0].clone(), k[1].clone())),
-            Some(_) => return Err(bad_token()),
-            None => None,
-        };
+        let after = page_key::<2>(&r.page_token)?.map(|[a, b]| (a, b));
         let rows = districts::list(&self.ctx.db, &caller, after, size + 1).await?;
         let mut rows = rows;
         let next = paging::cut(&mut rows, size, |last| {
@@ -215,6 +221,136 @@ impl pb::roster_service_server::RosterService for RosterApi {
         Ok(Response::new(pb::UpdateDistrictSettingsResponse {
             settings: Some(convert::settings(&row)),
         }))
+    }
+
+    async fn get_school(
+        &self,
+        request: Request<pb::GetSchoolRequest>,
+    ) -> Result<Response<pb::GetSchoolResponse>, Status> {
+        let caller = principal(&request)?;
+        organization::get_school(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_schools(
+        &self,
+        request: Request<pb::ListSchoolsRequest>,
+    ) -> Result<Response<pb::ListSchoolsResponse>, Status> {
+        let caller = principal(&request)?;
+        organization::list_schools(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_academic_sessions(
+        &self,
+        request: Request<pb::ListAcademicSessionsRequest>,
+    ) -> Result<Response<pb::ListAcademicSessionsResponse>, Status> {
+        let caller = principal(&request)?;
+        organization::list_academic_sessions(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_class(
+        &self,
+        request: Request<pb::GetClassRequest>,
+    ) -> Result<Response<pb::GetClassResponse>, Status> {
+        let caller = principal(&request)?;
+        organization::get_class(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_classes(
+        &self,
+        request: Request<pb::ListClassesRequest>,
+    ) -> Result<Response<pb::ListClassesResponse>, Status> {
+        let caller = principal(&request)?;
+        organization::list_classes(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_enrollments(
+        &self,
+        request: Request<pb::ListEnrollmentsRequest>,
+    ) -> Result<Response<pb::ListEnrollmentsResponse>, Status> {
+        let caller = principal(&request)?;
+        organization::list_enrollments(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_student(
+        &self,
+        request: Request<pb::GetStudentRequest>,
+    ) -> Result<Response<pb::GetStudentResponse>, Status> {
+        let caller = principal(&request)?;
+        people::get_student(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_students(
+        &self,
+        request: Request<pb::ListStudentsRequest>,
+    ) -> Result<Response<pb::ListStudentsResponse>, Status> {
+        let caller = principal(&request)?;
+        people::list_students(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_staff(
+        &self,
+        request: Request<pb::GetStaffRequest>,
+    ) -> Result<Response<pb::GetStaffResponse>, Status> {
+        let caller = principal(&request)?;
+        people::get_staff(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_staff(
+        &self,
+        request: Request<pb::ListStaffRequest>,
+    ) -> Result<Response<pb::ListStaffResponse>, Status> {
+        let caller = principal(&request)?;
+        people::list_staff(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_guardian(
+        &self,
+        request: Request<pb::GetGuardianRequest>,
+    ) -> Result<Response<pb::GetGuardianResponse>, Status> {
+        let caller = principal(&request)?;
+        people::get_guardian(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_student_guardians(
+        &self,
+        request: Request<pb::ListStudentGuardiansRequest>,
+    ) -> Result<Response<pb::ListStudentGuardiansResponse>, Status> {
+        let caller = principal(&request)?;
+        people::list_student_guardians(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_guardian_students(
+        &self,
+        request: Request<pb::ListGuardianStudentsRequest>,
+    ) -> Result<Response<pb::ListGuardianStudentsResponse>, Status> {
+        let caller = principal(&request)?;
+        people::list_guardian_students(&self.ctx.db, &caller, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn create_sync_source(
@@ -279,11 +415,7 @@ impl pb::roster_service_server::RosterService for RosterApi {
         let r = request.into_inner();
         required("district_id", &r.district_id)?;
         let size = paging::size(r.page_size, 50, 500);
-        let after = match paging::decode(&r.page_token).map_err(|()| bad_token())? {
-            Some(k) if k.len() == 2 => Some((k[0].clone(), k[1].clone())),
-            Some(_) => return Err(bad_token()),
-            None => None,
-        };
+        let after = page_key::<2>(&r.page_token)?.map(|[a, b]| (a, b));
         let kinds: Vec<&str> = r.kinds.iter().map(|k| convert::kind_str(*k)).collect();
         let rows = sources::list(
             &self.ctx.db,
@@ -820,15 +952,13 @@ fn file_stream<T: Send + 'static>(
 
 /// A (created_at, id) page key.
 fn time_key(token: &str) -> Result<Option<(chrono::NaiveDateTime, String)>, Status> {
-    match paging::decode(token).map_err(|()| bad_token())? {
-        Some(k) if k.len() == 2 => {
-            let at = chrono::NaiveDateTime::parse_from_str(&k[0], "%Y-%m-%dT%H:%M:%S%.f")
-                .map_err(|_| bad_token())?;
-            Ok(Some((at, k[1].clone())))
-        }
-        Some(_) => Err(bad_token()),
-        None => Ok(None),
-    }
+    page_key::<2>(token)?
+        .map(|[at, id]| {
+            chrono::NaiveDateTime::parse_from_str(&at, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|at| (at, id))
+                .map_err(|_| bad_token())
+        })
+        .transpose()
 }
 
 fn time_token(run: &sync::RunRow) -> Vec<String> {
@@ -840,9 +970,5 @@ fn time_token(run: &sync::RunRow) -> Vec<String> {
 
 /// A row-number page key.
 fn seq_key(token: &str) -> Result<i64, Status> {
-    match paging::decode(token).map_err(|()| bad_token())? {
-        Some(k) if k.len() == 1 => k[0].parse::<i64>().map_err(|_| bad_token()),
-        Some(_) => Err(bad_token()),
-        None => Ok(0),
-    }
+    page_key::<1>(token)?.map_or(Ok(0), |[seq]| seq.parse::<i64>().map_err(|_| bad_token()))
 }

@@ -18,6 +18,7 @@ use crate::{
     domain::{
         duplicates::{self, Candidate, Group, Reason},
         error::RosterError,
+        reads::display_name,
     },
     grpc::convert,
     store::duplicates::{self as store, GuardianRow, StudentRow},
@@ -297,11 +298,6 @@ fn student(s: &StudentRow) -> pb::DuplicateGuardianStudent {
         student_code: code.to_string(),
         school_id: school,
     }
-}
-
-/// "Given Family", as elsewhere in the roster.
-fn display_name(given: &str, family: &str) -> String {
-    format!("{given} {family}").trim().to_string()
 }
 
 fn reason(r: Reason) -> pb::DuplicateGuardianReason {

@@ -7,15 +7,24 @@ use tokio::sync::Notify;
 
 pub mod access;
 pub mod audience;
+pub mod classes;
 pub mod clients;
 pub mod districts;
 pub mod duplicates;
 pub mod engine;
+pub mod guardians;
+pub mod reach;
 pub mod runner;
 pub mod runs;
 pub mod schedule;
+pub mod schools;
 pub mod sources;
+pub mod staff;
+pub mod students;
 pub mod uploads;
+
+/// Sync source id → kind, for the `sources` of the records a read returns.
+pub type Kinds = std::collections::HashMap<String, String>;
 
 /// What operations share.
 #[derive(Clone)]

@@ -1,9 +1,13 @@
 //! Storage: the diesel schema and one small sync module per concern.
 
 pub mod audience;
+pub mod classes;
 pub mod districts;
 pub mod duplicates;
 pub mod invitations;
+pub mod orgs;
+pub mod people;
+pub mod query;
 pub mod records;
 pub mod schema;
 pub mod sync;

@@ -606,70 +606,74 @@ pub fn school_names(conn: &mut DbConn, district_id: &str) -> QueryResult<HashMap
         .collect())
 }
 
+/// A schools row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = schools, treat_none_as_default_value = false)]
-struct SchoolRow {
-    id: String,
-    district_id: String,
-    source_system: String,
-    source_id: String,
-    name: String,
-    identifier: Option<String>,
-    status: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+pub struct SchoolRow {
+    pub id: String,
+    pub district_id: String,
+    pub source_system: String,
+    pub source_id: String,
+    pub name: String,
+    pub identifier: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
+/// An academic_sessions row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = academic_sessions, treat_none_as_default_value = false)]
-struct SessionRow {
-    id: String,
-    district_id: String,
-    source_system: String,
-    source_id: String,
-    title: String,
-    kind: String,
-    start_date: Option<String>,
-    end_date: Option<String>,
-    parent_source_id: Option<String>,
-    school_year: Option<String>,
-    status: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+pub struct SessionRow {
+    pub id: String,
+    pub district_id: String,
+    pub source_system: String,
+    pub source_id: String,
+    pub title: String,
+    pub kind: String,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub parent_source_id: Option<String>,
+    pub school_year: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
+/// A courses row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = courses, treat_none_as_default_value = false)]
-struct CourseRow {
-    id: String,
-    district_id: String,
-    source_system: String,
-    source_id: String,
-    title: String,
-    course_code: Option<String>,
-    org_source_id: Option<String>,
-    status: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+pub struct CourseRow {
+    pub id: String,
+    pub district_id: String,
+    pub source_system: String,
+    pub source_id: String,
+    pub title: String,
+    pub course_code: Option<String>,
+    pub org_source_id: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
+/// A classes row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = classes, treat_none_as_default_value = false)]
-struct ClassRow {
-    id: String,
-    district_id: String,
-    school_id: String,
-    source_system: String,
-    source_id: String,
-    title: String,
-    class_code: Option<String>,
-    class_type: Option<String>,
-    course_source_id: Option<String>,
-    term_source_ids: String,
-    grades: String,
-    status: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+pub struct ClassRow {
+    pub id: String,
+    pub district_id: String,
+    pub school_id: String,
+    pub source_system: String,
+    pub source_id: String,
+    pub title: String,
+    pub class_code: Option<String>,
+    pub class_type: Option<String>,
+    pub course_source_id: Option<String>,
+    pub term_source_ids: String,
+    pub grades: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
 /// A people row.
@@ -700,20 +704,21 @@ pub struct PersonRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// An enrollments row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = enrollments, treat_none_as_default_value = false)]
-struct EnrollmentRow {
-    id: String,
-    district_id: String,
-    source_system: String,
-    source_id: String,
-    class_id: String,
-    person_id: String,
-    role: String,
-    is_primary: bool,
-    status: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+pub struct EnrollmentRow {
+    pub id: String,
+    pub district_id: String,
+    pub source_system: String,
+    pub source_id: String,
+    pub class_id: String,
+    pub person_id: String,
+    pub role: String,
+    pub is_primary: bool,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
 /// The columns of a person that planning compares (loading all of them for

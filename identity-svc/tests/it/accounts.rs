@@ -1,0 +1,187 @@
+//! ID-1: listing a district's accounts — filters, text search, school scope,
+//! paging — through the operation and over gRPC, on both backends.
+
+use homeroom_platform::testing::TestDb;
+use homeroom_proto::identity::v1 as pb;
+use identity_svc::{
+    MIGRATIONS,
+    domain::accounts::{AccountKind, LinkedStudent},
+    ops::{
+        accounts::{AccountFilter, list},
+        upsert::upsert_accounts,
+    },
+};
+use tonic::Code;
+
+use crate::{
+    support::{bearer, server},
+    upsert::{batch, guardian, smiths},
+};
+
+fn names(page: &identity_svc::ops::accounts::AccountPage) -> Vec<String> {
+    page.accounts.iter().map(|a| a.names.display()).collect()
+}
+
+fn district() -> AccountFilter {
+    AccountFilter {
+        district_id: "district-1".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_listed_by_name_filtered_searched_and_paged() {
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let mut items = smiths();
+    let mut ann = guardian("p-ann", "Ann", "Lee", "ann@mail.com", "+15550000002");
+    ann.linked_students = Some(vec![LinkedStudent {
+        student_id: "s-1".into(),
+        display_name: "Tim Lee".into(),
+        school_id: "sch-2".into(),
+    }]);
+    items.push(ann);
+    items.push(guardian("p-bo", "Bo", "Adams", "bo@mail.com", ""));
+    upsert_accounts(&test_db.db, batch(items)).await.unwrap();
+    let run = |filter: AccountFilter, after: Option<[String; 3]>, size: i64| {
+        let db = test_db.db.clone();
+        async move {
+            db.run(move |c| list(c, &filter, after, size))
+                .await
+                .unwrap()
+        }
+    };
+
+    let all = run(district(), None, 50).await;
+    assert_eq!(
+        names(&all),
+        ["Bo Adams", "Ann Lee", "Kevin Smith", "Sarah Smith"]
+    );
+    assert_eq!(all.total, 4);
+    assert!(all.next.is_none());
+    let sarah = &all.accounts[3];
+    assert_eq!(
+        sarah.credentials[0].shared_count, 2,
+        "the batch counts holders too"
+    );
+
+    let first = run(district(), None, 3).await;
+    assert_eq!(names(&first), ["Bo Adams", "Ann Lee", "Kevin Smith"]);
+    let rest = run(district(), first.next.clone(), 3).await;
+    assert_eq!(names(&rest), ["Sarah Smith"]);
+    assert!(rest.next.is_none());
+
+    let search = |query: &str| AccountFilter {
+        query: query.into(),
+        ..district()
+    };
+    assert_eq!(
+        names(&run(search("SMITH"), None, 50).await),
+        ["Kevin Smith", "Sarah Smith"]
+    );
+    assert_eq!(names(&run(search("ann@"), None, 50).await), ["Ann Lee"]);
+    assert_eq!(
+        names(&run(search("sarah smith"), None, 50).await),
+        ["Sarah Smith"]
+    );
+    assert!(
+        run(search("100%_"), None, 50).await.accounts.is_empty(),
+        "wildcards are literal"
+    );
+    let school = AccountFilter {
+        schools: Some(vec!["sch-2".into()]),
+        ..district()
+    };
+    assert_eq!(names(&run(school, None, 50).await), ["Ann Lee"]);
+    let staff = AccountFilter {
+        kinds: vec![AccountKind::Staff],
+        ..district()
+    };
+    assert!(run(staff, None, 50).await.accounts.is_empty());
+    let ids = AccountFilter {
+        account_ids: vec![sarah.id.clone(), "no-such-id".into()],
+        ..district()
+    };
+    assert_eq!(names(&run(ids, None, 50).await), ["Sarah Smith"]);
+    let other = AccountFilter {
+        district_id: "district-2".into(),
+        ..Default::default()
+    };
+    assert_eq!(run(other, None, 50).await.total, 0);
+}
+
+#[tokio::test]
+async fn list_accounts_over_grpc_pages_and_refuses_callers_who_may_not_list() {
+    let mut server = server().await;
+    upsert_accounts(&server.db.db, batch(smiths()))
+        .await
+        .unwrap();
+    let gateway = server.service_token("gateway").await;
+    let page = server
+        .client
+        .list_accounts(bearer(
+            pb::ListAccountsRequest {
+                district_id: "district-1".into(),
+                page_size: 1,
+                ..Default::default()
+            },
+            &gateway,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.accounts.len(), 1);
+    assert_eq!(page.total_size, 2);
+    assert_eq!(page.accounts[0].credentials[0].shared_count, 2);
+    let next = server
+        .client
+        .list_accounts(bearer(
+            pb::ListAccountsRequest {
+                district_id: "district-1".into(),
+                page_size: 1,
+                page_token: page.next_page_token.clone(),
+                ..Default::default()
+            },
+            &gateway,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(next.accounts[0].given_name, "Sarah");
+    assert!(next.next_page_token.is_empty());
+
+    let refused = server
+        .client
+        .list_accounts(bearer(
+            pb::ListAccountsRequest {
+                district_id: "district-1".into(),
+                page_token: "not-a-token".into(),
+                ..Default::default()
+            },
+            &gateway,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let refused = server
+        .client
+        .list_accounts(pb::ListAccountsRequest {
+            district_id: "district-1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let refused = server
+        .client
+        .list_accounts(bearer(
+            pb::ListAccountsRequest {
+                district_id: "district-1".into(),
+                statuses: vec![99],
+                ..Default::default()
+            },
+            &gateway,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+}

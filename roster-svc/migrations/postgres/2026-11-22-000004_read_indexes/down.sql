@@ -1,0 +1,2 @@
+DROP INDEX classes_title;
+DROP INDEX people_name;
