@@ -111,7 +111,7 @@ pub async fn status(
     caller: Caller,
     query: Result<Query<AddressQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AddressStatusAnswer>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = super::params::query(query)?;
     let answer = state
         .messaging()
         .get_address_status(caller.request(mpb::GetAddressStatusRequest {

@@ -373,13 +373,6 @@ fn communication(c: mpb::Communication) -> CommunicationView {
     }
 }
 
-fn path_id(
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-) -> Result<String, ApiError> {
-    let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    Ok(id)
-}
-
 /// `POST /api/v1/communications/preview`: how many people and distinct
 /// addresses each channel would reach, and who would be skipped and why.
 /// Sends nothing.
@@ -508,7 +501,7 @@ pub async fn list(
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<CommunicationPage>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = super::params::query(query)?;
     let answer = state
         .messaging()
         .list_communications(caller.request(mpb::ListCommunicationsRequest {
@@ -559,7 +552,7 @@ pub async fn get(
     caller: Caller,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<CommunicationView>, ApiError> {
-    let communication_id = path_id(path)?;
+    let communication_id = super::params::path_id(path, "communicationId")?;
     let answer = state
         .messaging()
         .get_communication(caller.request(mpb::GetCommunicationRequest { communication_id }))
@@ -593,8 +586,8 @@ pub async fn deliveries(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     query: Result<Query<DeliveriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeliveryPage>, ApiError> {
-    let communication_id = path_id(path)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let communication_id = super::params::path_id(path, "communicationId")?;
+    let q = super::params::query(query)?;
     let channel = if q.channel.trim().is_empty() {
         mpb::Channel::Unspecified as i32
     } else {

@@ -295,16 +295,6 @@ fn contacts(account: &idpb::Account, statuses: &[mpb::AddressStatus]) -> Vec<Con
         .collect()
 }
 
-fn path_id(
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-) -> Result<String, ApiError> {
-    let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if id.trim().is_empty() {
-        return Err(ApiError::bad_request("the id in the path is empty"));
-    }
-    Ok(id)
-}
-
 /// `GET /api/v1/accounts/{accountId}/profile`: the account, its contacts with
 /// shared counts and bad status, a guardian's students, and its newest
 /// messages.
@@ -327,7 +317,7 @@ pub async fn account_profile(
     caller: Caller,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<AccountProfile>, ApiError> {
-    let account_id = path_id(path)?;
+    let account_id = super::params::path_id(path, "accountId")?;
     let (mut identity, mut messaging) = (state.identity(), state.messaging());
     let (account, history) = tokio::try_join!(
         identity.get_account(caller.request(idpb::GetAccountRequest {
@@ -415,8 +405,8 @@ pub async fn account_history(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<HistoryPage>, ApiError> {
-    let account_id = path_id(path)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let account_id = super::params::path_id(path, "accountId")?;
+    let q = super::params::query(query)?;
     let channel = if q.channel.is_empty() {
         mpb::Channel::Unspecified as i32
     } else {
@@ -460,7 +450,7 @@ pub async fn student_profile(
     caller: Caller,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<StudentProfile>, ApiError> {
-    let student_id = path_id(path)?;
+    let student_id = super::params::path_id(path, "studentId")?;
     let answer = state
         .roster()
         .get_student(caller.request(rpb::GetStudentRequest { student_id }))

@@ -13,10 +13,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     caller::Caller,
+    download::download,
     error::ApiError,
     json::{enum_value, page_size},
     me::{RoleView, StudentView},
-    roster::download::{FileChunk, download},
 };
 use crate::app::AppState;
 
@@ -25,12 +25,6 @@ pub fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
         .routes(routes!(shared_credentials))
         .routes(routes!(shared_credentials_csv))
-}
-
-impl FileChunk for idpb::DownloadSharedCredentialsReportResponse {
-    fn into_parts(self) -> (String, String, Vec<u8>) {
-        (self.content_type, self.filename, self.chunk)
-    }
 }
 
 /// Which shared credentials to report.
@@ -156,7 +150,7 @@ pub async fn shared_credentials(
     caller: Caller,
     query: Result<Query<SharedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SharedCredentialPage>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = super::params::query(query)?;
     let answer = state
         .identity()
         .list_shared_credentials(caller.request(idpb::ListSharedCredentialsRequest {
@@ -205,7 +199,7 @@ pub async fn shared_credentials_csv(
     caller: Caller,
     query: Result<Query<SharedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = super::params::query(query)?;
     let stream = state
         .identity()
         .download_shared_credentials_report(caller.request(

@@ -5,7 +5,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use homeroom_platform::{auth::Principal, db::Db, db::DbConn};
+use homeroom_platform::{
+    auth::Principal,
+    db::{Db, DbConn},
+};
 
 use super::{
     Kinds,

@@ -87,7 +87,8 @@ pub fn links_of_guardians(
     Ok(out)
 }
 
-/// The active students an account is, or is an active guardian of.
+/// The students an account is (an active record) or guards (an active
+/// guardian record with an active link).
 pub fn own_students(conn: &mut DbConn, account_id: &str) -> QueryResult<BTreeSet<String>> {
     let records: Vec<(String, String)> = people::table
         .filter(people::account_id.eq(account_id))

@@ -2,10 +2,9 @@
 //! (RO-7) and the duplicate-guardian report (RO-8) over REST, each route
 //! calling its roster-svc RPC on the caller's behalf.
 
-pub mod download;
+pub use super::{download, params};
 pub mod duplicates;
 pub mod enums;
-pub mod params;
 pub mod run_view;
 pub mod runs;
 pub mod source_input;

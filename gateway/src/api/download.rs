@@ -1,4 +1,4 @@
-//! RO-5 / RO-7 / RO-8: a server-streaming RPC of file chunks as an HTTP
+//! RO-5 / RO-7 / RO-8 / ID-9: a server-streaming RPC of file chunks as an HTTP
 //! download — each chunk goes to the client as it arrives, never the whole
 //! file in memory.
 
@@ -8,9 +8,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::{StreamExt, stream};
-use homeroom_proto::roster::v1 as pb;
+use homeroom_proto::{identity::v1 as idpb, roster::v1 as pb};
 
-use super::super::error::ApiError;
+use super::error::ApiError;
 
 /// A message of a file stream: the first names the type and the file.
 pub trait FileChunk: Send + 'static {
@@ -31,7 +31,8 @@ macro_rules! file_chunk {
 file_chunk!(
     pb::DownloadSyncReportResponse,
     pb::DownloadGuardianUploadResultResponse,
-    pb::DownloadDuplicateGuardiansResponse
+    pb::DownloadDuplicateGuardiansResponse,
+    idpb::DownloadSharedCredentialsReportResponse
 );
 
 /// The file of `stream` as an attachment. An error before the first chunk

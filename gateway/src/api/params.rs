@@ -12,7 +12,7 @@ use axum::{
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
 
-use super::super::{
+use super::{
     error::{ApiError, ErrorBody},
     json,
 };
