@@ -148,6 +148,33 @@ fn grpc_web_routes(state: &AppState) -> Router<AppState> {
         })
 }
 
+/// 504 when a request takes longer than the configured timeout: a guardian
+/// upload (up to 50 MB, maybe on a slow link) gets the upload timeout, every
+/// other request the request timeout. A streamed download only has to start
+/// in time.
+async fn timeout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let upload = request.method() == axum::http::Method::POST
+        && request.uri().path() == "/api/v1/guardian-uploads";
+    let limit = if upload {
+        state.config.upload_timeout
+    } else {
+        state.config.request_timeout
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => crate::api::error::ApiError::new(
+            tonic::Code::DeadlineExceeded,
+            format!("the request took longer than {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
 /// The gateway's routes: health, and the REST API under `/api/v1`; every
 /// answer carries an `x-request-id` (the caller's, or a new one), which the
 /// services receive too. Bodies are limited in size, requests in time, browser
@@ -157,7 +184,6 @@ pub fn router(state: AppState) -> Router {
     use tower_http::{
         cors::{AllowOrigin, CorsLayer},
         request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-        timeout::TimeoutLayer,
     };
     let request_id = HeaderName::from_static("x-request-id");
     let origins: Vec<axum::http::HeaderValue> = state
@@ -204,10 +230,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::limits::per_ip,
         ))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::GATEWAY_TIMEOUT,
-            state.config.request_timeout,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), timeout))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -61,6 +61,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest a request may take.
     pub request_timeout: Duration,
+    /// Longest a guardian upload may take to arrive and be stored.
+    pub upload_timeout: Duration,
 }
 
 impl Config {
@@ -82,6 +84,7 @@ impl Config {
             rate_per_account: 300,
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(600),
         }
     }
 
@@ -116,6 +119,7 @@ impl Config {
             rate_per_account: env.parse_or("RATE_PER_ACCOUNT", d.rate_per_account)?,
             max_body_bytes: env.parse_or("MAX_BODY_BYTES", d.max_body_bytes)?,
             request_timeout: env.seconds_or("REQUEST_TIMEOUT_SECS", d.request_timeout)?,
+            upload_timeout: env.seconds_or("UPLOAD_TIMEOUT_SECS", d.upload_timeout)?,
         })
     }
 }

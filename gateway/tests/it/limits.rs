@@ -118,3 +118,42 @@ async fn the_openapi_document_is_served_under_the_api() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/auth/login"]["post"].is_object());
 }
+
+#[tokio::test]
+async fn a_request_that_outlasts_the_timeout_gets_504() {
+    // identity-svc accepts the connection and never answers.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hung_addr = hung.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hung.accept().await {
+            held.push(socket);
+        }
+    });
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = App::build(Config {
+        listen_addr: loopback(0),
+        identity_url: format!("http://{hung_addr}"),
+        roster_url: "http://127.0.0.1:9".into(),
+        messaging_url: "http://127.0.0.1:9".into(),
+        request_timeout: std::time::Duration::from_millis(300),
+        ..Config::defaults()
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
+    let started = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"identifier": "a@b.org", "password": "secret-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 504);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "DEADLINE_EXCEEDED");
+    stop.cancel();
+}

@@ -97,6 +97,9 @@ pub fn view(conn: &mut DbConn, account_id: &str) -> Result<AccountView, Identity
         .ok_or_else(|| IdentityError::NotFound("no such account".into()))
 }
 
+/// A credential as stored: kind, address id, value, confirmed, added.
+type StoredCredential = (String, String, String, Option<NaiveDateTime>, NaiveDateTime);
+
 /// Builds the views of accounts, in the order given (missing ids are left
 /// out): a few queries for the whole batch, none per account.
 pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, IdentityError> {
@@ -108,10 +111,7 @@ pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, Iden
         .collect();
     rows.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut credentials: HashMap<
-        String,
-        Vec<(String, String, String, Option<NaiveDateTime>, NaiveDateTime)>,
-    > = HashMap::new();
+    let mut credentials: HashMap<String, Vec<StoredCredential>> = HashMap::new();
     let mut external_ids: HashMap<String, Vec<(String, String)>> = HashMap::new();
     let mut roles: HashMap<String, Vec<RoleView>> = HashMap::new();
     let mut linked: HashMap<String, Vec<LinkedStudent>> = HashMap::new();
