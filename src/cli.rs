@@ -72,6 +72,20 @@ pub enum Command {
         #[command(flatten)]
         endpoints: Endpoints,
     },
+    /// Print a service token of a running identity-svc (for grpcurl, or to
+    /// drive the REST API as a service in tests). Needs HOMEROOM_SERVICE_SECRET.
+    ServiceToken {
+        /// The client the token is for: roster, messaging or gateway.
+        #[arg(default_value = "gateway")]
+        client: String,
+        /// identity-svc's gRPC URL.
+        #[arg(
+            long,
+            env = "HOMEROOM_IDENTITY_URL",
+            default_value = "http://127.0.0.1:50051"
+        )]
+        identity_url: String,
+    },
     /// Print the gateway's OpenAPI 3.1 document (the REST API under /api/v1).
     Openapi,
     /// Upload a guardian CSV (RO-7) for a district or a school of a running
@@ -234,6 +248,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Openapi => {
             println!("{}", gateway::api::openapi_json());
+            Ok(())
+        }
+        Command::ServiceToken {
+            client,
+            identity_url,
+        } => {
+            let secret = env.get("SERVICE_SECRET").ok_or_else(|| {
+                anyhow::anyhow!("HOMEROOM_SERVICE_SECRET is not set: the token needs the services' shared secret")
+            })?;
+            println!(
+                "{}",
+                crate::roster_client::service_token(&identity_url, &client, &secret).await?
+            );
             Ok(())
         }
         Command::Serve { service } => serve(service, &env).await,

@@ -32,6 +32,29 @@ impl std::fmt::Debug for RosterClient {
     }
 }
 
+/// A service token identity-svc issues to `client` (roster, messaging or
+/// gateway) for the services' shared secret.
+pub async fn service_token(
+    identity_url: &str,
+    client: &str,
+    secret: &str,
+) -> anyhow::Result<String> {
+    Ok(
+        idpb::identity_service_client::IdentityServiceClient::connect(identity_url.to_string())
+            .await
+            .with_context(|| format!("cannot reach identity-svc at {identity_url}"))?
+            .issue_service_token(idpb::IssueServiceTokenRequest {
+                client_id: client.into(),
+                client_secret: secret.into(),
+                scopes: vec![],
+            })
+            .await
+            .context("identity-svc refused the service secret (HOMEROOM_SERVICE_SECRET)")?
+            .into_inner()
+            .access_token,
+    )
+}
+
 impl RosterClient {
     /// Connects, taking a service token from identity with the shared secret.
     pub async fn connect(
@@ -39,19 +62,7 @@ impl RosterClient {
         identity_url: &str,
         secret: &str,
     ) -> anyhow::Result<Self> {
-        let token =
-            idpb::identity_service_client::IdentityServiceClient::connect(identity_url.to_string())
-                .await
-                .with_context(|| format!("cannot reach identity-svc at {identity_url}"))?
-                .issue_service_token(idpb::IssueServiceTokenRequest {
-                    client_id: "gateway".into(),
-                    client_secret: secret.into(),
-                    scopes: vec![],
-                })
-                .await
-                .context("identity-svc refused the service secret (HOMEROOM_SERVICE_SECRET)")?
-                .into_inner()
-                .access_token;
+        let token = service_token(identity_url, "gateway", secret).await?;
         let roster = RosterServiceClient::connect(roster_url.to_string())
             .await
             .with_context(|| format!("cannot reach roster-svc at {roster_url}"))?;

@@ -5,8 +5,10 @@
 //! (`127.0.0.1:50051`), `HOMEROOM_ROSTER_ADDR` (`…:50052`),
 //! `HOMEROOM_MESSAGING_ADDR` (`…:50053`), `HOMEROOM_GATEWAY_ADDR`
 //! (`127.0.0.1:8080`), `HOMEROOM_DRAIN_SECONDS` (10), `HOMEROOM_SERVICE_SECRET`
-//! (random per run) and `HOMEROOM_DEMO_STUDENTS` (500: the size of the demo
-//! district a fresh suite loads; 0 for none). Port 0 picks free ports.
+//! (random per run), `HOMEROOM_DEMO_STUDENTS` (500: the size of the demo
+//! district a fresh suite loads; 0 for none), `HOMEROOM_SSO_PROVIDERS_FILE`
+//! (identity's SSO providers) and the gateway's variables. Port 0 picks free
+//! ports.
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -42,6 +44,9 @@ pub struct SuiteConfig {
     /// The gateway's own settings (webhook secrets, CORS, limits), read as
     /// `homeroom serve gateway` reads them.
     pub gateway: gateway::config::Config,
+    /// The districts' SSO providers (`HOMEROOM_SSO_PROVIDERS_FILE`), as
+    /// identity-svc reads them.
+    pub sso: Vec<identity_svc::domain::sso::Provider>,
 }
 
 impl SuiteConfig {
@@ -62,6 +67,7 @@ impl SuiteConfig {
             drain_timeout: env.seconds_or("DRAIN_SECONDS", Duration::from_secs(10))?,
             demo_students: env.parse_or("DEMO_STUDENTS", 500)?,
             gateway: gateway::config::Config::from_env(env)?,
+            sso: identity_svc::config::sso_from_env(env)?,
             service_secret: env
                 .get("SERVICE_SECRET")
                 .unwrap_or_else(|| {
@@ -129,7 +135,7 @@ impl Suite {
                 service: identity_settings,
                 service_secret: Some(config.service_secret.clone()),
                 messaging_url: messaging_url.clone(),
-                sso: Default::default(),
+                sso: config.sso.clone(),
             },
         )
         .await?;

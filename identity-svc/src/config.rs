@@ -62,11 +62,16 @@ impl Config {
                 "MESSAGING_URL",
                 "http://127.0.0.1:50053",
             )?,
-            sso: match env.get("SSO_PROVIDERS_FILE") {
-                Some(path) => sso_providers(&path)?,
-                None => Vec::new(),
-            },
+            sso: sso_from_env(env)?,
         })
+    }
+}
+
+/// The providers of `HOMEROOM_SSO_PROVIDERS_FILE` (none when unset).
+pub fn sso_from_env(env: &Env) -> anyhow::Result<Vec<Provider>> {
+    match env.get("SSO_PROVIDERS_FILE") {
+        Some(path) => sso_providers(&path),
+        None => Ok(Vec::new()),
     }
 }
 
