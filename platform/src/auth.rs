@@ -212,7 +212,14 @@ pub struct Verifier {
     keys: RwLock<HashMap<String, DecodingKey>>,
     last_fetch: Mutex<Option<Instant>>,
     validation: Validation,
+    /// Tokens already verified, with their caller and expiry: a client sends
+    /// the same access token for minutes, and its signature is checked once.
+    verified: std::sync::Mutex<HashMap<String, (Principal, i64)>>,
 }
+
+/// Most verified tokens remembered; past it the expired ones are dropped, and
+/// if none are, all of them.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -233,11 +240,36 @@ impl Verifier {
             keys: RwLock::new(HashMap::new()),
             last_fetch: Mutex::new(None),
             validation,
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The caller of a token verified before that has not expired yet.
+    fn remembered(&self, token: &str, now: i64) -> Option<Principal> {
+        let verified = self.verified.lock().ok()?;
+        let (principal, exp) = verified.get(token)?;
+        (*exp + self.validation.leeway as i64 > now).then(|| principal.clone())
+    }
+
+    fn remember(&self, token: &str, principal: &Principal, exp: i64, now: i64) {
+        let Ok(mut verified) = self.verified.lock() else {
+            return;
+        };
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.retain(|_, (_, e)| *e > now);
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.clear();
+            }
+        }
+        verified.insert(token.to_string(), (principal.clone(), exp));
     }
 
     /// Verifies a token and returns its caller.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(principal) = self.remembered(token, now) {
+            return Ok(principal);
+        }
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         let kid = header
@@ -250,7 +282,10 @@ impl Verifier {
         let key = keys.get(&kid).ok_or(AuthError::UnknownKey)?;
         let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
-        Principal::from_claims(data.claims)
+        let exp = data.claims.exp;
+        let principal = Principal::from_claims(data.claims)?;
+        self.remember(token, &principal, exp, now);
+        Ok(principal)
     }
 
     /// Refetches the JWKS unless that happened less than [`REFRESH_INTERVAL`] ago.
@@ -274,6 +309,10 @@ impl Verifier {
             fresh.insert(kid, key);
         }
         *self.keys.write().await = fresh;
+        // A key may have been withdrawn: verify every token again.
+        if let Ok(mut verified) = self.verified.lock() {
+            verified.clear();
+        }
         Ok(())
     }
 }

@@ -97,13 +97,36 @@ pub fn view(conn: &mut DbConn, account_id: &str) -> Result<AccountView, Identity
         .ok_or_else(|| IdentityError::NotFound("no such account".into()))
 }
 
+/// `query` limited to rows whose `column` is one of `ids`: `= ?` for a single
+/// id — a statement the connection keeps prepared, which SQLite cannot do for
+/// `IN` lists — and `IN (…)` for several.
+macro_rules! of_ids {
+    ($query:expr, $column:expr, $ids:expr) => {{
+        let query = $query.into_boxed();
+        match $ids {
+            [one] => query.filter($column.eq(one.clone())),
+            many => query.filter($column.eq_any(many.to_vec())),
+        }
+    }};
+}
+
 /// A credential as stored: kind, address id, value, confirmed, added.
 type StoredCredential = (String, String, String, Option<NaiveDateTime>, NaiveDateTime);
 
 /// Builds the views of accounts, in the order given (missing ids are left
 /// out): a few queries for the whole batch, none per account.
 pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, IdentityError> {
-    let mut rows = store::accounts::find_many(conn, ids)?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        rows.extend(
+            of_ids!(
+                accounts::table.select(store::accounts::AccountRow::as_select()),
+                accounts::id,
+                chunk
+            )
+            .load(conn)?,
+        );
+    }
     let order: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
@@ -123,44 +146,51 @@ pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, Iden
             String,
             Option<NaiveDateTime>,
             NaiveDateTime,
-        )> = account_credentials::table
-            .inner_join(addresses::table)
-            .filter(account_credentials::account_id.eq_any(chunk))
-            .select((
-                account_credentials::account_id,
-                account_credentials::kind,
-                addresses::id,
-                addresses::value,
-                account_credentials::confirmed_at,
-                account_credentials::created_at,
-            ))
-            .load(conn)?;
+        )> = of_ids!(
+            account_credentials::table
+                .inner_join(addresses::table)
+                .select((
+                    account_credentials::account_id,
+                    account_credentials::kind,
+                    addresses::id,
+                    addresses::value,
+                    account_credentials::confirmed_at,
+                    account_credentials::created_at,
+                )),
+            account_credentials::account_id,
+            chunk
+        )
+        .load(conn)?;
         for (account, kind, address, value, confirmed, added) in rows {
             credentials
                 .entry(account)
                 .or_default()
                 .push((kind, address, value, confirmed, added));
         }
-        let rows: Vec<(String, String, String)> = account_sources::table
-            .filter(account_sources::account_id.eq_any(chunk))
-            .select((
+        let rows: Vec<(String, String, String)> = of_ids!(
+            account_sources::table.select((
                 account_sources::account_id,
                 account_sources::source_system,
                 account_sources::source_id,
-            ))
-            .load(conn)?;
+            )),
+            account_sources::account_id,
+            chunk
+        )
+        .load(conn)?;
         for (account, system, id) in rows {
             external_ids.entry(account).or_default().push((system, id));
         }
-        let rows: Vec<(String, String, String, String)> = role_grants::table
-            .filter(role_grants::account_id.eq_any(chunk))
-            .select((
+        let rows: Vec<(String, String, String, String)> = of_ids!(
+            role_grants::table.select((
                 role_grants::account_id,
                 role_grants::role,
                 role_grants::school_id,
                 role_grants::source_system,
-            ))
-            .load(conn)?;
+            )),
+            role_grants::account_id,
+            chunk
+        )
+        .load(conn)?;
         for (account, role, school_id, source) in rows {
             let Ok(role) = parse_role(&role) else {
                 continue;
@@ -170,15 +200,17 @@ pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, Iden
                 sync_managed: !source.is_empty(),
             });
         }
-        let rows: Vec<(String, String, String, String)> = linked_students::table
-            .filter(linked_students::account_id.eq_any(chunk))
-            .select((
+        let rows: Vec<(String, String, String, String)> = of_ids!(
+            linked_students::table.select((
                 linked_students::account_id,
                 linked_students::student_id,
                 linked_students::display_name,
                 linked_students::school_id,
-            ))
-            .load(conn)?;
+            )),
+            linked_students::account_id,
+            chunk
+        )
+        .load(conn)?;
         for (account, student_id, display_name, school_id) in rows {
             linked.entry(account).or_default().push(LinkedStudent {
                 student_id,

@@ -144,3 +144,20 @@ async fn the_layer_attaches_the_principal_or_refuses_with_unauthenticated() {
         .unwrap();
     assert_eq!(health.headers()["x-who"], "anonymous");
 }
+
+#[tokio::test]
+async fn a_remembered_token_stops_being_accepted_when_it_expires() {
+    let signer = TestSigner::new().unwrap();
+    let verifier = Verifier::new(StaticKeys(signer.jwks().unwrap()));
+    // Expired 29 s ago: still inside the 30 s leeway for about a second.
+    let mut claims = TestSigner::account_claims("acc-1", "dist-1", grants());
+    claims.exp = chrono::Utc::now().timestamp() - 29;
+    let token = signer.sign(&claims).unwrap();
+    assert!(verifier.verify(&token).await.is_ok());
+    assert!(verifier.verify(&token).await.is_ok(), "remembered");
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert!(
+        matches!(verifier.verify(&token).await, Err(AuthError::Invalid(_))),
+        "the remembered token expired with its claims"
+    );
+}
