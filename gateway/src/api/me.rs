@@ -27,6 +27,26 @@ pub struct CredentialView {
     pub confirmed: bool,
 }
 
+impl From<&idpb::RoleAssignment> for RoleView {
+    fn from(r: &idpb::RoleAssignment) -> RoleView {
+        RoleView {
+            role: r.role().as_str_name().to_string(),
+            district_id: r.district_id.clone(),
+            school_id: r.school_id.clone(),
+        }
+    }
+}
+
+impl From<idpb::LinkedStudent> for StudentView {
+    fn from(s: idpb::LinkedStudent) -> StudentView {
+        StudentView {
+            student_id: s.student_id,
+            display_name: s.display_name,
+            school_id: s.school_id,
+        }
+    }
+}
+
 impl From<&idpb::Credential> for CredentialView {
     fn from(c: &idpb::Credential) -> CredentialView {
         CredentialView {
@@ -98,15 +118,7 @@ impl From<idpb::Account> for AccountView {
         AccountView {
             kind: account.kind().as_str_name().to_string(),
             status: account.status().as_str_name().to_string(),
-            roles: account
-                .roles
-                .iter()
-                .map(|r| RoleView {
-                    role: r.role().as_str_name().to_string(),
-                    district_id: r.district_id.clone(),
-                    school_id: r.school_id.clone(),
-                })
-                .collect(),
+            roles: account.roles.iter().map(RoleView::from).collect(),
             credentials: account
                 .credentials
                 .iter()
@@ -114,12 +126,8 @@ impl From<idpb::Account> for AccountView {
                 .collect(),
             linked_students: account
                 .linked_students
-                .iter()
-                .map(|s| StudentView {
-                    student_id: s.student_id.clone(),
-                    display_name: s.display_name.clone(),
-                    school_id: s.school_id.clone(),
-                })
+                .into_iter()
+                .map(StudentView::from)
                 .collect(),
             account_id: account.account_id,
             district_id: account.district_id,

@@ -106,23 +106,11 @@ fn holder(h: idpb::SharedCredentialHolder) -> HolderView {
     HolderView {
         kind: h.kind().as_str_name().to_string(),
         status: h.status().as_str_name().to_string(),
-        roles: h
-            .roles
-            .iter()
-            .map(|r| RoleView {
-                role: r.role().as_str_name().to_string(),
-                district_id: r.district_id.clone(),
-                school_id: r.school_id.clone(),
-            })
-            .collect(),
+        roles: h.roles.iter().map(RoleView::from).collect(),
         linked_students: h
             .linked_students
             .into_iter()
-            .map(|s| StudentView {
-                student_id: s.student_id,
-                display_name: s.display_name,
-                school_id: s.school_id,
-            })
+            .map(StudentView::from)
             .collect(),
         account_id: h.account_id,
         display_name: h.display_name,
