@@ -210,7 +210,8 @@ const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 pub struct Verifier {
     source: Box<dyn KeySource>,
     keys: RwLock<HashMap<String, DecodingKey>>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// When a refetch last failed, or did not find the `kid` it was made for.
+    last_miss: Mutex<Option<Instant>>,
     validation: Validation,
     /// Tokens already verified, with their caller and expiry: a client sends
     /// the same access token for minutes, and its signature is checked once.
@@ -238,7 +239,7 @@ impl Verifier {
         Verifier {
             source: Box::new(source),
             keys: RwLock::new(HashMap::new()),
-            last_fetch: Mutex::new(None),
+            last_miss: Mutex::new(None),
             validation,
             verified: std::sync::Mutex::new(HashMap::new()),
         }
@@ -276,7 +277,7 @@ impl Verifier {
             .kid
             .ok_or_else(|| AuthError::Invalid("no kid".into()))?;
         if !self.keys.read().await.contains_key(&kid) {
-            self.refresh().await?;
+            self.refresh(&kid).await?;
         }
         let keys = self.keys.read().await;
         let key = keys.get(&kid).ok_or(AuthError::UnknownKey)?;
@@ -288,17 +289,27 @@ impl Verifier {
         Ok(principal)
     }
 
-    /// Refetches the JWKS unless that happened less than [`REFRESH_INTERVAL`] ago.
-    async fn refresh(&self) -> Result<(), AuthError> {
-        let mut last = self.last_fetch.lock().await;
-        if last.is_some_and(|t| t.elapsed() < REFRESH_INTERVAL) {
+    /// Refetches the JWKS for a `kid` not seen yet — unless a refetch less
+    /// than [`REFRESH_INTERVAL`] ago failed or did not find the `kid` it was
+    /// made for,
+    /// so unknown keys cannot make the verifier fetch over and over while a
+    /// rotated key is picked up at once.
+    async fn refresh(&self, kid: &str) -> Result<(), AuthError> {
+        let mut last_miss = self.last_miss.lock().await;
+        if last_miss.is_some_and(|t| t.elapsed() < REFRESH_INTERVAL) {
             return Ok(());
         }
-        *last = Some(Instant::now());
         let set = self.source.fetch().await.map_err(|e| {
             tracing::warn!(error = %e, "fetching signing keys failed");
             AuthError::KeysUnavailable
-        })?;
+        });
+        let set = match set {
+            Ok(set) => set,
+            Err(e) => {
+                *last_miss = Some(Instant::now());
+                return Err(e);
+            }
+        };
         let mut fresh = HashMap::new();
         for jwk in &set.keys {
             let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk))
@@ -307,6 +318,9 @@ impl Verifier {
                 continue;
             };
             fresh.insert(kid, key);
+        }
+        if !fresh.contains_key(kid) {
+            *last_miss = Some(Instant::now());
         }
         *self.keys.write().await = fresh;
         // A key may have been withdrawn: verify every token again.

@@ -161,3 +161,97 @@ async fn a_remembered_token_stops_being_accepted_when_it_expires() {
         "the remembered token expired with its claims"
     );
 }
+
+/// A JWKS endpoint that counts its fetches and whose keys can change.
+#[derive(Clone, Default)]
+struct CountingKeys {
+    keys: Arc<std::sync::Mutex<Vec<jsonwebtoken::jwk::Jwk>>>,
+    fetches: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingKeys {
+    fn publish(&self, signer: &TestSigner) {
+        self.keys
+            .lock()
+            .unwrap()
+            .extend(signer.jwks().unwrap().keys);
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl homeroom_platform::auth::KeySource for CountingKeys {
+    fn fetch(&self) -> futures::future::BoxFuture<'_, anyhow::Result<jsonwebtoken::jwk::JwkSet>> {
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let keys = self.keys.lock().unwrap().clone();
+        Box::pin(async move { Ok(jsonwebtoken::jwk::JwkSet { keys }) })
+    }
+}
+
+#[tokio::test]
+async fn keys_are_cached_by_kid_and_fetched_again_only_for_an_unknown_kid() {
+    let (first, second, stranger) = (
+        TestSigner::new().unwrap(),
+        TestSigner::new().unwrap(),
+        TestSigner::new().unwrap(),
+    );
+    let source = CountingKeys::default();
+    source.publish(&first);
+    let verifier = Verifier::new(source.clone());
+    let claims = || TestSigner::account_claims("acc-1", "dist-1", grants());
+
+    for _ in 0..3 {
+        let token = first.sign(&claims()).unwrap();
+        assert!(verifier.verify(&token).await.is_ok());
+    }
+    assert_eq!(
+        source.fetches(),
+        1,
+        "the key is fetched once and cached by kid"
+    );
+
+    // identity rotates: a token names a key the verifier has not seen yet.
+    source.publish(&second);
+    assert!(
+        verifier
+            .verify(&second.sign(&claims()).unwrap())
+            .await
+            .is_ok()
+    );
+    assert_eq!(source.fetches(), 2, "an unknown kid fetches the keys again");
+    assert!(
+        verifier
+            .verify(&first.sign(&claims()).unwrap())
+            .await
+            .is_ok()
+    );
+
+    // A key nobody publishes: refused, and it cannot make the verifier
+    // fetch over and over.
+    for _ in 0..5 {
+        assert!(
+            verifier
+                .verify(&stranger.sign(&claims()).unwrap())
+                .await
+                .is_err()
+        );
+    }
+    assert_eq!(
+        source.fetches(),
+        3,
+        "one refetch for the unknown kid, then none for a while"
+    );
+    // A rotation right after that miss waits out the pause.
+    let third = TestSigner::new().unwrap();
+    source.publish(&third);
+    assert!(
+        verifier
+            .verify(&third.sign(&claims()).unwrap())
+            .await
+            .is_err()
+    );
+    assert_eq!(source.fetches(), 3);
+}
