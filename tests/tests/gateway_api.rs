@@ -378,3 +378,63 @@ async fn reset_status_over_rest_is_for_administrators_and_answers_what_it_cleare
         .unwrap();
     assert_eq!(bad_channel.status().as_u16(), 400);
 }
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_password_and_ends_the_other_sessions() {
+    let stack = Stack::start().await.unwrap();
+    stack.wait_serving().await.unwrap();
+    let first = stack
+        .staff_member(
+            "t-dana",
+            ("Dana", "Reed"),
+            "dana@district.org",
+            idpb::Role::Teacher,
+            "dana-strong-password",
+        )
+        .await;
+    let api = Api::new(&stack);
+    let change = |current: &'static str, new: &'static str| {
+        let (api, token) = (&api, first.access_token.clone());
+        async move {
+            api.send(
+                reqwest::Method::POST,
+                "/me/password",
+                Some(&token),
+                Some(json!({"currentPassword": current, "newPassword": new})),
+            )
+            .await
+        }
+    };
+
+    let (status, body) = change("not-the-password", "a-brand-new-password").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["message"], "the current password is not right");
+    let (status, body) = change("dana-strong-password", "short").await;
+    assert_eq!(status, 400, "the policy applies: {body}");
+
+    let (status, body) = change("dana-strong-password", "a-brand-new-password").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["accessToken"].is_string(), "{body}");
+
+    let (status, _) = api
+        .post(
+            "/auth/refresh",
+            json!({"refreshToken": first.refresh_token}),
+        )
+        .await;
+    assert_eq!(status, 401, "the other session ended");
+    let (status, _) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
+        )
+        .await;
+    assert_eq!(status, 401, "the old password no longer works");
+    let (status, body) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "dana@district.org", "password": "a-brand-new-password"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -140,3 +140,51 @@ impl From<idpb::Account> for AccountView {
         }
     }
 }
+
+/// `POST /api/v1/me/password`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordBody {
+    /// The current password (may be empty when the account has none yet).
+    #[serde(default)]
+    pub current_password: String,
+    /// The new password (checked against the password policy).
+    pub new_password: String,
+    /// A browser: keep the new tokens in HttpOnly cookies.
+    #[serde(default)]
+    pub use_cookies: bool,
+}
+
+/// `POST /api/v1/me/password`: changes the signed-in account's password,
+/// ends its other sessions and answers fresh tokens for this one.
+#[utoipa::path(
+    post,
+    path = "/me/password",
+    tag = "accounts",
+    request_body = PasswordBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed; fresh tokens", body = super::session::Tokens),
+        (status = 400, description = "The body cannot be read, or the new password breaks the policy", body = super::error::ErrorBody),
+        (status = 401, description = "No valid access token, or the current password is not right", body = super::error::ErrorBody),
+        (status = 429, description = "Too many wrong current passwords", body = super::error::ErrorBody),
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<PasswordBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let Json(body) = body?;
+    let answer = state
+        .identity()
+        .change_password(caller.request(idpb::ChangePasswordRequest {
+            current_password: body.current_password,
+            new_password: body.new_password,
+            client: super::session::client(&headers, caller.request_id()),
+        }))
+        .await?
+        .into_inner();
+    super::session::issued(answer.tokens, body.use_cookies)
+}

@@ -78,6 +78,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(codes::verify))
         .routes(routes!(codes::accept_invitation))
         .routes(routes!(me::me))
+        .routes(routes!(me::change_password))
         .routes(routes!(addresses::status))
         .routes(routes!(addresses::reset));
     let router = profiles::register(router);
@@ -155,6 +156,7 @@ mod tests {
                 "/auth/refresh",
                 "/auth/select-account",
                 "/me",
+                "/me/password",
             ],
         );
         for (path, item) in json["paths"].as_object().unwrap() {

@@ -239,6 +239,26 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         }))
     }
 
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Answer<pb::ChangePasswordResponse> {
+        let caller = principal(&request)?;
+        let client = client_address(&request, request.get_ref().client.as_ref());
+        let r = request.into_inner();
+        let tokens = ops::password::change_password(
+            &self.ctx,
+            authz::account_id(&caller)?,
+            r.current_password,
+            r.new_password,
+            client,
+        )
+        .await?;
+        Ok(Response::new(pb::ChangePasswordResponse {
+            tokens: Some(convert::auth_tokens(tokens)),
+        }))
+    }
+
     async fn update_contact_details(
         &self,
         request: Request<pb::UpdateContactDetailsRequest>,

@@ -291,7 +291,7 @@ async fn verify_all(
     .map_err(|e| IdentityError::Internal(e.into()))
 }
 
-async fn record_failures(
+pub(crate) async fn record_failures(
     ctx: &Ctx,
     keys: Vec<String>,
     now: NaiveDateTime,

@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod login;
 pub mod messenger;
 pub mod oidc;
+pub mod password;
 pub mod reports;
 pub mod roles;
 pub mod sessions;

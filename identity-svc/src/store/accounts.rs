@@ -579,6 +579,21 @@ pub fn activate_with_password(
         .execute(conn)
 }
 
+/// Sets a new password hash on an account that has joined.
+pub fn set_password(
+    conn: &mut DbConn,
+    id: &str,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(accounts::table.filter(accounts::id.eq(id)))
+        .set((
+            accounts::password_hash.eq(password_hash),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
 /// Accounts (not deactivated) that log in with the address: it is their email or
 /// mobile phone. Optionally only those of one district.
 pub fn login_holders(
