@@ -412,6 +412,15 @@ async fn a_password_change_needs_the_current_password_and_ends_the_other_session
     let (status, body) = change("dana-strong-password", "short").await;
     assert_eq!(status, 400, "the policy applies: {body}");
 
+    // Guessing is throttled like sign-in: past five wrong current passwords
+    // even the right one waits.
+    for _ in 0..5 {
+        assert_eq!(change("a-guess", "a-brand-new-password").await.0, 401);
+    }
+    let (status, body) = change("dana-strong-password", "a-brand-new-password").await;
+    assert_eq!(status, 429, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+
     let (status, body) = change("dana-strong-password", "a-brand-new-password").await;
     assert_eq!(status, 200, "{body}");
     assert!(body["accessToken"].is_string(), "{body}");
