@@ -47,7 +47,25 @@ pub struct Upload {
 /// The district and school an upload is for.
 async fn scope(db: &Db, options: &UploadOptions) -> Result<(String, Option<String>), RosterError> {
     match (&options.district_id, &options.school_id) {
-        (Some(d), None) if !d.is_empty() => Ok((d.clone(), None)),
+        (Some(d), None) if !d.is_empty() => {
+            let district = d.clone();
+            let exists = db
+                .run(move |c| {
+                    use crate::store::schema::districts;
+                    use diesel::prelude::*;
+                    districts::table
+                        .find(&district)
+                        .select(districts::id)
+                        .first::<String>(c)
+                        .optional()
+                        .map_err(RosterError::from)
+                })
+                .await?;
+            match exists {
+                Some(_) => Ok((d.clone(), None)),
+                None => Err(RosterError::NotFound("no such district".into())),
+            }
+        }
         (None, Some(s)) if !s.is_empty() => {
             let school = s.clone();
             let district = db

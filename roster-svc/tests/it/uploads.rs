@@ -390,6 +390,28 @@ async fn a_retried_upload_with_the_same_key_is_the_first_upload() {
 }
 
 #[tokio::test]
+async fn an_upload_to_a_district_or_school_that_does_not_exist_is_not_found() {
+    let f = district().await;
+    let file = csv(&["1001,P1,Maria,Lopez,maria@mail.com,,,"]);
+    for options in [
+        UploadOptions {
+            district_id: Some("no-such-district".into()),
+            ..options(&f)
+        },
+        UploadOptions {
+            district_id: None,
+            school_id: Some("no-such-school".into()),
+            ..options(&f)
+        },
+    ] {
+        let missing = uploads::receive(&f.ctx, &service(), options, file.clone())
+            .await
+            .unwrap_err();
+        assert!(matches!(missing, RosterError::NotFound(_)), "{missing:?}");
+    }
+}
+
+#[tokio::test]
 async fn only_rostering_administrators_of_the_scope_may_upload() {
     let f = district().await;
     let teacher = Principal::Account {
