@@ -50,16 +50,7 @@ async fn scope(db: &Db, options: &UploadOptions) -> Result<(String, Option<Strin
         (Some(d), None) if !d.is_empty() => {
             let district = d.clone();
             let exists = db
-                .run(move |c| {
-                    use crate::store::schema::districts;
-                    use diesel::prelude::*;
-                    districts::table
-                        .find(&district)
-                        .select(districts::id)
-                        .first::<String>(c)
-                        .optional()
-                        .map_err(RosterError::from)
-                })
+                .run(move |c| Ok::<_, RosterError>(crate::store::districts::get(c, &district)?))
                 .await?;
             match exists {
                 Some(_) => Ok((d.clone(), None)),
