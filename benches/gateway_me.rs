@@ -46,20 +46,14 @@ async fn main() {
         )
         .await
         .access_token;
-    let app = gateway::app::App::build(gateway::config::Config {
-        listen_addr: homeroom_platform::config::loopback(0),
-        identity_url: format!("http://{}", stack.identity),
-        roster_url: format!("http://{}", stack.roster),
-        messaging_url: format!("http://{}", stack.messaging),
-        rate_per_ip: 0,
-        rate_per_account: 0,
-        ..gateway::config::Config::defaults()
-    })
-    .await
-    .unwrap();
-    let addr = app.local_addr().unwrap();
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
+    let addr = stack
+        .start_gateway(gateway::config::Config {
+            rate_per_ip: 0,
+            rate_per_account: 0,
+            ..stack.gateway_config()
+        })
+        .await
+        .unwrap();
     let url = format!("http://{addr}/api/v1/me");
 
     // One at a time: REST through the gateway, then gRPC straight to identity.
@@ -122,5 +116,4 @@ async fn main() {
         }
         _ => println!("wrk is not installed (apt-get install wrk): load test skipped"),
     }
-    stop.cancel();
 }

@@ -241,24 +241,15 @@ impl Bench {
         self.roster
             .create_sync_source(bearer(
                 pb::CreateSyncSourceRequest {
-                    sync_source: Some(pb::SyncSource {
-                        district_id: self.district_id.clone(),
-                        display_name: "Generated SIS".into(),
-                        kind: pb::SyncSourceKind::OnerosterCsv.into(),
-                        connector: Some(pb::ConnectorConfig {
-                            config: Some(pb::connector_config::Config::OnerosterCsv(
-                                pb::OneRosterCsvConfig {
-                                    location: location.display().to_string(),
-                                },
-                            )),
-                        }),
-                        settings: Some(pb::SyncSettings {
+                    sync_source: Some(e2e::district::oneroster_csv_source(
+                        &self.district_id,
+                        location,
+                        pb::SyncSettings {
                             manages_guardians,
                             unarchive_classes: true,
                             ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
+                        },
+                    )),
                 },
                 &self.token,
             ))

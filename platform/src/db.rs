@@ -444,11 +444,41 @@ macro_rules! bulk_insert {
             $crate::db::DbConn::Pg(_) => Ok(0),
             $crate::db::DbConn::Sqlite(c) => {
                 let mut n = 0;
-                for chunk in rows.chunks($chunk) {
+                for chunk in rows.chunks(($chunk as usize).min($crate::db::SQLITE_INSERT_ROWS)) {
                     n += diesel::insert_into($table).values(chunk).execute(c)?;
                 }
                 Ok(n)
             }
         }
+    }};
+}
+
+/// Most rows in one SQLite `INSERT` (callers ask for fewer for wide rows):
+/// SQLite keeps each distinct prepared statement, and one of 1,000 rows of
+/// twenty columns compiles to megabytes.
+pub const SQLITE_INSERT_ROWS: usize = 250;
+
+/// Rows [`bulk_insert!`] builds at a time from an iterator.
+pub const BULK_BATCH: usize = 10_000;
+
+/// [`bulk_insert!`] over an iterator of rows, [`BULK_BATCH`] rows built at a
+/// time (one `COPY` each on PostgreSQL), so a large write never holds all its
+/// rows at once. Evaluates to `QueryResult<usize>`.
+#[macro_export]
+macro_rules! bulk_insert_each {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let mut rows = $rows.into_iter().peekable();
+        let mut written: diesel::QueryResult<usize> = Ok(0);
+        while rows.peek().is_some() {
+            let batch: Vec<_> = rows.by_ref().take($crate::db::BULK_BATCH).collect();
+            match $crate::bulk_insert!(&mut *$conn, $table, &batch, $chunk) {
+                Ok(n) => written = written.map(|w| w + n),
+                Err(e) => {
+                    written = Err(e);
+                    break;
+                }
+            }
+        }
+        written
     }};
 }

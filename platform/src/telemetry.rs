@@ -41,6 +41,20 @@ pub fn init(env: &Env) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// This process's resident set and its peak so far (`VmRSS`, `VmHWM`), in
+/// MiB; zeros where `/proc` is not there.
+pub fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 /// Masks an email or phone number for logs: `s***@mail.com`, `+1******3210`.
 pub fn mask_address(address: &str) -> String {
     match address.split_once('@') {

@@ -10,6 +10,29 @@ use tonic::transport::Channel;
 
 use crate::{Stack, bearer};
 
+/// A OneRoster CSV sync source of `district_id` reading the bundle (a
+/// folder or a zip) at `location`, with `settings`.
+pub fn oneroster_csv_source(
+    district_id: &str,
+    location: &std::path::Path,
+    settings: pb::SyncSettings,
+) -> pb::SyncSource {
+    pb::SyncSource {
+        district_id: district_id.into(),
+        display_name: "SIS nightly".into(),
+        kind: pb::SyncSourceKind::OnerosterCsv.into(),
+        connector: Some(pb::ConnectorConfig {
+            config: Some(pb::connector_config::Config::OnerosterCsv(
+                pb::OneRosterCsvConfig {
+                    location: location.display().to_string(),
+                },
+            )),
+        }),
+        settings: Some(settings),
+        ..Default::default()
+    }
+}
+
 /// The ids of the rostered district.
 #[derive(Debug, Clone)]
 pub struct Smiths {
@@ -89,24 +112,15 @@ impl Stack {
         let source = roster
             .create_sync_source(bearer(
                 pb::CreateSyncSourceRequest {
-                    sync_source: Some(pb::SyncSource {
-                        district_id: district_id.clone(),
-                        display_name: "SIS nightly".into(),
-                        kind: pb::SyncSourceKind::OnerosterCsv.into(),
-                        connector: Some(pb::ConnectorConfig {
-                            config: Some(pb::connector_config::Config::OnerosterCsv(
-                                pb::OneRosterCsvConfig {
-                                    location: bundle.path().display().to_string(),
-                                },
-                            )),
-                        }),
-                        settings: Some(pb::SyncSettings {
+                    sync_source: Some(oneroster_csv_source(
+                        &district_id,
+                        bundle.path(),
+                        pb::SyncSettings {
                             manages_guardians: true,
                             send_invitations: false,
                             ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
+                        },
+                    )),
                 },
                 &token,
             ))

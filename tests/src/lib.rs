@@ -102,17 +102,9 @@ impl Stack {
             roster.local_addr()?,
             messaging.local_addr()?,
         );
-        let gateway = gateway::app::App::build(gateway::config::Config {
-            listen_addr: loopback(0),
-            identity_url: format!("http://{identity_addr}"),
-            roster_url: format!("http://{roster_addr}"),
-            messaging_url: format!("http://{messaging_addr}"),
-            service_secret: Some(SERVICE_SECRET.into()),
-            twilio_auth_token: Some(TWILIO_AUTH_TOKEN.into()),
-            sendgrid_webhook_key: Some(SENDGRID_WEBHOOK_KEY.into()),
-            ..gateway::config::Config::defaults()
-        })
-        .await?;
+        let gateway =
+            gateway::app::App::build(gateway_config(identity_addr, roster_addr, messaging_addr))
+                .await?;
         let gateway_addr = gateway.local_addr()?;
 
         tokio::spawn(identity.run_until(stop.clone().cancelled_owned()));
@@ -129,6 +121,24 @@ impl Stack {
             _dbs: vec![identity_db, roster_db, messaging_db],
             _outbox: outbox,
         })
+    }
+}
+
+/// A gateway in front of the three services, with the stack's secrets.
+fn gateway_config(
+    identity: SocketAddr,
+    roster: SocketAddr,
+    messaging: SocketAddr,
+) -> gateway::config::Config {
+    gateway::config::Config {
+        listen_addr: loopback(0),
+        identity_url: format!("http://{identity}"),
+        roster_url: format!("http://{roster}"),
+        messaging_url: format!("http://{messaging}"),
+        service_secret: Some(SERVICE_SECRET.into()),
+        twilio_auth_token: Some(TWILIO_AUTH_TOKEN.into()),
+        sendgrid_webhook_key: Some(SENDGRID_WEBHOOK_KEY.into()),
+        ..gateway::config::Config::defaults()
     }
 }
 
@@ -475,19 +485,31 @@ impl Stack {
         })
         .await?;
         stack.identity = identity.local_addr()?;
-        let gateway = gateway::app::App::build(gateway::config::Config {
-            listen_addr: loopback(0),
-            identity_url: format!("http://{}", stack.identity),
-            roster_url: format!("http://{}", stack.roster),
-            messaging_url: format!("http://{}", stack.messaging),
-            service_secret: Some(SERVICE_SECRET.into()),
-            public_url: Some(public_url.trim_end_matches('/').into()),
-            ..gateway::config::Config::defaults()
-        })
-        .await?;
-        stack.gateway = gateway.local_addr()?;
         tokio::spawn(identity.run_until(stack.stop.clone().cancelled_owned()));
-        tokio::spawn(gateway.run_until(stack.stop.clone().cancelled_owned()));
+        stack.gateway = stack
+            .start_gateway(gateway::config::Config {
+                public_url: Some(public_url.trim_end_matches('/').into()),
+                ..stack.gateway_config()
+            })
+            .await?;
         Ok(stack)
+    }
+
+    /// The configuration of a gateway in front of this stack's services, as
+    /// the stack's own gateway has it: a test changes what it needs and
+    /// starts it with [`Stack::start_gateway`].
+    pub fn gateway_config(&self) -> gateway::config::Config {
+        gateway_config(self.identity, self.roster, self.messaging)
+    }
+
+    /// Starts a gateway with `config`, stopped with the stack; its address.
+    pub async fn start_gateway(
+        &self,
+        config: gateway::config::Config,
+    ) -> anyhow::Result<SocketAddr> {
+        let gateway = gateway::app::App::build(config).await?;
+        let addr = gateway.local_addr()?;
+        tokio::spawn(gateway.run_until(self.stop.clone().cancelled_owned()));
+        Ok(addr)
     }
 }

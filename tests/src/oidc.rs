@@ -15,12 +15,18 @@ use std::{
 };
 
 use anyhow::{Context, anyhow, bail};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The one client the provider knows.
 pub const CLIENT_ID: &str = "homeroom-e2e";
 /// Its secret.
 pub const CLIENT_SECRET: &str = "homeroom-e2e-secret";
+
+/// How long Node.js may take to load `oidc-provider` and listen, on a
+/// machine busy with the rest of the suite.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How much of the provider's stderr a start-up failure quotes.
+const STDERR_KEPT: usize = 16 * 1024;
 
 /// A running provider; killed when dropped.
 pub struct OidcProvider {
@@ -55,23 +61,49 @@ impl OidcProvider {
             .spawn()
             .map_err(|e| node_missing("node", e))?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let mut stderr = child.stderr.take().context("no stderr")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let issuer = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await? {
-                if let Some(issuer) = line.strip_prefix("issuer=") {
-                    return Ok(issuer.trim().to_string());
+        let stderr = child.stderr.take().context("no stderr")?;
+        // Read stderr from the start, so a provider that never listens can
+        // say why, and so it never blocks on a full pipe.
+        let errors = tokio::spawn(async move {
+            let mut text = String::new();
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if text.len() < STDERR_KEPT {
+                    text.push_str(&line);
+                    text.push('\n');
                 }
             }
-            let mut errors = String::new();
-            stderr.read_to_string(&mut errors).await?;
-            Err(anyhow!("provider.mjs stopped before listening: {errors}"))
+            text
+        });
+        let mut lines = BufReader::new(stdout).lines();
+        let waited = tokio::time::timeout(START_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(issuer) = line.strip_prefix("issuer=") {
+                    return Ok::<_, std::io::Error>(Some(issuer.trim().to_string()));
+                }
+            }
+            Ok(None)
         })
-        .await
-        .context("provider.mjs did not print its issuer within 30 s")??;
-        // Keep draining both pipes, so the provider never blocks on a full one.
+        .await;
+        let issuer = match waited {
+            Ok(Ok(Some(issuer))) => issuer,
+            failed => {
+                let why = match failed {
+                    Err(_) => format!("did not print its issuer within {START_TIMEOUT:?}"),
+                    Ok(Err(e)) => format!("could not be read ({e})"),
+                    Ok(Ok(_)) => "stopped before listening".to_string(),
+                };
+                let _ = child.start_kill();
+                let errors = tokio::time::timeout(Duration::from_secs(5), errors)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
+                bail!("provider.mjs {why}; its stderr: {errors}");
+            }
+        };
+        // Keep draining stdout, so the provider never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        tokio::spawn(async move { tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await });
         Ok(OidcProvider {
             issuer,
             users: users_file,

@@ -155,19 +155,13 @@ async fn a_signed_in_account_over_its_rate_gets_429_with_retry_after() {
     dana(&stack).await;
     // A gateway of its own over the same services, allowing 2 calls a minute
     // per account.
-    let app = gateway::app::App::build(gateway::config::Config {
-        listen_addr: homeroom_platform::config::loopback(0),
-        identity_url: format!("http://{}", stack.identity),
-        roster_url: format!("http://{}", stack.roster),
-        messaging_url: format!("http://{}", stack.messaging),
-        rate_per_account: 2,
-        ..gateway::config::Config::defaults()
-    })
-    .await
-    .unwrap();
-    let addr = app.local_addr().unwrap();
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
+    let addr = stack
+        .start_gateway(gateway::config::Config {
+            rate_per_account: 2,
+            ..stack.gateway_config()
+        })
+        .await
+        .unwrap();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let api = Api {
         http: reqwest::Client::new(),
@@ -186,7 +180,6 @@ async fn a_signed_in_account_over_its_rate_gets_429_with_retry_after() {
     let r = api.get("/me", Some(&access)).await;
     assert_eq!(r.status().as_u16(), 429);
     assert!(r.headers().contains_key("retry-after"));
-    stop.cancel();
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use diesel::{QueryableByName, RunQueryDsl, sql_types::BigInt, sql_types::Text};
-use e2e::{Stack, bearer};
+use e2e::{Stack, bearer, district::oneroster_csv_source};
 use homeroom_platform::db::Db;
 use homeroom_proto::roster::v1::{self as pb, roster_service_client::RosterServiceClient};
 use tonic::transport::Channel;
@@ -72,23 +72,14 @@ async fn district() -> Harness {
     let source = roster
         .create_sync_source(bearer(
             pb::CreateSyncSourceRequest {
-                sync_source: Some(pb::SyncSource {
-                    district_id: district_id.clone(),
-                    display_name: "SIS nightly".into(),
-                    kind: pb::SyncSourceKind::OnerosterCsv.into(),
-                    connector: Some(pb::ConnectorConfig {
-                        config: Some(pb::connector_config::Config::OnerosterCsv(
-                            pb::OneRosterCsvConfig {
-                                location: dir.display().to_string(),
-                            },
-                        )),
-                    }),
-                    settings: Some(pb::SyncSettings {
+                sync_source: Some(oneroster_csv_source(
+                    &district_id,
+                    dir,
+                    pb::SyncSettings {
                         manages_guardians: false,
                         ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
+                    },
+                )),
             },
             &token,
         ))

@@ -11,7 +11,7 @@ use std::{
 };
 
 use diesel::{QueryableByName, RunQueryDsl, sql_types::BigInt};
-use e2e::{Stack, bearer};
+use e2e::{Stack, bearer, district::oneroster_csv_source};
 use homeroom_platform::db::Db;
 use homeroom_proto::{
     identity::v1 as idpb,
@@ -90,26 +90,17 @@ impl Harness {
     }
 
     async fn source(&mut self, location: &Path, update_active: bool) -> String {
-        let source = pb::SyncSource {
-            district_id: self.district_id.clone(),
-            display_name: "ClassLink nightly".into(),
-            kind: pb::SyncSourceKind::OnerosterCsv.into(),
-            connector: Some(pb::ConnectorConfig {
-                config: Some(pb::connector_config::Config::OnerosterCsv(
-                    pb::OneRosterCsvConfig {
-                        location: location.display().to_string(),
-                    },
-                )),
-            }),
-            settings: Some(pb::SyncSettings {
+        let source = oneroster_csv_source(
+            &self.district_id,
+            location,
+            pb::SyncSettings {
                 manages_guardians: true,
                 send_invitations: false,
                 unarchive_classes: true,
                 update_active_user_contacts: update_active,
                 deactivation_threshold_percent: None,
-            }),
-            ..Default::default()
-        };
+            },
+        );
         self.roster
             .create_sync_source(bearer(
                 pb::CreateSyncSourceRequest {

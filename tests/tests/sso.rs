@@ -48,7 +48,9 @@ impl Answer {
 }
 
 async fn world(users: Value) -> World {
-    let idp = OidcProvider::start(CALLBACK, &users).await.unwrap();
+    let idp = OidcProvider::start(CALLBACK, &users)
+        .await
+        .unwrap_or_else(|e| panic!("the OpenID provider did not start: {e:#}"));
     let provider = |id: &str, kind: &str, external: Value| {
         json!({
             "id": id, "districtId": "district-1", "kind": kind,
@@ -238,6 +240,9 @@ async fn a_first_login_links_by_the_external_id_claim_and_the_next_one_by_issuer
     assert_eq!(me["accountId"], ids[0].as_str());
     // Signing in with SSO is joining: the invitee is now active.
     assert_eq!(me["status"], "ACCOUNT_STATUS_ACTIVE", "{me}");
+    // The profile says which provider it signs in with, never the subject.
+    assert_eq!(me["ssoIssuers"], json!([w.idp.issuer]), "{me}");
+    assert!(!me.to_string().contains("alice-sub"), "{me}");
 
     // The claim now names Bob's external id: the link still says Alice.
     let moved = json!({"sub": "alice-sub", "email": "alice@home.test", "email_verified": true, "employee_id": "emp-200"});

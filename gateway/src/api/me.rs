@@ -84,6 +84,9 @@ pub struct AccountView {
     pub credentials: Vec<CredentialView>,
     pub linked_students: Vec<StudentView>,
     pub has_password: bool,
+    /// Issuers of the SSO identities linked to the account (ID-5), e.g.
+    /// `https://accounts.google.com`.
+    pub sso_issuers: Vec<String>,
     pub contact_details_editable: bool,
 }
 
@@ -136,6 +139,7 @@ impl From<idpb::Account> for AccountView {
             display_name: account.display_name,
             preferred_language: account.preferred_language,
             has_password: account.has_password,
+            sso_issuers: account.sso_issuers,
             contact_details_editable: account.contact_details_editable,
         }
     }

@@ -368,7 +368,7 @@ pub fn account(view: AccountView, editable: (bool, String)) -> pb::Account {
             .collect(),
         contact_managed_by_sync: view.contact_managed_by_sync,
         has_password: view.has_password,
-        sso_issuers: Vec::new(),
+        sso_issuers: view.sso_issuers,
         linked_students: view
             .linked_students
             .into_iter()

@@ -1,6 +1,6 @@
 //! Reading accounts as the API shows them (ID-1, ID-2, ID-11).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, hash_map::Entry};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -17,7 +17,8 @@ use crate::{
     store::{
         self,
         schema::{
-            account_credentials, account_sources, accounts, addresses, linked_students, role_grants,
+            account_credentials, account_sources, accounts, addresses, linked_students,
+            role_grants, sso_links,
         },
     },
 };
@@ -73,6 +74,9 @@ pub struct AccountView {
     pub credentials: Vec<CredentialView>,
     /// Linked students.
     pub linked_students: Vec<LinkedStudent>,
+    /// ID-5: issuers of the SSO identities linked to the account, sorted and
+    /// each once (the subjects stay inside identity).
+    pub sso_issuers: Vec<String>,
     /// Times.
     pub created_at: NaiveDateTime,
     /// Last change.
@@ -116,16 +120,29 @@ type StoredCredential = (String, String, String, Option<NaiveDateTime>, NaiveDat
 /// Builds the views of accounts, in the order given (missing ids are left
 /// out): a few queries for the whole batch, none per account.
 pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, IdentityError> {
-    let mut rows = Vec::with_capacity(ids.len());
+    // The rows, with the issuers of their SSO links joined in (one row per
+    // link; most accounts have none or one): one statement, not two.
+    let mut rows: Vec<store::accounts::AccountRow> = Vec::with_capacity(ids.len());
+    let mut issuers: HashMap<String, Vec<String>> = HashMap::new();
     for chunk in ids.chunks(1_000) {
-        rows.extend(
-            of_ids!(
-                accounts::table.select(store::accounts::AccountRow::as_select()),
-                accounts::id,
-                chunk
-            )
-            .load(conn)?,
-        );
+        let joined: Vec<(store::accounts::AccountRow, Option<String>)> = of_ids!(
+            accounts::table.left_join(sso_links::table).select((
+                store::accounts::AccountRow::as_select(),
+                sso_links::issuer.nullable(),
+            )),
+            accounts::id,
+            chunk
+        )
+        .load(conn)?;
+        for (row, issuer) in joined {
+            match issuers.entry(row.id.clone()) {
+                Entry::Occupied(mut of_row) => of_row.get_mut().extend(issuer),
+                Entry::Vacant(of_row) => {
+                    of_row.insert(issuer.into_iter().collect());
+                    rows.push(row);
+                }
+            }
+        }
     }
     let order: HashMap<&str, usize> = ids
         .iter()
@@ -251,6 +268,12 @@ pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, Iden
                 external_ids: external_ids.remove(&row.id).unwrap_or_default(),
                 roles: roles.remove(&row.id).unwrap_or_default(),
                 linked_students: linked.remove(&row.id).unwrap_or_default(),
+                sso_issuers: {
+                    let mut issuers = issuers.remove(&row.id).unwrap_or_default();
+                    issuers.sort_unstable();
+                    issuers.dedup();
+                    issuers
+                },
                 credentials: creds,
                 id: row.id,
                 district_id: row.district_id,

@@ -171,6 +171,7 @@ diesel::joinable!(account_sources -> accounts (account_id));
 diesel::joinable!(account_credentials -> accounts (account_id));
 diesel::joinable!(account_credentials -> addresses (address_id));
 diesel::joinable!(role_grants -> accounts (account_id));
+diesel::joinable!(sso_links -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,

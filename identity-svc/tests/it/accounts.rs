@@ -185,3 +185,46 @@ async fn list_accounts_over_grpc_pages_and_refuses_callers_who_may_not_list() {
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn a_deactivated_holder_no_longer_makes_an_address_shared() {
+    use diesel::prelude::*;
+    use identity_svc::{ops::accounts, store::schema::accounts as table};
+
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let results = upsert_accounts(&test_db.db, batch(smiths())).await.unwrap();
+    let (sarah, kevin) = (results[0].account_id.clone(), results[1].account_id.clone());
+    let email_count = |view: &accounts::AccountView| {
+        view.credentials
+            .iter()
+            .find(|c| c.value == "smithparent@mail.com")
+            .map(|c| c.shared_count)
+    };
+    let views = |ids: Vec<String>| {
+        let db = test_db.db.clone();
+        async move { db.run(move |c| accounts::views(c, &ids)).await.unwrap() }
+    };
+    let both = views(vec![sarah.clone(), kevin.clone()]).await;
+    assert_eq!(
+        both.iter().map(email_count).collect::<Vec<_>>(),
+        [Some(2), Some(2)]
+    );
+
+    let gone = kevin.clone();
+    test_db
+        .db
+        .run(move |c| {
+            diesel::update(table::table.find(gone))
+                .set(table::status.eq("deactivated"))
+                .execute(c)
+                .map_err(homeroom_platform::db::DbError::Query)
+        })
+        .await
+        .unwrap();
+    let after = views(vec![sarah, kevin]).await;
+    assert_eq!(
+        after.iter().map(email_count).collect::<Vec<_>>(),
+        [Some(1), Some(1)],
+        "Sarah holds it alone now; Kevin's own view never says fewer than one"
+    );
+}

@@ -272,3 +272,46 @@ async fn a_callback_with_an_unknown_state_tells_nothing() {
         "this sign-in has expired or was already used; start again"
     );
 }
+
+#[tokio::test]
+async fn an_accounts_profile_lists_the_issuers_of_its_sso_links_once_each() {
+    use homeroom_platform::testing::TestDb;
+    use identity_svc::{
+        MIGRATIONS,
+        ops::{accounts, upsert::upsert_accounts},
+        store,
+    };
+
+    use crate::upsert::{batch, smiths};
+
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let results = upsert_accounts(&test_db.db, batch(smiths())).await.unwrap();
+    let (sarah, kevin) = (results[0].account_id.clone(), results[1].account_id.clone());
+    let now = chrono::Utc::now().naive_utc();
+    let linked = sarah.clone();
+    test_db
+        .db
+        .run(move |c| {
+            for (issuer, subject) in [
+                ("https://login.microsoftonline.com/t1/v2.0", "s-1"),
+                ("https://accounts.google.com", "g-1"),
+                ("https://accounts.google.com", "g-2"),
+            ] {
+                store::sso::link(c, issuer, subject, &linked, now)?;
+            }
+            Ok::<_, identity_svc::domain::error::IdentityError>(())
+        })
+        .await
+        .unwrap();
+
+    let profile = accounts::get(&test_db.db, sarah).await.unwrap();
+    assert_eq!(
+        profile.sso_issuers,
+        [
+            "https://accounts.google.com",
+            "https://login.microsoftonline.com/t1/v2.0"
+        ]
+    );
+    let other = accounts::get(&test_db.db, kevin).await.unwrap();
+    assert!(other.sso_issuers.is_empty(), "{:?}", other.sso_issuers);
+}

@@ -29,19 +29,11 @@ pub(super) fn empty(mode: FileMode, system: &str, base: &Url) -> Bundle {
             base.host_str().unwrap_or_default().to_owned(),
         ),
     ]);
-    Bundle {
-        version: Version::V1_1,
+    Bundle::empty(
+        Version::V1_1,
         manifest,
-        modes: STEMS.iter().map(|s| ((*s).to_owned(), mode)).collect(),
-        orgs: Vec::new(),
-        academic_sessions: Vec::new(),
-        courses: Vec::new(),
-        classes: Vec::new(),
-        users: Vec::new(),
-        enrollments: Vec::new(),
-        row_errors: Vec::new(),
-        warnings: Vec::new(),
-    }
+        STEMS.iter().map(|s| ((*s).to_owned(), mode)).collect(),
+    )
 }
 
 /// A record left out: `file` is the API collection, `position` its 0-based

@@ -7,18 +7,22 @@
 //! A record whose reference cannot be resolved is an ERROR row; the rest of the
 //! run goes on.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use homeroom_platform::contact::{Email, Phone, Region};
 
 use super::{
+    Map, Set,
     records::{
         Action, ClassData, CourseData, Diff, EnrollmentData, Entity, Existing, ExistingPerson,
         LinkData, PersonData, PersonKind, SchoolData, SessionData,
     },
     report::ReportRow,
 };
-use crate::oneroster::{Bundle, FileMode, OrgKind, Status, User, UserRole};
+use crate::oneroster::{Bundle, Enrollment, FileMode, OrgKind, Status, User, UserRole};
 
 /// What planning needs to know besides the bundle.
 #[derive(Debug, Clone)]
@@ -45,22 +49,43 @@ pub struct PlanContext {
 #[derive(Debug, Clone, Default)]
 pub struct State {
     /// Schools.
-    pub schools: HashMap<String, Existing<SchoolData>>,
+    pub schools: Map<String, Existing<SchoolData>>,
     /// Academic sessions.
-    pub sessions: HashMap<String, Existing<SessionData>>,
+    pub sessions: Map<String, Existing<SessionData>>,
     /// Courses.
-    pub courses: HashMap<String, Existing<CourseData>>,
+    pub courses: Map<String, Existing<CourseData>>,
     /// Classes.
-    pub classes: HashMap<String, Existing<ClassData>>,
+    pub classes: Map<String, Existing<ClassData>>,
     /// People.
-    pub people: HashMap<String, ExistingPerson>,
-    /// Enrollments.
-    pub enrollments: HashMap<String, Existing<EnrollmentData>>,
+    pub people: Map<String, ExistingPerson>,
     /// The source's guardian links by (guardian id, student id).
-    pub links: HashMap<(String, String), Existing<LinkData>>,
+    pub links: Map<(String, String), Existing<LinkData>>,
     /// Schools of other sources of the district, by source id (a school-scoped
     /// source's records may point at a school its district source supplies).
-    pub district_schools: HashMap<String, String>,
+    pub district_schools: Map<String, String>,
+}
+
+/// The enrollments the source supplied before, by source id: loaded only
+/// when planning reaches them (see [`plan`]), they are the largest part.
+pub type StoredEnrollments = Map<String, Existing<EnrollmentData>>;
+
+/// What planning links needs of a user.
+struct LinkUser {
+    source_id: String,
+    role: UserRole,
+    status: Status,
+    agents: Vec<String>,
+}
+
+impl From<User> for LinkUser {
+    fn from(u: User) -> LinkUser {
+        LinkUser {
+            source_id: u.source_id,
+            role: u.role,
+            status: u.status,
+            agents: u.agent_source_ids,
+        }
+    }
 }
 
 /// What to do to one record.
@@ -166,19 +191,19 @@ pub struct Plan {
     /// Class writes.
     pub classes: Vec<Change<ClassData>>,
     /// People writes.
-    pub people: Vec<Change<PersonData>>,
+    pub people: Vec<Change<Arc<PersonData>>>,
     /// Enrollment writes.
     pub enrollments: Vec<Change<EnrollmentData>>,
     /// Link writes.
     pub links: Vec<LinkChange>,
     /// Every person after the run, by id (data, source id, account, active).
-    pub people_after: HashMap<String, PersonAfter>,
+    pub people_after: Map<String, PersonAfter>,
     /// Staff and guardians identity-svc must hear about.
     pub accounts: Vec<AccountWork>,
     /// People deactivated by this run that have accounts: their source ids.
     pub deactivated_accounts: Vec<String>,
     /// Each guardian's active students after the run (this source's links).
-    pub guardian_students: HashMap<String, Vec<String>>,
+    pub guardian_students: Map<String, Vec<String>>,
     /// The report rows.
     pub rows: Vec<ReportRow>,
     /// The guard's numbers.
@@ -191,7 +216,7 @@ pub struct PersonAfter {
     /// Source id.
     pub source_id: String,
     /// Data.
-    pub data: PersonData,
+    pub data: Arc<PersonData>,
     /// Account, if any yet.
     pub account_id: Option<String>,
     /// Active after the run.
@@ -205,23 +230,51 @@ fn new_id() -> String {
 /// Email, mobile phone and home phone, normalised.
 type Contacts = (Option<String>, Option<String>, Option<String>);
 
-/// Plans a run.
-pub fn plan(bundle: &Bundle, state: &State, ctx: &PlanContext) -> Plan {
+/// Plans a run. The bundle is taken so that its users are dropped once
+/// people and links are planned, and its enrollments are consumed as they are
+/// planned: the two never sit in memory beside the enrollments' plan.
+///
+/// The stored enrollments are asked for once people and links are planned and
+/// the state and the bundle's users are gone, and each is dropped once its
+/// bundle row is planned.
+pub fn plan<E>(
+    mut bundle: Bundle,
+    state: State,
+    ctx: &PlanContext,
+    stored_enrollments: impl FnOnce() -> Result<StoredEnrollments, E>,
+) -> Result<Plan, E> {
+    let enrollments = std::mem::take(&mut bundle.enrollments);
+    let links = bundle
+        .users
+        .iter()
+        .map(|u| u.agent_source_ids.len())
+        .sum::<usize>();
+    let records = bundle.row_errors.len()
+        + bundle.orgs.len()
+        + bundle.academic_sessions.len()
+        + bundle.courses.len()
+        + bundle.classes.len()
+        + bundle.users.len()
+        + links
+        + enrollments.len();
     let mut p = Planner {
-        bundle,
-        state,
+        bundle: &bundle,
+        state: &state,
         ctx,
         plan: Plan {
             full: bundle.mode("users") == FileMode::Bulk
                 || (bundle.mode("users") == FileMode::Absent
                     && bundle.mode("orgs") == FileMode::Bulk),
+            people: Vec::with_capacity(bundle.users.len()),
+            enrollments: Vec::with_capacity(enrollments.len()),
+            rows: Vec::with_capacity(records),
             ..Plan::default()
         },
-        school_ids: HashMap::new(),
-        district_orgs: HashSet::new(),
-        class_ids: HashMap::new(),
-        person_ids: HashMap::new(),
-        out_of_scope_people: HashSet::new(),
+        school_ids: Map::default(),
+        district_orgs: Set::default(),
+        class_ids: Map::default(),
+        person_ids: Map::default(),
+        out_of_scope_people: Set::default(),
     };
     p.row_errors();
     p.orgs();
@@ -229,26 +282,41 @@ pub fn plan(bundle: &Bundle, state: &State, ctx: &PlanContext) -> Plan {
     p.courses();
     p.classes();
     p.people();
-    p.links();
-    p.enrollments();
+    // Only the modes are read from the bundle from here on.
+    let modes = Bundle::empty(bundle.version, BTreeMap::new(), bundle.modes.clone());
+    let mut p = p.reading(&modes, &state, ctx);
+    // Links need only each user's id, role, status and agents: the rest of the
+    // users is dropped before they are planned.
+    let mut users: Vec<LinkUser> = std::mem::take(&mut bundle.users)
+        .into_iter()
+        .map(LinkUser::from)
+        .collect();
+    users.shrink_to_fit();
+    drop(bundle);
+    p.links(&users);
+    drop(users);
+    let nothing = State::default();
+    let mut p = p.reading(&modes, &nothing, ctx);
+    drop(state);
+    p.enrollments(enrollments, stored_enrollments()?);
     p.guard();
     p.accounts();
-    p.plan
+    Ok(p.plan)
 }
 
-struct Planner<'a> {
-    bundle: &'a Bundle,
+struct Planner<'a, 'b> {
+    bundle: &'b Bundle,
     state: &'a State,
     ctx: &'a PlanContext,
     plan: Plan,
     /// School source id → roster id (known and planned).
-    school_ids: HashMap<String, String>,
-    district_orgs: HashSet<String>,
+    school_ids: Map<String, String>,
+    district_orgs: Set<String>,
     /// Class source id → (roster id, in scope).
-    class_ids: HashMap<String, (String, bool)>,
+    class_ids: Map<String, (Arc<str>, bool)>,
     /// Person source id → (roster id, kind); only people that exist after the run.
-    person_ids: HashMap<String, (String, PersonKind)>,
-    out_of_scope_people: HashSet<String>,
+    person_ids: Map<String, (Arc<str>, PersonKind)>,
+    out_of_scope_people: Set<String>,
 }
 
 /// The outcome of diffing one incoming record.
@@ -274,7 +342,27 @@ fn verdict<D: Diff + Clone>(existing: Option<&Existing<D>>, data: D) -> Verdict<
     }
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a, '_> {
+    /// The same planner, reading `bundle` and `state` from now on.
+    fn reading<'c>(
+        self,
+        bundle: &'c Bundle,
+        state: &'c State,
+        ctx: &'c PlanContext,
+    ) -> Planner<'c, 'c> {
+        Planner {
+            bundle,
+            state,
+            ctx,
+            plan: self.plan,
+            school_ids: self.school_ids,
+            district_orgs: self.district_orgs,
+            class_ids: self.class_ids,
+            person_ids: self.person_ids,
+            out_of_scope_people: self.out_of_scope_people,
+        }
+    }
+
     fn row(&mut self, row: ReportRow) -> usize {
         self.plan.rows.push(row);
         self.plan.rows.len() - 1
@@ -383,7 +471,7 @@ impl Planner<'_> {
                 .entry(sid.clone())
                 .or_insert_with(|| id.clone());
         }
-        let mut seen = HashSet::new();
+        let mut seen = Set::default();
         for org in &self.bundle.orgs {
             seen.insert(org.source_id.clone());
             match &org.kind {
@@ -468,7 +556,7 @@ impl Planner<'_> {
     }
 
     fn sessions(&mut self) {
-        let mut seen = HashSet::new();
+        let mut seen = Set::default();
         for s in &self.bundle.academic_sessions {
             seen.insert(s.source_id.clone());
             let existing = self.state.sessions.get(&s.source_id);
@@ -510,7 +598,7 @@ impl Planner<'_> {
     }
 
     fn courses(&mut self) {
-        let mut seen = HashSet::new();
+        let mut seen = Set::default();
         for c in &self.bundle.courses {
             seen.insert(c.source_id.clone());
             let existing = self.state.courses.get(&c.source_id);
@@ -547,9 +635,10 @@ impl Planner<'_> {
                 .school_scope
                 .as_ref()
                 .is_none_or(|(id, _)| *id == e.data.school_id);
-            self.class_ids.insert(sid.clone(), (e.id.clone(), in_scope));
+            self.class_ids
+                .insert(sid.clone(), (e.id.as_str().into(), in_scope));
         }
-        let mut seen = HashSet::new();
+        let mut seen = Set::default();
         for c in &self.bundle.classes {
             seen.insert(c.source_id.clone());
             let existing = self.state.classes.get(&c.source_id);
@@ -567,7 +656,8 @@ impl Planner<'_> {
                         .note("outside the source's school"),
                 );
                 let id = existing.map(|e| e.id.clone()).unwrap_or_default();
-                self.class_ids.insert(c.source_id.clone(), (id, false));
+                self.class_ids
+                    .insert(c.source_id.clone(), (id.into(), false));
                 continue;
             }
             let Some(school_id) = self.school_ids.get(&c.school_source_id).cloned() else {
@@ -598,7 +688,8 @@ impl Planner<'_> {
                 grades: c.grades.join(" "),
             };
             let (id, change) = self.decide(Entity::Class, &c.source_id, &c.title, existing, data);
-            self.class_ids.insert(c.source_id.clone(), (id, true));
+            self.class_ids
+                .insert(c.source_id.clone(), (id.into(), true));
             self.plan.classes.extend(change);
         }
         if self.bundle.mode("classes") == FileMode::Bulk {
@@ -694,12 +785,14 @@ impl Planner<'_> {
     fn people(&mut self) {
         for (sid, e) in &self.state.people {
             if e.record.active {
-                self.person_ids
-                    .insert(sid.clone(), (e.record.id.clone(), e.record.data.kind));
+                self.person_ids.insert(
+                    sid.clone(),
+                    (e.record.id.as_str().into(), e.record.data.kind),
+                );
             }
         }
         let users_bulk = self.bundle.mode("users") == FileMode::Bulk;
-        let mut seen = HashSet::new();
+        let mut seen: Set<&str> = Set::default();
         // Parsing staff and guardians' emails and phones is most of planning:
         // do it first, on every core, for the users whose row changed.
         let this: &Self = self;
@@ -717,8 +810,9 @@ impl Planner<'_> {
                 .then(|| this.contacts(u));
             (hash, contacts)
         });
-        for (i, u) in self.bundle.users.iter().enumerate() {
-            seen.insert(u.source_id.clone());
+        for u in &self.bundle.users {
+            let (hash, contacts) = prepared.next().unwrap_or_default();
+            seen.insert(&u.source_id);
             let kind = match u.role {
                 UserRole::Student => PersonKind::Student,
                 UserRole::Teacher | UserRole::Staff(_) => PersonKind::Staff,
@@ -755,14 +849,15 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            let (hash, contacts) = std::mem::take(&mut prepared[i]);
             if let Some(e) = existing
                 && e.record.active
                 && e.record.data.source_hash == hash
             {
-                let id = e.record.id.clone();
-                self.row(ReportRow::new(entity, &u.source_id, name, Action::Unchanged).record(&id));
-                self.person_ids.insert(u.source_id.clone(), (id, kind));
+                // Already in `person_ids`: every active stored person is.
+                self.row(
+                    ReportRow::new(entity, &u.source_id, name, Action::Unchanged)
+                        .record(&e.record.id),
+                );
                 continue;
             }
             let data = match self.person_data(u, kind, hash, contacts) {
@@ -770,7 +865,7 @@ impl Planner<'_> {
                 Err(reason) => {
                     let mut row =
                         ReportRow::new(entity, &u.source_id, name, Action::Error).note(reason);
-                    row.record_id = existing.map(|e| e.record.id.clone());
+                    row.record_id = existing.map(|e| e.record.id.as_str().into());
                     self.row(row);
                     continue;
                 }
@@ -791,9 +886,10 @@ impl Planner<'_> {
                 &u.source_id,
                 name,
                 existing.map(|e| &e.record),
-                data,
+                Arc::new(data),
             );
-            self.person_ids.insert(u.source_id.clone(), (id, kind));
+            self.person_ids
+                .insert(u.source_id.clone(), (id.into(), kind));
             self.plan.people.extend(change);
         }
         if users_bulk {
@@ -802,7 +898,7 @@ impl Planner<'_> {
                 .people
                 .iter()
                 .filter(|(sid, e)| {
-                    !seen.contains(*sid)
+                    !seen.contains(sid.as_str())
                         && (self.ctx.manages_guardians
                             || e.record.data.kind != PersonKind::Guardian)
                 })
@@ -822,7 +918,7 @@ impl Planner<'_> {
 
     /// Every person of the source as they will be after the run.
     fn people_after(&mut self) {
-        let mut after: HashMap<String, PersonAfter> = self
+        let mut after: Map<String, PersonAfter> = self
             .state
             .people
             .values()
@@ -869,16 +965,17 @@ impl Planner<'_> {
         self.plan.people_after = after;
     }
 
-    fn links(&mut self) {
+    fn links(&mut self, users: &[LinkUser]) {
         if !self.ctx.manages_guardians {
             return;
         }
+        // A copy of the reference, so what is borrowed from the state does
+        // not hold `self`.
+        let state = self.state;
         // Union of both directions, deduplicated: (guardian sid, student sid) → relationship.
-        let mut edges: BTreeMap<(String, String), String> = BTreeMap::new();
-        let mut broken: BTreeSet<(String, String, String)> = BTreeSet::new();
-        let kinds: HashMap<&str, &UserRole> = self
-            .bundle
-            .users
+        let mut edges: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+        let mut broken: BTreeSet<(&str, &str, String)> = BTreeSet::new();
+        let kinds: Map<&str, &UserRole> = users
             .iter()
             .map(|u| (u.source_id.as_str(), &u.role))
             .collect();
@@ -887,21 +984,17 @@ impl Planner<'_> {
                 Some(UserRole::Student) => Some(PersonKind::Student),
                 Some(UserRole::Guardian(_)) => Some(PersonKind::Guardian),
                 Some(_) => Some(PersonKind::Staff),
-                None => self.state.people.get(sid).map(|e| e.record.data.kind),
+                None => state.people.get(sid).map(|e| e.record.data.kind),
             }
         };
-        let relationship_of = |sid: &str| -> String {
-            match kinds.get(sid) {
-                Some(UserRole::Guardian(r)) => r.clone(),
-                _ => self
-                    .state
-                    .people
-                    .get(sid)
-                    .map(|e| e.record.data.role.clone())
-                    .unwrap_or_else(|| "guardian".into()),
-            }
+        let relationship_of = |sid: &str| match kinds.get(sid) {
+            Some(UserRole::Guardian(r)) => r.as_str(),
+            _ => state
+                .people
+                .get(sid)
+                .map_or("guardian", |e| e.record.data.role.as_str()),
         };
-        for u in &self.bundle.users {
+        for u in users {
             if u.status == Status::ToBeDeleted {
                 continue;
             }
@@ -910,28 +1003,21 @@ impl Planner<'_> {
                 UserRole::Guardian(_) => PersonKind::Guardian,
                 _ => continue,
             };
-            for agent in &u.agent_source_ids {
+            for agent in &u.agents {
                 match (mine, kind_of(agent)) {
                     (PersonKind::Student, Some(PersonKind::Guardian)) => {
-                        edges.insert((agent.clone(), u.source_id.clone()), relationship_of(agent));
+                        edges.insert((agent, &u.source_id), relationship_of(agent));
                     }
                     (PersonKind::Guardian, Some(PersonKind::Student)) => {
-                        edges.insert(
-                            (u.source_id.clone(), agent.clone()),
-                            relationship_of(&u.source_id),
-                        );
+                        edges.insert((&u.source_id, agent), relationship_of(&u.source_id));
                     }
                     (_, None) => {
-                        broken.insert((
-                            u.source_id.clone(),
-                            agent.clone(),
-                            format!("unknown user {agent}"),
-                        ));
+                        broken.insert((&u.source_id, agent, format!("unknown user {agent}")));
                     }
                     (_, Some(k)) => {
                         broken.insert((
-                            u.source_id.clone(),
-                            agent.clone(),
+                            &u.source_id,
+                            agent,
                             format!("agent {agent} is a {} and cannot be linked", k.as_str()),
                         ));
                     }
@@ -949,14 +1035,15 @@ impl Planner<'_> {
                 .note(reason),
             );
         }
-        let mut wanted: HashSet<(String, String)> = HashSet::new();
+        // The stored links the bundle still has.
+        let mut kept: Set<&(String, String)> = Set::default();
         for ((g_sid, s_sid), relationship) in edges {
             let link_sid = format!("{g_sid}:{s_sid}");
-            let (g, s) = match (self.person_ids.get(&g_sid), self.person_ids.get(&s_sid)) {
-                (Some((g, _)), Some((s, _))) => (g.clone(), s.clone()),
+            let (g, s) = match (self.person_ids.get(g_sid), self.person_ids.get(s_sid)) {
+                (Some((g, _)), Some((s, _))) => (g.to_string(), s.to_string()),
                 _ => {
-                    let why = if self.out_of_scope_people.contains(&g_sid)
-                        || self.out_of_scope_people.contains(&s_sid)
+                    let why = if self.out_of_scope_people.contains(g_sid)
+                        || self.out_of_scope_people.contains(s_sid)
                     {
                         "the guardian or the student is not rostered by this source"
                     } else {
@@ -970,18 +1057,21 @@ impl Planner<'_> {
                 }
             };
             let name = self.link_name(&g, &s);
-            let key = (g.clone(), s.clone());
-            wanted.insert(key.clone());
+            let key = (g, s);
+            let existing = state.links.get_key_value(&key).map(|(k, e)| {
+                kept.insert(k);
+                e
+            });
             let data = LinkData {
-                relationship,
+                relationship: relationship.to_string(),
                 is_primary: false,
             };
-            let existing = self.state.links.get(&key);
             let (_, change) = self.decide(Entity::GuardianLink, &link_sid, &name, existing, data);
             if let Some(c) = change {
+                let (guardian_id, student_id) = key;
                 self.plan.links.push(LinkChange {
-                    guardian_id: g,
-                    student_id: s,
+                    guardian_id,
+                    student_id,
                     op: c.op,
                     data: c.data,
                 });
@@ -989,26 +1079,26 @@ impl Planner<'_> {
         }
         // Links of this source that are no longer wanted: in a full sync every one;
         // in a delta only those of people deactivated now.
-        let deactivated: HashSet<&str> = self
+        let deactivated: Set<&str> = self
             .plan
             .people
             .iter()
             .filter(|c| c.op == Op::Deactivate)
             .map(|c| c.id.as_str())
             .collect();
-        let mut gone: Vec<_> = self
-            .state
+        let mut gone: Vec<_> = state
             .links
             .iter()
             .filter(|(k, e)| {
                 e.active
-                    && !wanted.contains(*k)
+                    && !kept.contains(k)
                     && (self.plan.full
                         || deactivated.contains(k.0.as_str())
                         || deactivated.contains(k.1.as_str()))
             })
             .map(|(k, _)| k.clone())
             .collect();
+        drop(kept);
         gone.sort();
         for (g, s) in gone {
             let sid = format!(
@@ -1036,25 +1126,40 @@ impl Planner<'_> {
                 data: None,
             });
         }
-        // Each guardian's students after the run.
-        let mut students: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for ((g, s), e) in &self.state.links {
-            if e.active {
-                students.entry(g.clone()).or_default().insert(s.clone());
-            }
-        }
-        for c in &self.plan.links {
-            let set = students.entry(c.guardian_id.clone()).or_default();
-            if c.op == Op::Deactivate {
-                set.remove(&c.student_id);
-            } else {
-                set.insert(c.student_id.clone());
-            }
-        }
-        self.plan.guardian_students = students
-            .into_iter()
-            .map(|(g, set)| (g, set.into_iter().collect()))
+        // Each guardian's students after the run: the stored active links, less
+        // those this run deactivates, plus those it creates or updates.
+        let ended: Set<(&str, &str)> = self
+            .plan
+            .links
+            .iter()
+            .filter(|c| c.op == Op::Deactivate)
+            .map(|c| (c.guardian_id.as_str(), c.student_id.as_str()))
             .collect();
+        let mut pairs: Vec<(&str, &str)> = state
+            .links
+            .iter()
+            .filter(|(k, e)| e.active && !ended.contains(&(k.0.as_str(), k.1.as_str())))
+            .map(|(k, _)| (k.0.as_str(), k.1.as_str()))
+            .chain(
+                self.plan
+                    .links
+                    .iter()
+                    .filter(|c| c.op != Op::Deactivate)
+                    .map(|c| (c.guardian_id.as_str(), c.student_id.as_str())),
+            )
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut students: Map<String, Vec<String>> = Map::default();
+        for (g, s) in pairs {
+            match students.get_mut(g) {
+                Some(list) => list.push(s.to_string()),
+                None => {
+                    students.insert(g.to_string(), vec![s.to_string()]);
+                }
+            }
+        }
+        self.plan.guardian_students = students;
     }
 
     fn link_name(&self, g: &str, s: &str) -> String {
@@ -1068,11 +1173,13 @@ impl Planner<'_> {
         format!("{} → {}", name(g), name(s))
     }
 
-    fn enrollments(&mut self) {
-        let mut seen = HashSet::new();
-        for en in &self.bundle.enrollments {
-            seen.insert(en.source_id.clone());
-            let existing = self.state.enrollments.get(&en.source_id);
+    /// Plans the bundle's enrollments against the stored ones, taking each
+    /// stored one out as it is matched: those left are missing from the bundle.
+    fn enrollments(&mut self, enrollments: Vec<Enrollment>, mut stored: StoredEnrollments) {
+        // (The reader has left out rows whose sourcedId was used before.)
+        for en in enrollments {
+            let stored_one = stored.remove(&en.source_id);
+            let existing = stored_one.as_ref();
             if en.status == Status::ToBeDeleted {
                 if let Some(e) = existing
                     && let Some(c) = self.retire(Entity::Enrollment, &en.source_id, "", e, None)
@@ -1081,8 +1188,8 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            let class = self.class_ids.get(&en.class_source_id).cloned();
-            let person = self.person_ids.get(&en.user_source_id).cloned();
+            let class = self.class_ids.get(&*en.class_source_id).cloned();
+            let person = self.person_ids.get(&*en.user_source_id).cloned();
             let (class_id, person_id) = match (class, person) {
                 (Some((_, false)), _) => {
                     self.row(
@@ -1100,7 +1207,7 @@ impl Planner<'_> {
                     continue;
                 }
                 (Some(_), None) => {
-                    let (action, note) = if self.out_of_scope_people.contains(&en.user_source_id) {
+                    let (action, note) = if self.out_of_scope_people.contains(&*en.user_source_id) {
                         (
                             Action::Skipped,
                             "the user is not rostered by this source".to_string(),
@@ -1120,15 +1227,17 @@ impl Planner<'_> {
             let data = EnrollmentData {
                 class_id,
                 person_id,
-                role: en.role.clone(),
+                role: en.role.to_string(),
                 is_primary: en.primary,
             };
             let (_, change) = self.decide(Entity::Enrollment, &en.source_id, "", existing, data);
             self.plan.enrollments.extend(change);
         }
         if self.bundle.mode("enrollments") == FileMode::Bulk {
-            for (sid, e) in sorted_missing(&self.state.enrollments, &seen) {
-                if let Some(c) = self.retire(Entity::Enrollment, &sid, "", e, None) {
+            let mut gone: Vec<_> = stored.into_iter().collect();
+            gone.sort_by(|a, b| a.0.cmp(&b.0));
+            for (sid, e) in gone {
+                if let Some(c) = self.retire(Entity::Enrollment, &sid, "", &e, None) {
                     self.plan.enrollments.push(c);
                 }
             }
@@ -1157,8 +1266,8 @@ impl Planner<'_> {
 /// Staff and guardians identity-svc must hear about: created or updated,
 /// still without an account, or guardians whose students changed.
 pub(crate) fn account_work(plan: &mut Plan) {
-    let mut touched: HashSet<String> = HashSet::new();
-    let mut rows: HashMap<String, usize> = HashMap::new();
+    let mut touched: Set<String> = Set::default();
+    let mut rows: Map<String, usize> = Map::default();
     for c in &plan.people {
         rows.insert(c.id.clone(), c.row);
         if c.op != Op::Deactivate {
@@ -1166,7 +1275,7 @@ pub(crate) fn account_work(plan: &mut Plan) {
         }
     }
     // Guardians whose links changed, or whose students' names or schools did.
-    let renamed: HashSet<&str> = plan
+    let renamed: Set<&str> = plan
         .people
         .iter()
         .filter(|c| {
@@ -1196,12 +1305,12 @@ pub(crate) fn account_work(plan: &mut Plan) {
             touched.insert(id.clone());
         }
     }
-    let index: HashMap<(Entity, &str), usize> = plan
+    let index: Map<(Entity, &str), usize> = plan
         .rows
         .iter()
         .enumerate()
         .filter(|(_, r)| matches!(r.entity, Entity::Staff | Entity::Guardian))
-        .map(|(i, r)| ((r.entity, r.source_id.as_str()), i))
+        .map(|(i, r)| ((r.entity, &*r.source_id), i))
         .collect();
     let mut work: Vec<AccountWork> = touched
         .into_iter()
@@ -1262,13 +1371,13 @@ fn source_hash(u: &User, region: &Region) -> String {
     format!("{:016x}", h.finish())
 }
 
-fn sorted_missing<'s, D>(
-    existing: &'s HashMap<String, Existing<D>>,
-    seen: &HashSet<String>,
+fn sorted_missing<'s, D, K: std::borrow::Borrow<str> + std::hash::Hash + Eq>(
+    existing: &'s Map<String, Existing<D>>,
+    seen: &Set<K>,
 ) -> Vec<(String, &'s Existing<D>)> {
     let mut gone: Vec<_> = existing
         .iter()
-        .filter(|(sid, _)| !seen.contains(*sid))
+        .filter(|(sid, _)| !seen.contains(sid.as_str()))
         .map(|(sid, e)| (sid.clone(), e))
         .collect();
     gone.sort_by(|a, b| a.0.cmp(&b.0));

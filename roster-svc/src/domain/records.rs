@@ -119,6 +119,14 @@ pub trait Diff {
     fn changed(&self, other: &Self) -> Vec<&'static str>;
 }
 
+/// Shared data compares as the data (planning shares people's data between
+/// the stored state, the changes and everyone-after-the-run).
+impl<T: Diff> Diff for std::sync::Arc<T> {
+    fn changed(&self, other: &Self) -> Vec<&'static str> {
+        (**self).changed(other)
+    }
+}
+
 macro_rules! diffable {
     ($ty:ty { $($field:ident),+ $(,)? }) => {
         impl Diff for $ty {
@@ -313,10 +321,10 @@ impl PersonData {
 /// An enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollmentData {
-    /// Roster class id.
-    pub class_id: String,
-    /// Roster person id.
-    pub person_id: String,
+    /// Roster class id (shared: a class has dozens of enrollments).
+    pub class_id: std::sync::Arc<str>,
+    /// Roster person id (shared: a student has several).
+    pub person_id: std::sync::Arc<str>,
     /// `student`, `teacher` …
     pub role: String,
     /// `primary`.
@@ -357,7 +365,7 @@ pub struct Existing<D> {
 #[derive(Debug, Clone)]
 pub struct ExistingPerson {
     /// The record.
-    pub record: Existing<PersonData>,
+    pub record: Existing<std::sync::Arc<PersonData>>,
     /// identity-svc account, if one was made.
     pub account_id: Option<String>,
 }

@@ -10,9 +10,9 @@ pub struct ReportRow {
     /// Kind of record.
     pub entity: Entity,
     /// The record's source id.
-    pub source_id: String,
+    pub source_id: Box<str>,
     /// Name to show.
-    pub name: String,
+    pub name: Box<str>,
     /// What happened.
     pub action: Action,
     /// Fields that changed.
@@ -20,9 +20,9 @@ pub struct ReportRow {
     /// Notes (RO-6 differences, error reasons).
     pub notes: Vec<String>,
     /// Roster record id.
-    pub record_id: Option<String>,
+    pub record_id: Option<Box<str>>,
     /// identity account id.
-    pub account_id: Option<String>,
+    pub account_id: Option<Box<str>>,
 }
 
 impl ReportRow {
@@ -30,8 +30,8 @@ impl ReportRow {
     pub fn new(entity: Entity, source_id: &str, name: &str, action: Action) -> ReportRow {
         ReportRow {
             entity,
-            source_id: source_id.to_string(),
-            name: name.to_string(),
+            source_id: source_id.into(),
+            name: name.into(),
             action,
             changed_fields: Vec::new(),
             notes: Vec::new(),
@@ -42,7 +42,7 @@ impl ReportRow {
 
     /// With a roster record id.
     pub fn record(mut self, id: &str) -> ReportRow {
-        self.record_id = Some(id.to_string());
+        self.record_id = Some(id.into());
         self
     }
 

@@ -10,7 +10,10 @@
 //! [`ResultRow`] per input row (and per abandoned link) for the result file.
 //! Pure: no database, no network.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::{
+    collections::{BTreeSet, HashMap, HashSet},
+    sync::Arc,
+};
 
 use homeroom_platform::contact::{Email, Phone, Region};
 
@@ -134,7 +137,7 @@ impl UploadPlan {
             let Some(g) = r.guardian_row.and_then(|i| self.plan.rows.get(i)) else {
                 continue;
             };
-            r.account_id.clone_from(&g.account_id);
+            r.account_id = g.account_id.as_deref().map(Into::into);
             if r.action.is_none() {
                 continue;
             }
@@ -598,7 +601,7 @@ impl<'a> UploadPlanner<'a> {
     fn apply_groups(&mut self, groups: Vec<(Group, Vec<usize>)>) {
         // Person id → group that owns it (two groups may find one person).
         let mut owner: HashMap<String, usize> = HashMap::new();
-        let mut people: Vec<Change<PersonData>> = Vec::new();
+        let mut people: Vec<Change<Arc<PersonData>>> = Vec::new();
         let mut wanted: HashSet<(String, String)> = HashSet::new();
         let mut links: Vec<LinkChange> = Vec::new();
         for (gi, (group, students)) in groups.iter().enumerate() {
@@ -626,7 +629,7 @@ impl<'a> UploadPlanner<'a> {
                 continue;
             }
             owner.insert(id.clone(), gi);
-            let data = person_data(&group.fields);
+            let data = Arc::new(person_data(&group.fields));
             let name = data.display_name();
             let (action, changed) = match existing {
                 None => (Action::Created, Vec::new()),
@@ -835,7 +838,7 @@ impl<'a> UploadPlanner<'a> {
     fn after(&mut self) {
         let after = self.students_after();
         let plan = &mut self.out.plan;
-        let mut people: HashMap<String, PersonAfter> = self
+        let mut people: super::Map<String, PersonAfter> = self
             .state
             .people
             .iter()
@@ -881,7 +884,7 @@ impl<'a> UploadPlanner<'a> {
                     s.id.clone(),
                     PersonAfter {
                         source_id: s.source_id.clone(),
-                        data: s.data.clone(),
+                        data: Arc::new(s.data.clone()),
                         account_id: None,
                         active: true,
                     },

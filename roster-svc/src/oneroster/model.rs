@@ -6,7 +6,7 @@
 //! bundles keep people's role and orgs in `roles.csv`; the reader folds them into
 //! [`User::role`] and [`User::org_source_ids`], so both versions look alike here.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 /// The OneRoster version a manifest declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,14 +196,14 @@ pub struct Enrollment {
     pub source_id: String,
     /// `status`.
     pub status: Status,
-    /// `classSourcedId`.
-    pub class_source_id: String,
-    /// `schoolSourcedId`.
-    pub school_source_id: Option<String>,
-    /// `userSourcedId`.
-    pub user_source_id: String,
-    /// `role` as written (`student`, `teacher`, `administrator`, `proctor`).
-    pub role: String,
+    /// `classSourcedId` (shared by the class's enrollments).
+    pub class_source_id: Arc<str>,
+    /// `schoolSourcedId` (shared).
+    pub school_source_id: Option<Arc<str>>,
+    /// `userSourcedId` (shared by the user's enrollments).
+    pub user_source_id: Arc<str>,
+    /// `role` (`student`, `teacher`, `administrator`, `proctor`).
+    pub role: &'static str,
     /// `primary`.
     pub primary: bool,
 }
@@ -251,6 +251,27 @@ pub struct Bundle {
 }
 
 impl Bundle {
+    /// A bundle of no records: a version, its manifest and its files' modes.
+    pub fn empty(
+        version: Version,
+        manifest: BTreeMap<String, String>,
+        modes: BTreeMap<String, FileMode>,
+    ) -> Bundle {
+        Bundle {
+            version,
+            manifest,
+            modes,
+            orgs: Vec::new(),
+            academic_sessions: Vec::new(),
+            courses: Vec::new(),
+            classes: Vec::new(),
+            users: Vec::new(),
+            enrollments: Vec::new(),
+            row_errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// The mode of a file by stem; absent when the manifest does not list it.
     pub fn mode(&self, stem: &str) -> FileMode {
         self.modes.get(stem).copied().unwrap_or(FileMode::Absent)

@@ -115,13 +115,14 @@ pub(super) fn enrollments(
         c("schoolSourcedId"),
     );
     let (user, role, primary) = (c("userSourcedId"), c("role"), c("primary"));
+    let mut ids = crate::domain::Interner::default();
     table.rows(mode, report, |row| {
         Ok(Enrollment {
             source_id: row.required(id, "sourcedId")?.to_owned(),
             status: row.status(status)?,
-            class_source_id: row.required(class, "classSourcedId")?.to_owned(),
-            school_source_id: row.text(school),
-            user_source_id: row.required(user, "userSourcedId")?.to_owned(),
+            class_source_id: ids.get(row.required(class, "classSourcedId")?),
+            school_source_id: row.text(school).map(|s| ids.get(&s)),
+            user_source_id: ids.get(row.required(user, "userSourcedId")?),
             role: enrollment_role(row.required(role, "role")?)?,
             primary: row.flag(primary, "primary", false)?,
         })
@@ -139,11 +140,11 @@ fn org_kind(value: &str) -> OrgKind {
 }
 
 /// An enrollment role the standard knows, in its spelling.
-pub(crate) fn enrollment_role(value: &str) -> Result<String, String> {
+pub(crate) fn enrollment_role(value: &str) -> Result<&'static str, String> {
     ENROLLMENT_ROLES
         .iter()
         .find(|r| r.eq_ignore_ascii_case(value))
-        .map(|r| (*r).to_owned())
+        .copied()
         .ok_or_else(|| {
             format!(
                 "role \"{value}\" is not an enrollment role ({})",

@@ -7,7 +7,11 @@
 use std::{collections::HashMap, io::Cursor, sync::Arc};
 
 use futures::{StreamExt, TryStreamExt};
-use homeroom_platform::{contact::Region, db::Db, telemetry::mask_address};
+use homeroom_platform::{
+    contact::Region,
+    db::{Backend, Db},
+    telemetry::mask_address,
+};
 use homeroom_proto::{identity::v1 as idpb, messaging::v1 as mpb};
 
 use super::clients::{Accounts, Notices};
@@ -136,18 +140,24 @@ impl Engine {
         let mut timer = PhaseTimer::start();
         self.progress(run, "reading").await?;
         // Read the bundle and load what the source supplied before at once.
+        // People on one connection, the rest on another.
         let (district_id, source_id) = (district.id.clone(), source.id.clone());
         let load = self.db.run(move |c| {
             let state = records::load_state(c, &district_id, &source_id)?;
             let active = records::active_people(c, &district_id)?;
             Ok::<_, RosterError>((state, active))
         });
-        let (read, loaded) = tokio::join!(self.read(run, &source), load);
+        let (district_id, source_id) = (district.id.clone(), source.id.clone());
+        let load_people = self.db.run(move |c| {
+            records::load_people(c, &district_id, &source_id).map_err(RosterError::from)
+        });
+        let (read, loaded, people) = tokio::join!(self.read(run, &source), load, load_people);
         let Input { bundle, cursor } = match read? {
             Ok(input) => input,
             Err(stop) => return Ok(failed(stop, None)),
         };
-        let (state, active) = loaded?;
+        let (mut state, active) = loaded?;
+        state.people = people?;
         let version = Some(bundle.version.as_str().to_string());
         timer.next("reading and loading");
         self.progress(run, "planning").await?;
@@ -161,9 +171,17 @@ impl Engine {
             active_people_in_district: active,
             threshold_percent: u32::try_from(source.deactivation_threshold_percent).unwrap_or(20),
         };
-        let mut plan = tokio::task::spawn_blocking(move || plan::plan(&bundle, &state, &ctx))
-            .await
-            .map_err(|e| RosterError::Internal(e.into()))?;
+        // Planning asks for the stored enrollments once it reaches them.
+        let (district_id, source_id) = (district.id.clone(), source.id.clone());
+        let mut plan = self
+            .db
+            .run(move |c| {
+                plan::plan(bundle, state, &ctx, || {
+                    records::load_enrollments(c, &district_id, &source_id)
+                })
+                .map_err(RosterError::from)
+            })
+            .await?;
         let mode = Some(if plan.full { "full" } else { "delta" });
         let guard = plan.guard;
         if let Some(g) = guard
@@ -340,48 +358,50 @@ impl Engine {
             org_id: id.clone(),
             name: name.clone(),
         }));
-        let batches: Vec<(Vec<AccountWork>, idpb::UpsertAccountsRequest)> = plan
-            .accounts
-            .chunks(UPSERT_BATCH)
-            .map(|work| {
-                let accounts = work
-                    .iter()
-                    .filter_map(|w| account_upsert(plan, source, district, w))
-                    .collect();
-                (
-                    work.to_vec(),
-                    idpb::UpsertAccountsRequest {
+        // Each batch's request is built when it is sent, so at most
+        // UPSERT_CONCURRENCY of them exist at once.
+        let shared: &Plan = plan;
+        let results: Vec<(usize, idpb::UpsertAccountsResponse)> =
+            futures::stream::iter((0..shared.accounts.len()).step_by(UPSERT_BATCH))
+                .map(|start| {
+                    let work =
+                        &shared.accounts[start..(start + UPSERT_BATCH).min(shared.accounts.len())];
+                    let request = idpb::UpsertAccountsRequest {
                         district_id: district.id.clone(),
                         source_system: source.id.clone(),
-                        accounts,
+                        accounts: work
+                            .iter()
+                            .filter_map(|w| account_upsert(shared, source, district, w))
+                            .collect(),
                         org_labels: labels.clone(),
                         dry_run: run.dry_run,
                         phone_region: district.default_phone_region.clone(),
-                    },
-                )
-            })
-            .collect();
-        let results: Vec<(Vec<AccountWork>, idpb::UpsertAccountsResponse)> =
-            futures::stream::iter(batches)
-                .map(|(work, request)| async move {
-                    let response = self.accounts.upsert(request).await.map_err(|s| {
-                        RosterError::Unavailable(format!(
-                            "identity-svc did not take the accounts: {}",
-                            s.message()
-                        ))
-                    })?;
-                    Ok::<_, RosterError>((work, response))
+                    };
+                    async move {
+                        let response = self.accounts.upsert(request).await.map_err(|s| {
+                            RosterError::Unavailable(format!(
+                                "identity-svc did not take the accounts: {}",
+                                s.message()
+                            ))
+                        })?;
+                        Ok::<_, RosterError>((start, response))
+                    }
                 })
                 .buffered(UPSERT_CONCURRENCY)
                 .try_collect()
                 .await?;
         let mut accounts = HashMap::new();
         let mut changes = Vec::new();
-        for (work, response) in results {
-            for (w, r) in work.iter().zip(response.results) {
+        // The work is set aside while results are applied to the plan's rows,
+        // so no entry is copied.
+        let work = std::mem::take(&mut plan.accounts);
+        for (start, response) in results {
+            let batch = &work[start..(start + UPSERT_BATCH).min(work.len())];
+            for (w, r) in batch.iter().zip(response.results) {
                 apply_result(plan, w, r, &mut accounts, &mut changes);
             }
         }
+        plan.accounts = work;
         Ok((accounts, changes))
     }
 
@@ -515,20 +535,45 @@ impl Engine {
         }
     }
 
+    /// Stores the report. A large one on PostgreSQL is written in two halves
+    /// on two connections at once (the database and this process each keep a
+    /// core busy); if either fails, neither is kept.
     async fn store_report(&self, run: &RunRow, plan: Arc<Plan>) -> Result<(), RosterError> {
-        let id = run.id.clone();
-        let written = self
-            .db
-            .transaction(move |c| {
-                sync::insert_report(c, &id, &plan.rows).map_err(RosterError::from)
+        let halves = if self.db.backend() == Backend::Postgres && plan.rows.len() >= SPLIT_REPORT {
+            2
+        } else {
+            1
+        };
+        let part = plan.rows.len().div_ceil(halves);
+        let writes = (0..halves).map(|h| {
+            let (id, plan) = (run.id.clone(), plan.clone());
+            self.db.transaction(move |c| {
+                let start = (h * part).min(plan.rows.len());
+                let rows = &plan.rows[start..(start + part).min(plan.rows.len())];
+                sync::insert_report_part(c, &id, rows, start).map_err(RosterError::from)
             })
-            .await?;
+        });
+        let written = match futures::future::try_join_all(writes).await {
+            Ok(parts) => parts.into_iter().sum::<usize>(),
+            Err(e) => {
+                let id = run.id.clone();
+                if halves > 1 {
+                    self.db
+                        .run(move |c| sync::delete_report(c, &id).map_err(RosterError::from))
+                        .await?;
+                }
+                return Err(e);
+            }
+        };
         self.db
             .after_bulk_write(written as u64, &["sync_report_rows"])
             .await?;
         Ok(())
     }
 }
+
+/// Report rows from which PostgreSQL writes a report in two halves at once.
+const SPLIT_REPORT: usize = 50_000;
 
 /// How long invitations stay with the process sending them (a run's are left
 /// to it this long before any sweeper may take them).
@@ -548,7 +593,7 @@ pub(crate) fn invitees(plan: &Plan, source: &SourceRow) -> Vec<String> {
         .iter()
         .filter(|r| r.action == Action::Created)
         .filter(|r| matches!(r.entity, Entity::Staff | Entity::Guardian))
-        .filter_map(|r| r.account_id.clone())
+        .filter_map(|r| r.account_id.as_deref().map(String::from))
         .collect()
 }
 
@@ -562,7 +607,8 @@ impl PhaseTimer {
 
     fn next(&mut self, finished: &'static str) {
         let ms = self.0.elapsed().as_millis();
-        tracing::info!(phase = finished, ms, "sync phase done");
+        let (rss_mib, peak_mib) = homeroom_platform::telemetry::memory_mib();
+        tracing::info!(phase = finished, ms, rss_mib, peak_mib, "sync phase done");
         self.0 = std::time::Instant::now();
     }
 }
@@ -678,7 +724,7 @@ fn apply_result(
         return;
     }
     if !r.account_id.is_empty() {
-        row.account_id = Some(r.account_id.clone());
+        row.account_id = Some(r.account_id.as_str().into());
         accounts.insert(w.person_id.clone(), r.account_id);
     }
     if row.action == Action::Unchanged && outcome == idpb::UpsertOutcome::Updated {
@@ -702,7 +748,7 @@ fn apply_result(
             "contact change applied to an active user ({}); the user is notified",
             field_name(d.field)
         ));
-        if let Some(account_id) = row.account_id.clone() {
+        if let Some(account_id) = row.account_id.as_deref().map(String::from) {
             changes.push(AppliedChange {
                 person_id: w.person_id.clone(),
                 account_id,

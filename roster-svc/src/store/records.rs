@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use homeroom_platform::{bulk_insert, db::DbConn};
+use homeroom_platform::{bulk_insert_each, db::DbConn};
 
 use super::schema::{
     academic_sessions, classes, courses, enrollments, guardian_links, people, schools,
 };
 use crate::domain::{
-    plan::{Change, LinkChange, Op, Plan, State},
+    Interner, Map,
+    plan::{Change, LinkChange, Op, Plan, State, StoredEnrollments},
     records::{
         ClassData, CourseData, EnrollmentData, Existing, ExistingPerson, LinkData, PersonData,
         PersonKind, SchoolData, SessionData,
@@ -31,7 +32,66 @@ const ACTIVE: &str = "active";
 const DEACTIVATED: &str = "deactivated";
 const ARCHIVED: &str = "archived";
 
-/// Loads everything the source supplied before.
+/// Rows of one source a load reads at a time: a district's 300,000
+/// enrollments never sit in one result set (and one `Vec`) beside the map
+/// they are loaded into.
+const LOAD_PAGE: i64 = 10_000;
+
+/// Sets `$status` (deactivated, or archived for classes) on the rows of
+/// `$table` that `$changes` deactivates, 500 ids to a statement; the number
+/// of rows written.
+macro_rules! deactivate {
+    ($conn:expr, $table:ident, $changes:expr, $status:expr, $now:expr) => {{
+        let mut written = 0;
+        for ids in deactivations($changes).chunks(500) {
+            written += diesel::update($table::table.filter($table::id.eq_any(ids)))
+                .set(($table::status.eq($status), $table::updated_at.eq($now)))
+                .execute($conn)?;
+        }
+        written
+    }};
+}
+
+/// How many rows of `$table` the source has (to size the map up front).
+macro_rules! count_of {
+    ($conn:expr, $table:ident, $district_id:expr, $source:expr) => {{
+        let n: i64 = $table::table
+            .filter($table::district_id.eq($district_id))
+            .filter($table::source_system.eq($source))
+            .count()
+            .get_result($conn)?;
+        usize::try_from(n).unwrap_or(0)
+    }};
+}
+
+/// Runs `$each` for every `$row` of the source in `$table`, [`LOAD_PAGE`]
+/// at a time in source-id order (the unique index's).
+macro_rules! for_each_page {
+    ($conn:expr, $table:ident, $district_id:expr, $source:expr, |$r:ident: $row:ty| $each:block) => {{
+        let mut after = String::new();
+        loop {
+            let page: Vec<$row> = $table::table
+                .filter($table::district_id.eq($district_id))
+                .filter($table::source_system.eq($source))
+                .filter($table::source_id.gt(&after))
+                .order($table::source_id)
+                .limit(LOAD_PAGE)
+                .select(<$row>::as_select())
+                .load($conn)?;
+            let last = page.len() < LOAD_PAGE as usize;
+            if let Some(r) = page.last() {
+                after.clone_from(&r.source_id);
+            }
+            for $r in page $each
+            if last {
+                break;
+            }
+        }
+    }};
+}
+
+/// Loads everything the source supplied before but its people and
+/// enrollments (see [`load_people`], [`load_enrollments`]).
 pub fn load_state(conn: &mut DbConn, district_id: &str, source: &str) -> QueryResult<State> {
     let mut state = State::default();
     let rows: Vec<(String, String, String, Option<String>, String)> = schools::table
@@ -133,64 +193,6 @@ pub fn load_state(conn: &mut DbConn, district_id: &str, source: &str) -> QueryRe
         );
     }
 
-    let person_rows: Vec<PersonState> = people::table
-        .filter(people::district_id.eq(district_id))
-        .filter(people::source_system.eq(source))
-        .select(PersonState::as_select())
-        .load(conn)?;
-    for r in person_rows {
-        let Some(kind) = PersonKind::parse(&r.kind) else {
-            continue;
-        };
-        state.people.insert(
-            r.source_id,
-            ExistingPerson {
-                record: Existing {
-                    id: r.id,
-                    active: r.status == ACTIVE,
-                    data: PersonData {
-                        kind,
-                        role: r.role,
-                        given_name: r.given_name,
-                        middle_name: r.middle_name,
-                        family_name: r.family_name,
-                        identifier: r.identifier,
-                        grades: r.grades,
-                        school_id: r.school_id,
-                        school_ids: r.school_ids,
-                        email: r.email,
-                        phone: r.phone,
-                        home_phone: r.home_phone,
-                        preferred_language: r.preferred_language,
-                        source_hash: r.source_hash.unwrap_or_default(),
-                    },
-                },
-                account_id: r.account_id,
-            },
-        );
-    }
-
-    let enrollment_rows: Vec<EnrollmentState> = enrollments::table
-        .filter(enrollments::district_id.eq(district_id))
-        .filter(enrollments::source_system.eq(source))
-        .select(EnrollmentState::as_select())
-        .load(conn)?;
-    for r in enrollment_rows {
-        state.enrollments.insert(
-            r.source_id,
-            Existing {
-                id: r.id,
-                active: r.status == ACTIVE,
-                data: EnrollmentData {
-                    class_id: r.class_id,
-                    person_id: r.person_id,
-                    role: r.role,
-                    is_primary: r.is_primary,
-                },
-            },
-        );
-    }
-
     let link_rows: Vec<LinkRow> = guardian_links::table
         .filter(guardian_links::district_id.eq(district_id))
         .filter(guardian_links::source_system.eq(source))
@@ -210,6 +212,87 @@ pub fn load_state(conn: &mut DbConn, district_id: &str, source: &str) -> QueryRe
         );
     }
     Ok(state)
+}
+
+/// The people the source supplied before, by source id (loaded on a
+/// connection of their own while [`load_state`] loads the rest).
+pub fn load_people(
+    conn: &mut DbConn,
+    district_id: &str,
+    source: &str,
+) -> QueryResult<Map<String, ExistingPerson>> {
+    let mut people = Map::with_capacity_and_hasher(
+        count_of!(conn, people, district_id, source),
+        Default::default(),
+    );
+    for_each_page!(conn, people, district_id, source, |r: PersonState| {
+        let Some(kind) = PersonKind::parse(&r.kind) else {
+            continue;
+        };
+        people.insert(
+            r.source_id,
+            ExistingPerson {
+                record: Existing {
+                    id: r.id,
+                    active: r.status == ACTIVE,
+                    data: std::sync::Arc::new(PersonData {
+                        kind,
+                        role: r.role,
+                        given_name: r.given_name,
+                        middle_name: r.middle_name,
+                        family_name: r.family_name,
+                        identifier: r.identifier,
+                        grades: r.grades,
+                        school_id: r.school_id,
+                        school_ids: r.school_ids,
+                        email: r.email,
+                        phone: r.phone,
+                        home_phone: r.home_phone,
+                        preferred_language: r.preferred_language,
+                        source_hash: r.source_hash.unwrap_or_default(),
+                    }),
+                },
+                account_id: r.account_id,
+            },
+        );
+    });
+    Ok(people)
+}
+
+/// The enrollments the source supplied before, by source id.
+pub fn load_enrollments(
+    conn: &mut DbConn,
+    district_id: &str,
+    source: &str,
+) -> QueryResult<StoredEnrollments> {
+    let mut enrollments = Map::with_capacity_and_hasher(
+        count_of!(conn, enrollments, district_id, source),
+        Default::default(),
+    );
+    // Class and person ids repeat across enrollments: each is kept once.
+    let mut ids = Interner::default();
+    for_each_page!(
+        conn,
+        enrollments,
+        district_id,
+        source,
+        |r: EnrollmentState| {
+            enrollments.insert(
+                r.source_id,
+                Existing {
+                    id: r.id,
+                    active: r.status == ACTIVE,
+                    data: EnrollmentData {
+                        class_id: ids.get(&r.class_id),
+                        person_id: ids.get(&r.person_id),
+                        role: r.role,
+                        is_primary: r.is_primary,
+                    },
+                },
+            );
+        }
+    );
+    Ok(enrollments)
 }
 
 /// Active students, staff and guardians of a district (every source).
@@ -252,8 +335,10 @@ pub fn apply(
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let mut written = 0;
-    let new_schools: Vec<SchoolRow> = creates(&plan.schools)
-        .map(|(c, d)| SchoolRow {
+    written += bulk_insert_each!(
+        conn,
+        schools::table,
+        creates(&plan.schools).map(|(c, d)| SchoolRow {
             id: c.id.clone(),
             district_id: district_id.into(),
             source_system: source.into(),
@@ -263,9 +348,9 @@ pub fn apply(
             status: ACTIVE.into(),
             created_at: now,
             updated_at: now,
-        })
-        .collect();
-    written += bulk_insert!(&mut *conn, schools::table, &new_schools, 1_000)?;
+        }),
+        1_000
+    )?;
     for (c, d) in updates(&plan.schools) {
         written += diesel::update(schools::table.find(&c.id))
             .set((
@@ -276,14 +361,12 @@ pub fn apply(
             ))
             .execute(conn)?;
     }
-    for ids in deactivations(&plan.schools).chunks(500) {
-        written += diesel::update(schools::table.filter(schools::id.eq_any(ids)))
-            .set((schools::status.eq(DEACTIVATED), schools::updated_at.eq(now)))
-            .execute(conn)?;
-    }
+    written += deactivate!(conn, schools, &plan.schools, DEACTIVATED, now);
 
-    let new_sessions: Vec<SessionRow> = creates(&plan.sessions)
-        .map(|(c, d)| SessionRow {
+    written += bulk_insert_each!(
+        conn,
+        academic_sessions::table,
+        creates(&plan.sessions).map(|(c, d)| SessionRow {
             id: c.id.clone(),
             district_id: district_id.into(),
             source_system: source.into(),
@@ -297,9 +380,9 @@ pub fn apply(
             status: ACTIVE.into(),
             created_at: now,
             updated_at: now,
-        })
-        .collect();
-    written += bulk_insert!(&mut *conn, academic_sessions::table, &new_sessions, 500)?;
+        }),
+        500
+    )?;
     for (c, d) in updates(&plan.sessions) {
         written += diesel::update(academic_sessions::table.find(&c.id))
             .set((
@@ -314,18 +397,12 @@ pub fn apply(
             ))
             .execute(conn)?;
     }
-    for ids in deactivations(&plan.sessions).chunks(500) {
-        written +=
-            diesel::update(academic_sessions::table.filter(academic_sessions::id.eq_any(ids)))
-                .set((
-                    academic_sessions::status.eq(DEACTIVATED),
-                    academic_sessions::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-    }
+    written += deactivate!(conn, academic_sessions, &plan.sessions, DEACTIVATED, now);
 
-    let new_courses: Vec<CourseRow> = creates(&plan.courses)
-        .map(|(c, d)| CourseRow {
+    written += bulk_insert_each!(
+        conn,
+        courses::table,
+        creates(&plan.courses).map(|(c, d)| CourseRow {
             id: c.id.clone(),
             district_id: district_id.into(),
             source_system: source.into(),
@@ -336,9 +413,9 @@ pub fn apply(
             status: ACTIVE.into(),
             created_at: now,
             updated_at: now,
-        })
-        .collect();
-    written += bulk_insert!(&mut *conn, courses::table, &new_courses, 1_000)?;
+        }),
+        1_000
+    )?;
     for (c, d) in updates(&plan.courses) {
         written += diesel::update(courses::table.find(&c.id))
             .set((
@@ -350,14 +427,12 @@ pub fn apply(
             ))
             .execute(conn)?;
     }
-    for ids in deactivations(&plan.courses).chunks(500) {
-        written += diesel::update(courses::table.filter(courses::id.eq_any(ids)))
-            .set((courses::status.eq(DEACTIVATED), courses::updated_at.eq(now)))
-            .execute(conn)?;
-    }
+    written += deactivate!(conn, courses, &plan.courses, DEACTIVATED, now);
 
-    let new_classes: Vec<ClassRow> = creates(&plan.classes)
-        .map(|(c, d)| ClassRow {
+    written += bulk_insert_each!(
+        conn,
+        classes::table,
+        creates(&plan.classes).map(|(c, d)| ClassRow {
             id: c.id.clone(),
             district_id: district_id.into(),
             school_id: d.school_id.clone(),
@@ -372,9 +447,9 @@ pub fn apply(
             status: ACTIVE.into(),
             created_at: now,
             updated_at: now,
-        })
-        .collect();
-    written += bulk_insert!(&mut *conn, classes::table, &new_classes, 500)?;
+        }),
+        500
+    )?;
     for (c, d) in updates(&plan.classes) {
         written += diesel::update(classes::table.find(&c.id))
             .set((
@@ -390,14 +465,12 @@ pub fn apply(
             ))
             .execute(conn)?;
     }
-    for ids in deactivations(&plan.classes).chunks(500) {
-        written += diesel::update(classes::table.filter(classes::id.eq_any(ids)))
-            .set((classes::status.eq(ARCHIVED), classes::updated_at.eq(now)))
-            .execute(conn)?;
-    }
+    written += deactivate!(conn, classes, &plan.classes, ARCHIVED, now);
 
-    let new_people: Vec<PersonRow> = creates(&plan.people)
-        .map(|(c, d)| PersonRow {
+    written += bulk_insert_each!(
+        conn,
+        people::table,
+        creates(&plan.people).map(|(c, d)| PersonRow {
             id: c.id.clone(),
             district_id: district_id.into(),
             kind: d.kind.as_str().into(),
@@ -420,9 +493,9 @@ pub fn apply(
             status: ACTIVE.into(),
             created_at: now,
             updated_at: now,
-        })
-        .collect();
-    written += bulk_insert!(&mut *conn, people::table, &new_people, 1_000)?;
+        }),
+        100
+    )?;
     for (c, d) in updates(&plan.people) {
         written += diesel::update(people::table.find(&c.id))
             .set((
@@ -445,11 +518,7 @@ pub fn apply(
             ))
             .execute(conn)?;
     }
-    for ids in deactivations(&plan.people).chunks(500) {
-        written += diesel::update(people::table.filter(people::id.eq_any(ids)))
-            .set((people::status.eq(DEACTIVATED), people::updated_at.eq(now)))
-            .execute(conn)?;
-    }
+    written += deactivate!(conn, people, &plan.people, DEACTIVATED, now);
     // Accounts identity made for people created earlier without one.
     let created: std::collections::HashSet<&str> =
         creates(&plan.people).map(|(c, _)| c.id.as_str()).collect();
@@ -468,51 +537,55 @@ pub fn apply(
         }
     }
 
-    let new_links: Vec<LinkRow> = plan
-        .links
-        .iter()
-        .filter(|l| l.op == Op::Create)
-        .filter_map(|l| {
-            let d = l.data.as_ref()?;
-            Some(LinkRow {
-                guardian_id: l.guardian_id.clone(),
-                student_id: l.student_id.clone(),
-                district_id: district_id.into(),
-                source_system: source.into(),
-                relationship: d.relationship.clone(),
-                is_primary: d.is_primary,
-                status: ACTIVE.into(),
-                created_at: now,
-                updated_at: now,
-            })
-        })
-        .collect();
-    written += bulk_insert!(&mut *conn, guardian_links::table, &new_links, 1_000)?;
+    written += bulk_insert_each!(
+        conn,
+        guardian_links::table,
+        plan.links
+            .iter()
+            .filter(|l| l.op == Op::Create)
+            .filter_map(|l| {
+                let d = l.data.as_ref()?;
+                Some(LinkRow {
+                    guardian_id: l.guardian_id.clone(),
+                    student_id: l.student_id.clone(),
+                    district_id: district_id.into(),
+                    source_system: source.into(),
+                    relationship: d.relationship.clone(),
+                    is_primary: d.is_primary,
+                    status: ACTIVE.into(),
+                    created_at: now,
+                    updated_at: now,
+                })
+            }),
+        1_000
+    )?;
     for l in plan.links.iter().filter(|l| l.op != Op::Create) {
         written += update_link(conn, l, now)?;
     }
 
-    let new_enrollments: Vec<EnrollmentRow> = creates(&plan.enrollments)
-        .map(|(c, d)| EnrollmentRow {
+    written += bulk_insert_each!(
+        conn,
+        enrollments::table,
+        creates(&plan.enrollments).map(|(c, d)| EnrollmentRow {
             id: c.id.clone(),
             district_id: district_id.into(),
             source_system: source.into(),
             source_id: c.source_id.clone(),
-            class_id: d.class_id.clone(),
-            person_id: d.person_id.clone(),
+            class_id: d.class_id.to_string(),
+            person_id: d.person_id.to_string(),
             role: d.role.clone(),
             is_primary: d.is_primary,
             status: ACTIVE.into(),
             created_at: now,
             updated_at: now,
-        })
-        .collect();
-    written += bulk_insert!(&mut *conn, enrollments::table, &new_enrollments, 1_000)?;
+        }),
+        1_000
+    )?;
     for (c, d) in updates(&plan.enrollments) {
         written += diesel::update(enrollments::table.find(&c.id))
             .set((
-                enrollments::class_id.eq(&d.class_id),
-                enrollments::person_id.eq(&d.person_id),
+                enrollments::class_id.eq(&*d.class_id),
+                enrollments::person_id.eq(&*d.person_id),
                 enrollments::role.eq(&d.role),
                 enrollments::is_primary.eq(d.is_primary),
                 enrollments::status.eq(ACTIVE),
@@ -520,14 +593,7 @@ pub fn apply(
             ))
             .execute(conn)?;
     }
-    for ids in deactivations(&plan.enrollments).chunks(500) {
-        written += diesel::update(enrollments::table.filter(enrollments::id.eq_any(ids)))
-            .set((
-                enrollments::status.eq(DEACTIVATED),
-                enrollments::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
+    written += deactivate!(conn, enrollments, &plan.enrollments, DEACTIVATED, now);
     Ok(written)
 }
 

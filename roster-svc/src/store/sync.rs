@@ -452,13 +452,13 @@ impl ReportRowRecord {
     pub fn to_row(&self) -> Option<ReportRow> {
         Some(ReportRow {
             entity: Entity::parse(&self.entity)?,
-            source_id: self.source_id.clone(),
-            name: self.name.clone(),
+            source_id: self.source_id.as_str().into(),
+            name: self.name.as_str().into(),
             action: Action::parse(&self.action)?,
             changed_fields: lines(&self.changed_fields),
             notes: lines(&self.notes),
-            record_id: self.record_id.clone(),
-            account_id: self.account_id.clone(),
+            record_id: self.record_id.as_deref().map(Into::into),
+            account_id: self.account_id.as_deref().map(Into::into),
         })
     }
 }
@@ -472,6 +472,17 @@ fn lines(s: &str) -> Vec<String> {
 
 /// Stores a run's report rows, numbered from 1 in order.
 pub fn insert_report(conn: &mut DbConn, run_id: &str, rows: &[ReportRow]) -> QueryResult<usize> {
+    insert_report_part(conn, run_id, rows, 0)
+}
+
+/// Stores a run's report rows `rows`, the first of which is the run's
+/// `before + 1`th.
+pub fn insert_report_part(
+    conn: &mut DbConn,
+    run_id: &str,
+    rows: &[ReportRow],
+    before: usize,
+) -> QueryResult<usize> {
     let mut written = 0;
     for (n, chunk) in rows.chunks(20_000).enumerate() {
         let records: Vec<NewReportRow<'_>> = chunk
@@ -479,7 +490,7 @@ pub fn insert_report(conn: &mut DbConn, run_id: &str, rows: &[ReportRow]) -> Que
             .enumerate()
             .map(|(i, r)| NewReportRow {
                 run_id,
-                seq: i64::try_from(n * 20_000 + i + 1).unwrap_or(i64::MAX),
+                seq: i64::try_from(before + n * 20_000 + i + 1).unwrap_or(i64::MAX),
                 entity: r.entity.as_str(),
                 source_id: &r.source_id,
                 name: &r.name,
@@ -517,6 +528,12 @@ pub struct ReportFilter {
     pub entities: Vec<String>,
     pub actions: Vec<String>,
     pub query: Option<String>,
+}
+
+/// Deletes a run's report rows (a report stored in parts, one of which failed).
+pub fn delete_report(conn: &mut DbConn, run_id: &str) -> QueryResult<usize> {
+    diesel::delete(sync_report_rows::table.filter(sync_report_rows::run_id.eq(run_id)))
+        .execute(conn)
 }
 
 /// A page of report rows after a row number, and the total matching.

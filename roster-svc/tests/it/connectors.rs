@@ -448,9 +448,9 @@ fn roster(bundle: &Bundle) -> Roster {
     });
     let enrollments = bundle.enrollments.iter().map(|e| {
         (
-            e.class_source_id.clone(),
-            e.user_source_id.clone(),
-            e.role.clone(),
+            e.class_source_id.to_string(),
+            e.user_source_id.to_string(),
+            e.role.to_string(),
             e.primary,
         )
     });
@@ -656,8 +656,8 @@ async fn a_clever_district_is_read_page_by_page_into_a_bulk_bundle() {
     let primary: Vec<_> = bundle
         .enrollments
         .iter()
-        .filter(|e| e.class_source_id == "sec2" && e.role == "teacher")
-        .map(|e| (e.user_source_id.as_str(), e.primary))
+        .filter(|e| &*e.class_source_id == "sec2" && e.role == "teacher")
+        .map(|e| (&*e.user_source_id, e.primary))
         .collect();
     assert_eq!(primary, [("t02", true), ("t03", false)]);
 }
@@ -811,10 +811,10 @@ async fn clever_events_become_a_delta_bundle_and_the_new_last_event_id() {
     let gone = bundle
         .enrollments
         .iter()
-        .find(|e| e.user_source_id == "st05")
+        .find(|e| &*e.user_source_id == "st05")
         .unwrap();
     assert_eq!(
-        (gone.class_source_id.as_str(), gone.status),
+        (&*gone.class_source_id, gone.status),
         ("sec1", Status::ToBeDeleted)
     );
     assert_eq!(

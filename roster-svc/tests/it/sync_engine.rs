@@ -419,6 +419,28 @@ async fn a_bad_row_fails_alone_and_the_rest_of_the_sync_goes_on() {
 }
 
 #[tokio::test]
+async fn an_enrollment_listed_twice_is_an_error_row_and_the_first_is_kept() {
+    let f = Fixture::new().await;
+    let twice = ENROLLMENTS[0].replacen("student", "teacher", 1);
+    let enrollments = [ENROLLMENTS[0], twice.as_str()];
+    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, &enrollments);
+    let source = f.source(None, false).await;
+    for expected in ["CREATED", "UNCHANGED"] {
+        let run = f.sync(&source, false).await;
+        assert_eq!(run.status, "completed");
+        let rows = f.rows(&run.id).await;
+        let e1: Vec<_> = rows.iter().filter(|r| r.1 == "e1").collect();
+        assert_eq!(e1.len(), 2, "{e1:?}");
+        assert!(e1.iter().any(|r| r.2 == expected), "{e1:?}");
+        assert!(
+            e1.iter()
+                .any(|r| r.2 == "ERROR" && r.3.contains("sourcedId e1 was already used on line 2")),
+            "{e1:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_school_source_skips_other_schools_and_invites_only_when_set_and_not_on_a_dry_run() {
     let f = Fixture::new().await;
     write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
@@ -586,4 +608,67 @@ async fn adding_a_sibling_adds_a_link_and_never_replaces_the_first() {
         .collect();
     names.sort();
     assert_eq!(names, ["Ana Smith", "Ben Smith"]);
+}
+
+#[tokio::test]
+async fn a_bulk_run_archives_a_dropped_class_and_deactivates_what_else_it_no_longer_has() {
+    use diesel::prelude::*;
+    use roster_svc::store::schema::{classes, enrollments, people};
+
+    let f = Fixture::new().await;
+    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
+    let source = f.source(None, false).await;
+    assert_eq!(f.sync(&source, false).await.status, "completed");
+
+    // Science 7, its one enrollment and Eve are gone from the next file.
+    let users: Vec<&str> = USERS
+        .iter()
+        .copied()
+        .filter(|u| !u.starts_with("s5,"))
+        .collect();
+    write(
+        f.dir.path(),
+        "bulk",
+        ORGS,
+        &users,
+        &CLASSES[..1],
+        &ENROLLMENTS[..2],
+    );
+    let second = f.sync(&source, false).await;
+    assert_eq!(second.status, "completed", "{second:?}");
+    let rows = f.rows(&second.id).await;
+    for gone in ["c2", "e3", "s5"] {
+        assert_eq!(action(&rows, gone), "DEACTIVATED", "{gone}: {rows:?}");
+    }
+    assert_eq!(action(&rows, "c1"), "UNCHANGED");
+
+    let stored = f
+        .ctx
+        .db
+        .run(|c| {
+            let class: Vec<(String, String)> = classes::table
+                .select((classes::source_id, classes::status))
+                .order(classes::source_id)
+                .load(c)?;
+            let enrollment: Vec<(String, String)> = enrollments::table
+                .select((enrollments::source_id, enrollments::status))
+                .order(enrollments::source_id)
+                .load(c)?;
+            let eve: String = people::table
+                .filter(people::source_id.eq("s5"))
+                .select(people::status)
+                .first(c)?;
+            Ok::<_, homeroom_platform::db::DbError>((class, enrollment, eve))
+        })
+        .await
+        .unwrap();
+    fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+        v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
+    }
+    assert_eq!(pairs(&stored.0), [("c1", "active"), ("c2", "archived")]);
+    assert_eq!(
+        pairs(&stored.1),
+        [("e1", "active"), ("e2", "active"), ("e3", "deactivated")]
+    );
+    assert_eq!(stored.2, "deactivated");
 }

@@ -142,10 +142,10 @@ pub(super) fn enrollments(s: &wire::Section, status: Status) -> Vec<Enrollment> 
         .map(|(user, role, primary)| Enrollment {
             source_id: enrollment_id(&s.id, &user),
             status,
-            class_source_id: s.id.clone(),
-            school_source_id: text(s.school.as_deref()),
-            user_source_id: user,
-            role: role.to_owned(),
+            class_source_id: s.id.as_str().into(),
+            school_source_id: text(s.school.as_deref()).map(Into::into),
+            user_source_id: user.into(),
+            role,
             primary,
         })
         .collect()

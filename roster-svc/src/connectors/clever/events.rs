@@ -249,10 +249,10 @@ fn left(s: &wire::Section, previous: Option<&Value>, current: &[Enrollment]) -> 
         gone.entry(id.clone()).or_insert_with(|| Enrollment {
             source_id: id,
             status: Status::ToBeDeleted,
-            class_source_id: s.id.clone(),
-            school_source_id: s.school.clone(),
-            user_source_id: user,
-            role: role.to_owned(),
+            class_source_id: s.id.as_str().into(),
+            school_source_id: s.school.as_deref().map(Into::into),
+            user_source_id: user.into(),
+            role,
             primary: false,
         });
     }

@@ -95,9 +95,9 @@ pub(super) fn enrollment(e: wire::Enrollment) -> Result<Enrollment, String> {
     let role = enrollment_role(e.role.as_deref().ok_or("role is blank")?)?;
     Ok(Enrollment {
         status: status(e.status.as_deref())?,
-        class_source_id: e.class.ok_or("class is blank")?,
-        school_source_id: e.school,
-        user_source_id: e.user.ok_or("user is blank")?,
+        class_source_id: e.class.ok_or("class is blank")?.into(),
+        school_source_id: e.school.map(Into::into),
+        user_source_id: e.user.ok_or("user is blank")?.into(),
         role,
         primary: flag(e.primary.as_deref(), "primary", false)?,
         source_id: e.sourced_id,

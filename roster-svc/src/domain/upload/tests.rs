@@ -75,7 +75,7 @@ fn state(guardians: &[(&str, &str, PersonData, &[u32])]) -> State {
                 record: Existing {
                     id: id.to_string(),
                     active: true,
-                    data: data.clone(),
+                    data: data.clone().into(),
                 },
                 account_id: Some(format!("acct-{id}")),
             },

@@ -66,8 +66,10 @@ impl Engine {
         let (state, students, active) = self
             .db
             .run(move |c| {
+                let mut state = records::load_state(c, &district_id, &source_id)?;
+                state.people = records::load_people(c, &district_id, &source_id)?;
                 Ok::<_, RosterError>((
-                    records::load_state(c, &district_id, &source_id)?,
+                    state,
                     uploads::students(c, &district_id, school_id.as_deref())?,
                     records::active_people(c, &district_id)?,
                 ))

@@ -1,0 +1,1 @@
+DROP INDEX sso_links_account;
