@@ -405,8 +405,9 @@ impl<'a> Planner<'a, '_> {
                 } else {
                     Action::Updated
                 };
-                let mut row = ReportRow::new(entity, source_id, name, action).record(&id);
-                row.changed_fields = changed.into_iter().map(String::from).collect();
+                let row = ReportRow::new(entity, source_id, name, action)
+                    .record(&id)
+                    .changed(changed);
                 let row = self.row(row);
                 let change = Change {
                     id: id.clone(),
@@ -436,7 +437,7 @@ impl<'a> Planner<'a, '_> {
         let mut row =
             ReportRow::new(entity, source_id, name, Action::Deactivated).record(&existing.id);
         if let Some(note) = note {
-            row.notes.push(note.to_string());
+            row.push_note(note);
         }
         let row = self.row(row);
         Some(Change {
@@ -1283,7 +1284,7 @@ pub(crate) fn account_work(plan: &mut Plan) {
                 && c.data
                     .as_ref()
                     .is_some_and(|d| d.kind == PersonKind::Student)
-                && plan.rows[c.row].changed_fields.iter().any(|f| {
+                && plan.rows[c.row].changed_fields().iter().any(|f| {
                     matches!(
                         f.as_str(),
                         "given_name" | "family_name" | "school_id" | "status"
@@ -1341,7 +1342,7 @@ pub(crate) fn account_work(plan: &mut Plan) {
                     Action::Updated,
                 )
                 .record(&id);
-                r.changed_fields.push("linked_students".into());
+                r.push_changed_fields(["linked_students"]);
                 plan.rows.push(r);
                 plan.rows.len() - 1
             });

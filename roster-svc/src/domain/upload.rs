@@ -144,7 +144,7 @@ impl UploadPlan {
             if g.action == Action::Error {
                 r.action = None;
                 r.error = Some(
-                    g.notes
+                    g.notes()
                         .last()
                         .cloned()
                         .unwrap_or_else(|| "identity refused the account".into()),
@@ -645,8 +645,9 @@ impl<'a> UploadPlanner<'a> {
                     }
                 }
             };
-            let mut row = ReportRow::new(Entity::Guardian, &source_id, &name, action).record(&id);
-            row.changed_fields = changed.iter().map(|f| f.to_string()).collect();
+            let row = ReportRow::new(Entity::Guardian, &source_id, &name, action)
+                .record(&id)
+                .changed(changed.iter().map(|f| f.to_string()));
             self.out.plan.rows.push(row);
             let guardian_row = self.out.plan.rows.len() - 1;
             if action != Action::Unchanged {

@@ -350,9 +350,9 @@ pub fn report_row(r: &ReportRowRecord) -> pb::SyncReportRow {
             .into(),
         changed_fields: row
             .as_ref()
-            .map(|x| x.changed_fields.clone())
+            .map(|x| x.changed_fields().to_vec())
             .unwrap_or_default(),
-        notes: row.as_ref().map(|x| x.notes.clone()).unwrap_or_default(),
+        notes: row.as_ref().map(|x| x.notes().to_vec()).unwrap_or_default(),
         record_id: r.record_id.clone().unwrap_or_default(),
         account_id: r.account_id.clone().unwrap_or_default(),
     }

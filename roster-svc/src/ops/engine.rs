@@ -720,7 +720,7 @@ fn apply_result(
         idpb::UpsertOutcome::try_from(r.outcome).unwrap_or(idpb::UpsertOutcome::Unspecified);
     if outcome == idpb::UpsertOutcome::Error {
         row.action = Action::Error;
-        row.notes.push(format!("identity: {}", r.error));
+        row.push_note(format!("identity: {}", r.error));
         return;
     }
     if !r.account_id.is_empty() {
@@ -729,7 +729,7 @@ fn apply_result(
     }
     if row.action == Action::Unchanged && outcome == idpb::UpsertOutcome::Updated {
         row.action = Action::Updated;
-        row.changed_fields.extend(r.changed_fields.iter().cloned());
+        row.push_changed_fields(r.changed_fields.iter().cloned());
     }
     for d in &r.contact_differences_not_applied {
         let what = match idpb::ContactField::try_from(d.field) {
@@ -738,13 +738,13 @@ fn apply_result(
             Ok(idpb::ContactField::HomePhone) => "home phone",
             _ => "name",
         };
-        row.notes.push(format!(
+        row.push_note(format!(
             "Active user has a new {what} in the SIS import - {}",
             d.current_value
         ));
     }
     for d in r.contact_changes_applied {
-        row.notes.push(format!(
+        row.push_note(format!(
             "contact change applied to an active user ({}); the user is notified",
             field_name(d.field)
         ));

@@ -450,16 +450,19 @@ pub struct ReportRowRecord {
 impl ReportRowRecord {
     /// Back to the domain row (changed fields and notes are stored newline-separated).
     pub fn to_row(&self) -> Option<ReportRow> {
-        Some(ReportRow {
-            entity: Entity::parse(&self.entity)?,
-            source_id: self.source_id.as_str().into(),
-            name: self.name.as_str().into(),
-            action: Action::parse(&self.action)?,
-            changed_fields: lines(&self.changed_fields),
-            notes: lines(&self.notes),
-            record_id: self.record_id.as_deref().map(Into::into),
-            account_id: self.account_id.as_deref().map(Into::into),
-        })
+        let mut row = ReportRow::new(
+            Entity::parse(&self.entity)?,
+            &self.source_id,
+            &self.name,
+            Action::parse(&self.action)?,
+        )
+        .changed(lines(&self.changed_fields));
+        for note in lines(&self.notes) {
+            row.push_note(note);
+        }
+        row.record_id = self.record_id.as_deref().map(Into::into);
+        row.account_id = self.account_id.as_deref().map(Into::into);
+        Some(row)
     }
 }
 
@@ -495,8 +498,8 @@ pub fn insert_report_part(
                 source_id: &r.source_id,
                 name: &r.name,
                 action: r.action.as_str(),
-                changed_fields: r.changed_fields.join("\n"),
-                notes: r.notes.join("\n"),
+                changed_fields: r.changed_fields().join("\n"),
+                notes: r.notes().join("\n"),
                 record_id: r.record_id.as_deref(),
                 account_id: r.account_id.as_deref(),
             })

@@ -530,7 +530,7 @@ fn settle_takes_identity_answers_into_the_result_rows() {
     let second = p.results[1].guardian_row.unwrap();
     p.plan.rows[first].account_id = Some("acct-1".into());
     p.plan.rows[second].action = Action::Error;
-    p.plan.rows[second].notes.push("identity: refused".into());
+    p.plan.rows[second].push_note("identity: refused");
     p.settle();
     assert_eq!(p.results[0].account_id.as_deref(), Some("acct-1"));
     assert_eq!(p.results[1].error.as_deref(), Some("identity: refused"));
