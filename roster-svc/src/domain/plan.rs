@@ -192,6 +192,11 @@ pub struct Plan {
     pub classes: Vec<Change<ClassData>>,
     /// People writes.
     pub people: Vec<Change<Arc<PersonData>>>,
+    /// People whose data is unchanged but whose stored fingerprint is not the
+    /// current one (the reader or its hash changed since it was stored): their
+    /// record ids and current fingerprints. Storing these keeps the next run
+    /// on the fast path, and the person stays UNCHANGED.
+    pub fingerprints: Vec<(String, String)>,
     /// Enrollment writes.
     pub enrollments: Vec<Change<EnrollmentData>>,
     /// Link writes.
@@ -882,6 +887,8 @@ impl<'a> Planner<'a, '_> {
                 );
                 continue;
             }
+            // Here, a stored person's fingerprint differs from this one.
+            let fingerprint = existing.map(|_| data.source_hash.clone());
             let (id, change) = self.decide(
                 entity,
                 &u.source_id,
@@ -889,9 +896,13 @@ impl<'a> Planner<'a, '_> {
                 existing.map(|e| &e.record),
                 Arc::new(data),
             );
+            match (change, fingerprint) {
+                (Some(change), _) => self.plan.people.push(change),
+                (None, Some(fingerprint)) => self.plan.fingerprints.push((id.clone(), fingerprint)),
+                (None, None) => {}
+            }
             self.person_ids
                 .insert(u.source_id.clone(), (id.into(), kind));
-            self.plan.people.extend(change);
         }
         if users_bulk {
             let mut gone: Vec<_> = self

@@ -519,6 +519,12 @@ pub fn apply(
             .execute(conn)?;
     }
     written += deactivate!(conn, people, &plan.people, DEACTIVATED, now);
+    // Not counted as written: the people are unchanged.
+    for (id, fingerprint) in &plan.fingerprints {
+        diesel::update(people::table.find(id))
+            .set(people::source_hash.eq(fingerprint))
+            .execute(conn)?;
+    }
     // Accounts identity made for people created earlier without one.
     let created: std::collections::HashSet<&str> =
         creates(&plan.people).map(|(c, _)| c.id.as_str()).collect();

@@ -672,3 +672,59 @@ async fn a_bulk_run_archives_a_dropped_class_and_deactivates_what_else_it_no_lon
     );
     assert_eq!(stored.2, "deactivated");
 }
+
+/// A person stored with a fingerprint the reader no longer makes (an older
+/// reader or hash) is compared field by field, stays UNCHANGED, and gets the
+/// current fingerprint, so the next run takes the fast path again.
+#[tokio::test]
+async fn a_stale_fingerprint_is_replaced_and_the_person_stays_unchanged() {
+    use diesel::prelude::*;
+    use roster_svc::store::schema::people;
+
+    let f = Fixture::new().await;
+    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
+    let source = f.source(None, false).await;
+    assert_eq!(f.sync(&source, false).await.status, "completed");
+    let stored = |c: &mut homeroom_platform::db::DbConn| {
+        people::table
+            .select((people::source_id, people::source_hash, people::updated_at))
+            .order(people::source_id)
+            .load::<(String, Option<String>, chrono::NaiveDateTime)>(c)
+    };
+    let first = f
+        .ctx
+        .db
+        .run(move |c| stored(c).map_err(homeroom_platform::db::DbError::from))
+        .await
+        .unwrap();
+    f.ctx
+        .db
+        .run(|c| {
+            diesel::update(people::table)
+                .set(people::source_hash.eq("from-an-older-reader"))
+                .execute(c)
+                .map_err(homeroom_platform::db::DbError::from)
+        })
+        .await
+        .unwrap();
+
+    let second = f.sync(&source, false).await;
+    assert_eq!(second.status, "completed", "{second:?}");
+    let rows = f.rows(&second.id).await;
+    let people: Vec<_> = rows
+        .iter()
+        .filter(|r| matches!(r.0.as_str(), "student" | "staff" | "guardian"))
+        .collect();
+    assert_eq!(people.len(), 7, "{rows:?}");
+    assert!(people.iter().all(|r| r.2 == "UNCHANGED"), "{rows:?}");
+    let after = f
+        .ctx
+        .db
+        .run(move |c| stored(c).map_err(homeroom_platform::db::DbError::from))
+        .await
+        .unwrap();
+    assert_eq!(
+        after, first,
+        "the current fingerprints are back, nothing else changed"
+    );
+}
