@@ -748,6 +748,7 @@ impl<'a> Planner<'a, '_> {
             given_name: u.given_name.trim().to_string(),
             middle_name: u.middle_name.clone(),
             family_name: u.family_name.trim().to_string(),
+            preferred_given_name: u.preferred_given_name.clone(),
             identifier: u.identifier.clone(),
             grades: u.grades.join(" "),
             school_id: school_ids.first().cloned(),

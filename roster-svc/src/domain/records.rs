@@ -272,6 +272,8 @@ pub struct PersonData {
     pub middle_name: Option<String>,
     /// Family name.
     pub family_name: String,
+    /// The given name the person goes by, when the source has one.
+    pub preferred_given_name: Option<String>,
     /// Student or staff number.
     pub identifier: Option<String>,
     /// Grades, space-separated.
@@ -299,6 +301,7 @@ diffable!(PersonData {
     given_name,
     middle_name,
     family_name,
+    preferred_given_name,
     identifier,
     grades,
     school_id,

@@ -918,6 +918,7 @@ fn person_data(f: &Fields) -> PersonData {
         given_name: f.given_name.clone(),
         middle_name: None,
         family_name: f.family_name.clone(),
+        preferred_given_name: None,
         identifier: None,
         grades: String::new(),
         school_id: None,

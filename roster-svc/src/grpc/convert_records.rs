@@ -57,7 +57,7 @@ pub fn student(p: &PersonRow, kinds: &Kinds) -> pb::Student {
         given_name: p.given_name.clone(),
         middle_name: p.middle_name.clone().unwrap_or_default(),
         family_name: p.family_name.clone(),
-        preferred_given_name: String::new(),
+        preferred_given_name: p.preferred_given_name.clone().unwrap_or_default(),
         display_name: display(p),
         grade: words(&p.grades).into_iter().next().unwrap_or_default(),
         student_code: p.identifier.clone().unwrap_or_default(),

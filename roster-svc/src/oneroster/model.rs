@@ -175,6 +175,8 @@ pub struct User {
     pub family_name: String,
     /// `middleName`.
     pub middle_name: Option<String>,
+    /// `preferredGivenName` (1.2 CSV; `preferredFirstName` over REST).
+    pub preferred_given_name: Option<String>,
     /// `identifier` (student number, staff number).
     pub identifier: Option<String>,
     /// `email`, as written (the engine normalises).

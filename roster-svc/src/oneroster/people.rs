@@ -90,6 +90,7 @@ pub(super) fn users(
             given_name: row.label(c.given_name, "givenName", status)?,
             family_name: row.label(c.family_name, "familyName", status)?,
             middle_name: row.text(c.middle_name),
+            preferred_given_name: row.text(c.preferred_given_name),
             identifier: row.text(c.identifier),
             email: row.text(c.email),
             sms: row.text(c.sms),
@@ -114,6 +115,7 @@ struct Columns {
     given_name: Option<usize>,
     family_name: Option<usize>,
     middle_name: Option<usize>,
+    preferred_given_name: Option<usize>,
     identifier: Option<usize>,
     email: Option<usize>,
     sms: Option<usize>,
@@ -136,6 +138,7 @@ impl Columns {
             given_name: c("givenName"),
             family_name: c("familyName"),
             middle_name: c("middleName"),
+            preferred_given_name: c("preferredGivenName"),
             identifier: c("identifier"),
             email: c("email"),
             sms: c("sms"),
@@ -217,7 +220,7 @@ mod tests {
     #[test]
     fn roles_fold_into_1_2_users_primary_first() {
         let users = format!(
-            "{USERS_1_2}t1,,,,,,Edna,Krabappel,,,,,,,,,,,,,s2,\nt2,,,,,,Ned,Flanders,,,,,,,,,,,,,,\n\
+            "{USERS_1_2}t1,,,,,,Edna,Krabappel,,,,,,,,,,,,,s2,\nt2,,,,,,Ned,Flanders,,,,,,,,,,Neddy,,,,\n\
              p1,,,,,,Homer,Simpson,,,,,,,,,,,,,,\nx1,,,,,,No,Role,,,,,,,,,,,,,,\n"
         );
         let roles = format!(
@@ -237,6 +240,8 @@ mod tests {
         assert_eq!(edna.role, UserRole::Teacher);
         assert_eq!(edna.org_source_ids, ["s2", "s3", "s1"]);
         assert_eq!(ned.role, UserRole::Staff("counselor".into()));
+        assert_eq!(ned.preferred_given_name.as_deref(), Some("Neddy"));
+        assert_eq!(edna.preferred_given_name, None);
         assert_eq!(homer.role, UserRole::Guardian("parent".into()));
         let [missing] = bundle.row_errors.as_slice() else {
             panic!("{:?}", bundle.row_errors)

@@ -92,6 +92,7 @@ diesel::table! {
         given_name -> Text,
         middle_name -> Nullable<Text>,
         family_name -> Text,
+        preferred_given_name -> Nullable<Text>,
         identifier -> Nullable<Text>,
         grades -> Text,
         school_id -> Nullable<Text>,

@@ -147,6 +147,7 @@ pub fn students(
                 given_name: r.given_name,
                 middle_name: None,
                 family_name: r.family_name,
+                preferred_given_name: None,
                 identifier: r.identifier,
                 grades: String::new(),
                 school_id: r.school_id,

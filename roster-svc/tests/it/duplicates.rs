@@ -61,6 +61,7 @@ fn person(f: &Fixture, kind: &str, id: &str, given: &str, family: &str) -> Perso
         given_name: given.into(),
         middle_name: None,
         family_name: family.into(),
+        preferred_given_name: None,
         identifier: None,
         grades: String::new(),
         school_id: None,

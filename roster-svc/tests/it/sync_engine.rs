@@ -728,3 +728,104 @@ async fn a_stale_fingerprint_is_replaced_and_the_person_stays_unchanged() {
         "the current fingerprints are back, nothing else changed"
     );
 }
+
+/// OneRoster 1.2's `preferredGivenName` is kept with the person; a change to
+/// it alone is an UPDATED row naming the field.
+#[tokio::test]
+async fn a_1_2_preferred_given_name_is_stored_and_a_change_to_it_updates_the_person() {
+    use diesel::prelude::*;
+    use roster_svc::store::schema::people;
+
+    let f = Fixture::new().await;
+    let bundle = |preferred: &str| {
+        let dir = f.dir.path();
+        std::fs::write(
+            dir.join("manifest.csv"),
+            "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n\
+             file.orgs,bulk\nfile.users,bulk\nfile.roles,bulk\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("orgs.csv"),
+            format!(
+                "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n{}\n",
+                ORGS.join("\n")
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("users.csv"),
+            format!(
+                "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,\
+                 middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,\
+                 userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,\
+                 primaryOrgSourcedId,pronouns\n\
+                 s1,,,true,,,Robert,Tables,,1001,,,,,03,,,{preferred},,,sch1,\n\
+                 s2,,,true,,,Ann,Lee,,1002,,,,,03,,,,,,sch1,\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("roles.csv"),
+            "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,\
+             orgSourcedId,userProfileSourcedId\n\
+             r1,,,s1,primary,student,,,sch1,\nr2,,,s2,primary,student,,,sch1,\n",
+        )
+        .unwrap();
+    };
+    let db = f.ctx.db.clone();
+    let preferred = || {
+        db.run(|c| {
+            people::table
+                .select((people::source_id, people::preferred_given_name))
+                .order(people::source_id)
+                .load::<(String, Option<String>)>(c)
+                .map_err(homeroom_platform::db::DbError::from)
+        })
+    };
+
+    bundle("Bobby");
+    let source = f.source(None, false).await;
+    let first = f.sync(&source, false).await;
+    assert_eq!(first.status, "completed", "{first:?}");
+    assert_eq!(
+        preferred().await.unwrap(),
+        [
+            ("s1".to_string(), Some("Bobby".to_string())),
+            ("s2".to_string(), None)
+        ]
+    );
+
+    bundle("Bob");
+    let second = f.sync(&source, false).await;
+    assert_eq!(second.status, "completed", "{second:?}");
+    let (rows, _) = runs::report_page(
+        &f.ctx.db,
+        &service(),
+        &second.id,
+        ReportFilter::default(),
+        0,
+        100,
+    )
+    .await
+    .unwrap();
+    let changed: Vec<_> = rows
+        .iter()
+        .filter(|r| r.entity == "student")
+        .map(|r| {
+            (
+                r.source_id.as_str(),
+                r.action.as_str(),
+                r.changed_fields.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("s1", "UPDATED", "preferred_given_name"),
+            ("s2", "UNCHANGED", "")
+        ]
+    );
+    assert_eq!(preferred().await.unwrap()[0].1.as_deref(), Some("Bob"));
+}

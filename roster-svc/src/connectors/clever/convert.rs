@@ -169,6 +169,7 @@ pub(super) fn user(
         given_name: first.clone().unwrap_or_default(),
         family_name: last.clone().unwrap_or_default(),
         middle_name: text(u.name.middle.as_deref()),
+        preferred_given_name: None,
         identifier: None,
         email: text(u.email.as_deref()),
         sms: None,

@@ -81,6 +81,7 @@ pub(super) fn user(u: wire::User) -> Result<User, String> {
         given_name: label(u.given_name, "givenName", status)?,
         family_name: label(u.family_name, "familyName", status)?,
         middle_name: u.middle_name,
+        preferred_given_name: u.preferred_first_name,
         identifier: u.identifier,
         email: u.email,
         sms: u.sms,
@@ -172,5 +173,21 @@ mod tests {
             Ok(UserRole::Staff("siteAdministrator".into()))
         );
         assert!(user_role("principle").is_err());
+    }
+
+    /// 1.2 names the preferred given name `preferredFirstName` over REST
+    /// (`preferredGivenName` in CSV); 1.1 users have none.
+    #[test]
+    fn a_1_2_users_preferred_first_name_is_its_preferred_given_name() {
+        let read = |json: &str| user(serde_json::from_str::<wire::User>(json).unwrap()).unwrap();
+        let robert = read(
+            r#"{"sourcedId":"s1","status":"active","role":"student","givenName":"Robert",
+                "familyName":"Tables","preferredFirstName":" Bobby "}"#,
+        );
+        assert_eq!(robert.given_name, "Robert");
+        assert_eq!(robert.preferred_given_name.as_deref(), Some("Bobby"));
+        let plain =
+            read(r#"{"sourcedId":"s2","role":"student","givenName":"Ann","familyName":"Lee"}"#);
+        assert_eq!(plain.preferred_given_name, None);
     }
 }

@@ -111,6 +111,9 @@ pub(super) struct User {
     pub family_name: Option<String>,
     #[serde(default, deserialize_with = "text")]
     pub middle_name: Option<String>,
+    /// 1.2's `preferredFirstName` (the CSV calls it `preferredGivenName`).
+    #[serde(default, deserialize_with = "text")]
+    pub preferred_first_name: Option<String>,
     #[serde(default, deserialize_with = "text")]
     pub identifier: Option<String>,
     #[serde(default, deserialize_with = "text")]

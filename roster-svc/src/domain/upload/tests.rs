@@ -22,6 +22,7 @@ fn student(n: u32) -> Student {
             given_name: format!("Kid{n}"),
             middle_name: None,
             family_name: "Lee".into(),
+            preferred_given_name: None,
             identifier: Some(format!("100{n}")),
             grades: "03".into(),
             school_id: Some("school-1".into()),

@@ -1,0 +1,1 @@
+ALTER TABLE people DROP COLUMN preferred_given_name;
