@@ -20,7 +20,7 @@ use super::{
         Action, ClassData, CourseData, Diff, EnrollmentData, Entity, Existing, ExistingPerson,
         LinkData, PersonData, PersonKind, SchoolData, SessionData,
     },
-    report::ReportRow,
+    report::{CompactId, ReportRow},
 };
 use crate::oneroster::{Bundle, Enrollment, FileMode, OrgKind, Status, User, UserRole};
 
@@ -872,7 +872,7 @@ impl<'a> Planner<'a, '_> {
                 Err(reason) => {
                     let mut row =
                         ReportRow::new(entity, &u.source_id, name, Action::Error).note(reason);
-                    row.record_id = existing.map(|e| e.record.id.as_str().into());
+                    row.record_id = existing.map(|e| CompactId::new(&e.record.id));
                     self.row(row);
                     continue;
                 }

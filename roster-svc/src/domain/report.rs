@@ -9,7 +9,8 @@ use super::records::{Action, Entity};
 /// A large sync holds one for each of its hundreds of thousands of records
 /// until the report is stored, and most have no changed fields and no notes:
 /// those two live behind one pointer that stays empty until a row has one,
-/// which keeps a row at 80 bytes instead of 120.
+/// and the record id, a UUID, is kept as its 16 bytes rather than as 36
+/// characters on the heap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportRow {
     /// Kind of record.
@@ -21,11 +22,41 @@ pub struct ReportRow {
     /// What happened.
     pub action: Action,
     /// Roster record id.
-    pub record_id: Option<Box<str>>,
+    pub record_id: Option<CompactId>,
     /// identity account id.
     pub account_id: Option<Box<str>>,
     /// Changed fields and notes; `None` while the row has neither.
     details: Option<Box<Details>>,
+}
+
+/// An id as compact as it can be kept: a UUID in the form this service writes
+/// (lowercase, hyphenated) as its 16 bytes, any other id as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompactId {
+    /// A lowercase hyphenated UUID.
+    Uuid(uuid::Uuid),
+    /// Anything else, as written.
+    Text(Box<str>),
+}
+
+impl CompactId {
+    /// Keeps `id`; [`CompactId::to_string`] gives it back exactly.
+    pub fn new(id: &str) -> CompactId {
+        let mut buf = uuid::Uuid::encode_buffer();
+        match uuid::Uuid::try_parse(id) {
+            Ok(u) if u.hyphenated().encode_lower(&mut buf) == id => CompactId::Uuid(u),
+            _ => CompactId::Text(id.into()),
+        }
+    }
+}
+
+impl std::fmt::Display for CompactId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompactId::Uuid(u) => u.hyphenated().fmt(f),
+            CompactId::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 /// What only some rows have.
@@ -51,7 +82,7 @@ impl ReportRow {
 
     /// With a roster record id.
     pub fn record(mut self, id: &str) -> ReportRow {
-        self.record_id = Some(id.into());
+        self.record_id = Some(CompactId::new(id));
         self
     }
 
@@ -131,7 +162,7 @@ mod tests {
     /// A large sync holds a row per record until its report is stored.
     #[test]
     fn a_row_without_changes_or_notes_stays_small() {
-        assert!(std::mem::size_of::<ReportRow>() <= 80);
+        assert!(std::mem::size_of::<ReportRow>() <= 88);
         let row = ReportRow::new(Entity::Student, "s1", "Ana", Action::Unchanged)
             .changed(Vec::<String>::new());
         assert!(row.details.is_none(), "no fields, no details");
@@ -150,5 +181,26 @@ mod tests {
         row.push_note("second");
         assert_eq!(row.changed_fields(), ["email", "phone"]);
         assert_eq!(row.notes(), ["first", "second"]);
+    }
+
+    #[test]
+    fn an_id_reads_back_exactly_and_only_a_lowercase_hyphenated_uuid_is_packed() {
+        let uuid = "01a2067d-a5b8-7648-88d0-3dfcdb080127";
+        assert!(matches!(CompactId::new(uuid), CompactId::Uuid(_)));
+        for other in [
+            "01A2067D-A5B8-7648-88D0-3DFCDB080127",
+            "01a2067da5b8764888d03dfcdb080127",
+            "{01a2067d-a5b8-7648-88d0-3dfcdb080127}",
+            "r1",
+            "",
+        ] {
+            assert!(
+                matches!(CompactId::new(other), CompactId::Text(_)),
+                "{other}"
+            );
+        }
+        for id in [uuid, "01A2067D-A5B8-7648-88D0-3DFCDB080127", "r1", ""] {
+            assert_eq!(CompactId::new(id).to_string(), id);
+        }
     }
 }

@@ -8,7 +8,7 @@ use homeroom_platform::{bulk_insert, db::DbConn, on_backend};
 use super::schema::{sync_leases, sync_report_rows, sync_run_inputs, sync_runs, sync_sources};
 use crate::domain::{
     records::{Action, Entity},
-    report::ReportRow,
+    report::{CompactId, ReportRow},
 };
 
 /// A sync source row.
@@ -460,7 +460,7 @@ impl ReportRowRecord {
         for note in lines(&self.notes) {
             row.push_note(note);
         }
-        row.record_id = self.record_id.as_deref().map(Into::into);
+        row.record_id = self.record_id.as_deref().map(CompactId::new);
         row.account_id = self.account_id.as_deref().map(Into::into);
         Some(row)
     }
@@ -500,7 +500,7 @@ pub fn insert_report_part(
                 action: r.action.as_str(),
                 changed_fields: r.changed_fields().join("\n"),
                 notes: r.notes().join("\n"),
-                record_id: r.record_id.as_deref(),
+                record_id: r.record_id.as_ref().map(ToString::to_string),
                 account_id: r.account_id.as_deref(),
             })
             .collect();
@@ -521,7 +521,7 @@ struct NewReportRow<'a> {
     action: &'a str,
     changed_fields: String,
     notes: String,
-    record_id: Option<&'a str>,
+    record_id: Option<String>,
     account_id: Option<&'a str>,
 }
 
