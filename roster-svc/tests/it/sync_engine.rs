@@ -272,6 +272,16 @@ impl Fixture {
     }
 
     /// Queues and runs one sync in this task; returns the run.
+    /// Writes the standard bulk bundle, adds a district source and runs its
+    /// first sync to completion; the source.
+    pub(crate) async fn synced(&self) -> String {
+        write(self.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
+        let source = self.source(None, false).await;
+        let run = self.sync(&source, false).await;
+        assert_eq!(run.status, "completed", "{run:?}");
+        source
+    }
+
     pub(crate) async fn sync(
         &self,
         source: &str,
@@ -329,10 +339,7 @@ fn action<'a>(rows: &'a [(String, String, String, String)], source_id: &str) -> 
 #[tokio::test]
 async fn a_delta_deactivates_only_what_it_marks_tobedeleted_and_absent_files_change_nothing() {
     let f = Fixture::new().await;
-    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
-    let source = f.source(None, false).await;
-    let first = f.sync(&source, false).await;
-    assert_eq!(first.status, "completed", "{first:?}");
+    let source = f.synced().await;
 
     // Delta: Ben is tobedeleted, Tom changes his name; nothing else is listed.
     write(
@@ -616,9 +623,7 @@ async fn a_bulk_run_archives_a_dropped_class_and_deactivates_what_else_it_no_lon
     use roster_svc::store::schema::{classes, enrollments, people};
 
     let f = Fixture::new().await;
-    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
-    let source = f.source(None, false).await;
-    assert_eq!(f.sync(&source, false).await.status, "completed");
+    let source = f.synced().await;
 
     // Science 7, its one enrollment and Eve are gone from the next file.
     let users: Vec<&str> = USERS
@@ -682,21 +687,18 @@ async fn a_stale_fingerprint_is_replaced_and_the_person_stays_unchanged() {
     use roster_svc::store::schema::people;
 
     let f = Fixture::new().await;
-    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
-    let source = f.source(None, false).await;
-    assert_eq!(f.sync(&source, false).await.status, "completed");
-    let stored = |c: &mut homeroom_platform::db::DbConn| {
-        people::table
-            .select((people::source_id, people::source_hash, people::updated_at))
-            .order(people::source_id)
-            .load::<(String, Option<String>, chrono::NaiveDateTime)>(c)
+    let source = f.synced().await;
+    let db = f.ctx.db.clone();
+    let stored = || {
+        db.run(|c| {
+            people::table
+                .select((people::source_id, people::source_hash, people::updated_at))
+                .order(people::source_id)
+                .load::<(String, Option<String>, chrono::NaiveDateTime)>(c)
+                .map_err(homeroom_platform::db::DbError::from)
+        })
     };
-    let first = f
-        .ctx
-        .db
-        .run(move |c| stored(c).map_err(homeroom_platform::db::DbError::from))
-        .await
-        .unwrap();
+    let first = stored().await.unwrap();
     f.ctx
         .db
         .run(|c| {
@@ -717,12 +719,7 @@ async fn a_stale_fingerprint_is_replaced_and_the_person_stays_unchanged() {
         .collect();
     assert_eq!(people.len(), 7, "{rows:?}");
     assert!(people.iter().all(|r| r.2 == "UNCHANGED"), "{rows:?}");
-    let after = f
-        .ctx
-        .db
-        .run(move |c| stored(c).map_err(homeroom_platform::db::DbError::from))
-        .await
-        .unwrap();
+    let after = stored().await.unwrap();
     assert_eq!(
         after, first,
         "the current fingerprints are back, nothing else changed"

@@ -15,7 +15,7 @@ use roster_svc::{
 };
 use tokio::sync::Notify;
 
-use crate::sync_engine::{CLASSES, ENROLLMENTS, Fixture, ORGS, USERS, service, write};
+use crate::sync_engine::{Fixture, service};
 
 const HEADER: &str =
     "student_code,parent_code,first_name,last_name,email,phone,home_phone,language";
@@ -23,10 +23,7 @@ const HEADER: &str =
 /// A district rostered by its SIS (students 1001–1005), ready for uploads.
 async fn district() -> Fixture {
     let f = Fixture::new().await;
-    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
-    let source = f.source(None, false).await;
-    let run = f.sync(&source, false).await;
-    assert_eq!(run.status, "completed", "{run:?}");
+    f.synced().await;
     f
 }
 
