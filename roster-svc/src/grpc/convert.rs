@@ -333,26 +333,23 @@ pub fn run(r: &RunRow, source: &SourceRow) -> pb::SyncRun {
     }
 }
 
-/// A report row.
+/// A report row. A row whose entity or action this service does not know
+/// (written by a newer version) shows them unspecified, without its fields
+/// or notes.
 pub fn report_row(r: &ReportRowRecord) -> pb::SyncReportRow {
-    let row = r.to_row();
+    let kind = r.kind();
     pb::SyncReportRow {
         row_number: u64::try_from(r.seq).unwrap_or(0),
-        entity: row
-            .as_ref()
-            .map_or(pb::RosterEntity::Unspecified, |x| entity(x.entity))
+        entity: kind
+            .map_or(pb::RosterEntity::Unspecified, |(e, _)| entity(e))
             .into(),
         source_id: r.source_id.clone(),
         name: r.name.clone(),
-        action: row
-            .as_ref()
-            .map_or(pb::RecordAction::Unspecified, |x| action(x.action))
+        action: kind
+            .map_or(pb::RecordAction::Unspecified, |(_, a)| action(a))
             .into(),
-        changed_fields: row
-            .as_ref()
-            .map(|x| x.changed_fields().to_vec())
-            .unwrap_or_default(),
-        notes: row.as_ref().map(|x| x.notes().to_vec()).unwrap_or_default(),
+        changed_fields: kind.map(|_| r.changed_fields()).unwrap_or_default(),
+        notes: kind.map(|_| r.notes()).unwrap_or_default(),
         record_id: r.record_id.clone().unwrap_or_default(),
         account_id: r.account_id.clone().unwrap_or_default(),
     }

@@ -8,7 +8,7 @@ use homeroom_platform::{bulk_insert, db::DbConn, on_backend};
 use super::schema::{sync_leases, sync_report_rows, sync_run_inputs, sync_runs, sync_sources};
 use crate::domain::{
     records::{Action, Entity},
-    report::{CompactId, ReportRow},
+    report::ReportRow,
 };
 
 /// A sync source row.
@@ -448,21 +448,19 @@ pub struct ReportRowRecord {
 }
 
 impl ReportRowRecord {
-    /// Back to the domain row (changed fields and notes are stored newline-separated).
-    pub fn to_row(&self) -> Option<ReportRow> {
-        let mut row = ReportRow::new(
-            Entity::parse(&self.entity)?,
-            &self.source_id,
-            &self.name,
-            Action::parse(&self.action)?,
-        )
-        .changed(lines(&self.changed_fields));
-        for note in lines(&self.notes) {
-            row.push_note(note);
-        }
-        row.record_id = self.record_id.as_deref().map(CompactId::new);
-        row.account_id = self.account_id.as_deref().map(Into::into);
-        Some(row)
+    /// Its entity and action, when both are ones this service writes.
+    pub fn kind(&self) -> Option<(Entity, Action)> {
+        Entity::parse(&self.entity).zip(Action::parse(&self.action))
+    }
+
+    /// The changed fields (stored newline-separated).
+    pub fn changed_fields(&self) -> Vec<String> {
+        lines(&self.changed_fields)
+    }
+
+    /// The notes (stored newline-separated).
+    pub fn notes(&self) -> Vec<String> {
+        lines(&self.notes)
     }
 }
 
