@@ -137,8 +137,10 @@ impl App {
 /// services, translated by tonic-web and forwarded through the allow-list.
 fn grpc_web_routes(state: &AppState) -> Router<AppState> {
     use tower::Layer as _;
-    let proxy = tonic_web::GrpcWebLayer::new()
-        .layer(crate::grpc_web::GrpcProxy::new(state.upstreams.clone()));
+    let proxy = tonic_web::GrpcWebLayer::new().layer(crate::grpc_web::GrpcProxy::new(
+        state.upstreams.clone(),
+        state.service_tokens.clone(),
+    ));
     state
         .upstreams
         .all()
@@ -229,6 +231,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::limits::per_ip,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_ip::decide,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), timeout))
         .layer(cors)

@@ -19,6 +19,10 @@
 //!   client address and per signed-in account (defaults 600 and 300)
 //! - `HOMEROOM_MAX_BODY_BYTES`: largest request body (default 1 MiB)
 //! - `HOMEROOM_REQUEST_TIMEOUT_SECS`: longest a request may take (default 30)
+//! - `HOMEROOM_TRUSTED_PROXIES`: comma-separated CIDRs of the proxies in front
+//!   of the gateway (default none: every caller is its TCP peer)
+//! - `HOMEROOM_FORWARDED_HEADER`: the header those proxies write,
+//!   `x-forwarded-for` (default) or `forwarded`
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -63,6 +67,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Longest a guardian upload may take to arrive and be stored.
     pub upload_timeout: Duration,
+    /// Proxies whose forwarding header names the caller.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 impl Config {
@@ -85,6 +91,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             upload_timeout: Duration::from_secs(600),
+            trusted_proxies: crate::client_ip::TrustedProxies::default(),
         }
     }
 
@@ -120,6 +127,18 @@ impl Config {
             max_body_bytes: env.parse_or("MAX_BODY_BYTES", d.max_body_bytes)?,
             request_timeout: env.seconds_or("REQUEST_TIMEOUT_SECS", d.request_timeout)?,
             upload_timeout: env.seconds_or("UPLOAD_TIMEOUT_SECS", d.upload_timeout)?,
+            trusted_proxies: trusted_proxies(env)?,
         })
     }
+}
+
+fn trusted_proxies(env: &Env) -> anyhow::Result<crate::client_ip::TrustedProxies> {
+    let header = env
+        .get("FORWARDED_HEADER")
+        .map(|h| h.parse())
+        .transpose()
+        .map_err(|e: String| anyhow::anyhow!("HOMEROOM_FORWARDED_HEADER: {e}"))?
+        .unwrap_or(crate::client_ip::ForwardedHeader::XForwardedFor);
+    crate::client_ip::TrustedProxies::parse(&env.get("TRUSTED_PROXIES").unwrap_or_default(), header)
+        .map_err(|e| anyhow::anyhow!("HOMEROOM_TRUSTED_PROXIES: {e}"))
 }

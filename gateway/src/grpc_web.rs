@@ -13,6 +13,9 @@ use std::{
     task::{Context, Poll},
 };
 
+use std::sync::Arc;
+
+use homeroom_platform::{forwarded, service_token::ServiceTokens};
 use http::{HeaderValue, Request, Response};
 use tonic::{body::Body, transport::Channel};
 use tower::Service;
@@ -94,12 +97,17 @@ pub const BROWSER_RPCS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct GrpcProxy {
     upstreams: Upstreams,
+    service_tokens: Arc<ServiceTokens>,
 }
 
 impl GrpcProxy {
-    /// A proxy over the gateway's upstream channels.
-    pub fn new(upstreams: Upstreams) -> GrpcProxy {
-        GrpcProxy { upstreams }
+    /// A proxy over the gateway's upstream channels; the gateway's service
+    /// tokens prove the caller's address to the services.
+    pub fn new(upstreams: Upstreams, service_tokens: Arc<ServiceTokens>) -> GrpcProxy {
+        GrpcProxy {
+            upstreams,
+            service_tokens,
+        }
     }
 
     fn channel(&self, path: &str) -> Option<Channel> {
@@ -136,12 +144,13 @@ impl Service<Request<Body>> for GrpcProxy {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let path = request.uri().path().to_string();
         let channel = BROWSER_RPCS
             .contains(&path.as_str())
             .then(|| self.channel(&path))
             .flatten();
+        let tokens = self.service_tokens.clone();
         Box::pin(async move {
             let Some(mut channel) = channel else {
                 return Ok(status(
@@ -149,6 +158,24 @@ impl Service<Request<Body>> for GrpcProxy {
                     "this RPC is not open to browsers",
                 ));
             };
+            // Only the gateway says where a call comes from.
+            let client = request
+                .extensions()
+                .get::<crate::client_ip::ClientIp>()
+                .map(|c| c.0);
+            let headers = request.headers_mut();
+            headers.remove(forwarded::CLIENT_ADDRESS);
+            headers.remove(forwarded::FORWARDER);
+            if let Some(ip) = client
+                && let Ok(v) = HeaderValue::from_str(&ip.to_string())
+            {
+                headers.insert(forwarded::CLIENT_ADDRESS, v);
+            }
+            if let Ok(token) = tokens.token().await
+                && let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}"))
+            {
+                headers.insert(forwarded::FORWARDER, v);
+            }
             // A channel is a buffered service: it must be ready before a call.
             let forwarded = match tower::ServiceExt::ready(&mut channel).await {
                 Ok(ready) => ready.call(request).await,

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod app;
+pub mod client_ip;
 pub mod config;
 pub mod grpc_web;
 pub mod health;

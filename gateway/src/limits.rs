@@ -4,13 +4,13 @@
 use std::{
     collections::HashMap,
     hash::Hash,
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -104,7 +104,8 @@ pub fn too_many(wait: Duration) -> ApiError {
     e
 }
 
-/// Middleware: the per-address limit. Health probes are not limited, nor are
+/// Middleware: the per-address limit, keyed on the caller's real address
+/// ([`crate::client_ip`]; behind a trusted proxy, not the proxy's). Health probes are not limited, nor are
 /// provider webhooks (a provider calls from a few addresses at its own rate;
 /// their signatures are what protects them).
 pub async fn per_ip(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -112,8 +113,8 @@ pub async fn per_ip(State(state): State<AppState>, request: Request, next: Next)
     let probe = path == "/healthz" || path == "/readyz" || path.starts_with("/webhooks/");
     let ip = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+        .get::<crate::client_ip::ClientIp>()
+        .map(|c| c.0);
     if let (false, Some(ip)) = (probe, ip)
         && let Err(wait) = state.limits.per_ip.take(&ip, Instant::now())
     {

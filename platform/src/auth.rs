@@ -18,6 +18,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
 
+use crate::forwarded::{ClientAddress, FORWARDER, FORWARDING_SERVICE, forwarded};
+
 /// Issuer written into, and required of, every access token.
 pub const ISSUER: &str = "homeroom-identity";
 /// Audience written into, and required of, every access token.
@@ -400,6 +402,7 @@ where
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .map(|v| v.to_str().map(str::to_owned));
+            let mut caller = None;
             match (open_path, header) {
                 (true, _) | (false, None) => {}
                 (false, Some(value)) => {
@@ -408,15 +411,77 @@ where
                         None => Err(AuthError::Malformed),
                     };
                     match verified {
-                        Ok(principal) => {
-                            request.extensions_mut().insert(principal);
-                        }
+                        Ok(principal) => caller = Some(principal),
                         Err(e) => return Ok(tonic::Status::from(e).into_http()),
                     }
                 }
             }
+            let claim = AddressClaim::of(&request);
+            let address = claim.decide(caller.as_ref(), &verifier).await;
+            if let Some(address) = address {
+                request.extensions_mut().insert(address);
+            }
+            if let Some(principal) = caller {
+                request.extensions_mut().insert(principal);
+            }
             inner.call(request).await
         })
+    }
+}
+
+/// What a call says about its caller's address: the TCP peer, the
+/// forwarded address and the token that would prove it.
+struct AddressClaim {
+    peer: Option<ClientAddress>,
+    forwarded: Option<std::net::IpAddr>,
+    forwarder: Option<String>,
+}
+
+impl AddressClaim {
+    fn of<B>(request: &http::Request<B>) -> AddressClaim {
+        AddressClaim {
+            peer: request
+                .extensions()
+                .get::<tonic::transport::server::TcpConnectInfo>()
+                .and_then(|info| info.remote_addr())
+                .map(|a| ClientAddress(a.ip())),
+            forwarded: forwarded(request.headers()),
+            forwarder: request
+                .headers()
+                .get(FORWARDER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(bearer)
+                .map(str::to_owned),
+        }
+    }
+
+    /// The address the call is accounted to: the forwarded one when the
+    /// gateway proves it sent it (its own token, or its token in
+    /// [`FORWARDER`]), else the TCP peer.
+    async fn decide(
+        self,
+        caller: Option<&Principal>,
+        verifier: &Verifier,
+    ) -> Option<ClientAddress> {
+        let Some(forwarded) = self.forwarded else {
+            return self.peer;
+        };
+        let gateway = [FORWARDING_SERVICE];
+        let proven = if caller.is_some_and(|p| p.is_service(&gateway)) {
+            true
+        } else if let Some(token) = &self.forwarder {
+            verifier
+                .verify(token)
+                .await
+                .is_ok_and(|p| p.is_service(&gateway))
+        } else {
+            false
+        };
+        if proven {
+            Some(ClientAddress(forwarded))
+        } else {
+            self.peer
+        }
     }
 }
 

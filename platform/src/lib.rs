@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod contact;
 pub mod db;
+pub mod forwarded;
 pub mod grpc;
 pub mod identity_keys;
 pub mod paging;

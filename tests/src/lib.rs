@@ -418,6 +418,25 @@ impl Api {
         }
     }
 
+    /// A client of `stack`'s gateway whose connections come from `local`, one
+    /// of the loopback addresses (127.0.0.2, 127.0.0.3 …): another caller as
+    /// the gateway's TCP peer sees it.
+    pub fn from_address(stack: &Stack, local: std::net::IpAddr) -> Api {
+        Api::at_from(stack.gateway, local)
+    }
+
+    /// A client of the gateway at `gateway` whose connections come from `local`.
+    pub fn at_from(gateway: SocketAddr, local: std::net::IpAddr) -> Api {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Api {
+            http: reqwest::Client::builder()
+                .local_address(local)
+                .build()
+                .unwrap_or_else(|e| panic!("a client from {local}: {e}")),
+            base: format!("http://{gateway}/api/v1"),
+        }
+    }
+
     /// `POST <path>` with a JSON body and no token: status and JSON answer.
     pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         self.send(reqwest::Method::POST, path, None, Some(body))

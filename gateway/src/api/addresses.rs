@@ -162,8 +162,8 @@ pub async fn reset(
                 },
             )),
             note: body.note,
-            request_id: id.0,
-            ip_address: String::new(),
+            ip_address: id.client.map(|ip| ip.to_string()).unwrap_or_default(),
+            request_id: id.id,
         }))
         .await?
         .into_inner();

@@ -8,32 +8,65 @@ use homeroom_platform::auth::Principal;
 use super::error::ApiError;
 use crate::app::AppState;
 
-/// The request id the gateway set or took from `x-request-id`.
+/// What every call to a service carries: the request id the gateway set or
+/// took from `x-request-id`, the caller's address (see [`crate::client_ip`])
+/// and the gateway's service token that proves the address to the service.
 #[derive(Debug, Clone, Default)]
-pub struct RequestId(pub String);
+pub struct RequestId {
+    /// The request id.
+    pub id: String,
+    /// The caller's address.
+    pub client: Option<std::net::IpAddr>,
+    /// The gateway's service token, when it has one.
+    forwarder: Option<String>,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+impl FromRequestParts<AppState> for RequestId {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestId(
-            parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let client = parts
+            .extensions
+            .get::<crate::client_ip::ClientIp>()
+            .map(|c| c.0);
+        Ok(RequestId {
+            id: parts
                 .headers
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_string(),
-        ))
+            client,
+            // Without a service token (no secret set, identity down) the
+            // services account the call to the gateway's own address.
+            forwarder: state.service_tokens.token().await.ok(),
+        })
     }
 }
 
 impl RequestId {
-    /// A gRPC request carrying the request id.
+    /// A request id alone (no caller address), e.g. in tests.
+    pub fn new(id: impl Into<String>) -> RequestId {
+        RequestId {
+            id: id.into(),
+            ..RequestId::default()
+        }
+    }
+
+    /// A gRPC request carrying the request id and the caller's address.
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        if let Ok(v) = self.0.parse() {
+        if let Ok(v) = self.id.parse() {
             request.metadata_mut().insert("x-request-id", v);
         }
+        homeroom_platform::forwarded::forward(
+            &mut request,
+            self.client,
+            self.forwarder.as_deref().unwrap_or_default(),
+        );
         request
     }
 
@@ -45,7 +78,7 @@ impl RequestId {
         message: T,
     ) -> Result<tonic::Request<T>, ApiError> {
         let mut request = state.service_tokens.request(message).await?;
-        if let Ok(v) = self.0.parse() {
+        if let Ok(v) = self.id.parse() {
             request.metadata_mut().insert("x-request-id", v);
         }
         Ok(request)

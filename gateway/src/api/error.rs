@@ -107,7 +107,14 @@ impl From<tonic::Status> for ApiError {
             }
             _ => status.message().to_string(),
         };
-        ApiError::new(status.code(), message)
+        let mut error = ApiError::new(status.code(), message);
+        // A throttled service says how long to wait; so does the answer.
+        error.retry_after = status
+            .metadata()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        error
     }
 }
 
@@ -179,6 +186,17 @@ mod tests {
         for (code, status) in table {
             assert_eq!(http_status(code).0.as_u16(), status, "{code:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_services_retry_after_becomes_the_answers_retry_after() {
+        let mut status = tonic::Status::resource_exhausted("too many attempts");
+        status
+            .metadata_mut()
+            .insert("retry-after", "17".parse().unwrap());
+        let response = ApiError::from(status).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "17");
     }
 
     #[tokio::test]

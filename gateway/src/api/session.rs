@@ -122,7 +122,7 @@ fn cookie_session(t: &idpb::AuthTokens, csrf: String) -> CookieSession {
 
 pub(crate) fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::ClientInfo> {
     Some(idpb::ClientInfo {
-        ip_address: String::new(),
+        ip_address: id.client.map(|ip| ip.to_string()).unwrap_or_default(),
         user_agent: headers
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -130,7 +130,7 @@ pub(crate) fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::Client
             .chars()
             .take(256)
             .collect(),
-        request_id: id.0.clone(),
+        request_id: id.id.clone(),
     })
 }
 

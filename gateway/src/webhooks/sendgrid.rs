@@ -76,7 +76,7 @@ pub async fn events(
         let request = pb::RecordEmailEventsRequest {
             provider: "sendgrid".into(),
             events: batch.to_vec(),
-            request_id: id.0.clone(),
+            request_id: id.id.clone(),
         };
         let answer = state
             .messaging()

@@ -63,7 +63,7 @@ pub async fn inbound(
         body: field(&form, &["Body"]),
         form_fields: form.iter().cloned().collect(),
         received_at: Some(now()),
-        request_id: id.0.clone(),
+        request_id: id.id.clone(),
     };
     let answer = state
         .messaging()
@@ -135,7 +135,7 @@ fn status_request(form: &Form, uri: &Uri, id: &RequestId) -> pb::RecordTwilioSta
         delivery_id: field(&query, &["delivery_id"]),
         form_fields: form.iter().cloned().collect(),
         received_at: Some(now()),
-        request_id: id.0.clone(),
+        request_id: id.id.clone(),
     }
 }
 
@@ -181,7 +181,7 @@ mod tests {
             ("From", "+15017122661"),
             ("AccountSid", "AC1"),
         ]);
-        let r = status_request(&callback, &uri, &RequestId("req-1".into()));
+        let r = status_request(&callback, &uri, &RequestId::new("req-1"));
         assert_eq!(
             (
                 r.message_sid.as_str(),

@@ -44,10 +44,11 @@ impl IdentityApi {
 
 type Answer<T> = Result<Response<T>, Status>;
 
-fn client_address<T>(request: &Request<T>, info: Option<&pb::ClientInfo>) -> Option<String> {
-    info.map(|c| c.ip_address.trim().to_string())
-        .filter(|ip| !ip.is_empty())
-        .or_else(|| request.remote_addr().map(|a| a.ip().to_string()))
+/// The caller's address for throttles and audit rows: the gateway's
+/// forwarded one when the gateway proves it sent it, else the TCP peer. A
+/// `ClientInfo.ip_address` is never believed on its own: anyone can write it.
+fn client_address<T>(request: &Request<T>) -> Option<String> {
+    homeroom_platform::forwarded::client_address(request)
 }
 
 /// The signed-in account, which must be `account_id` (or `account_id` empty).
@@ -72,7 +73,7 @@ fn identifier(raw: &str, region: &str) -> Result<Identifier, IdentityError> {
 #[tonic::async_trait]
 impl pb::identity_service_server::IdentityService for IdentityApi {
     async fn login(&self, request: Request<pb::LoginRequest>) -> Answer<pb::LoginResponse> {
-        let client = client_address(&request, request.get_ref().client.as_ref());
+        let client = client_address(&request);
         let r = request.into_inner();
         let attempt = LoginAttempt {
             identifier: identifier(&r.identifier, &r.phone_region)?,
@@ -202,7 +203,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::VerifyOneTimeCodeRequest>,
     ) -> Answer<pb::VerifyOneTimeCodeResponse> {
-        let client = client_address(&request, request.get_ref().client.as_ref());
+        let client = client_address(&request);
         let r = request.into_inner();
         let id = identifier(&r.identifier, &r.phone_region)?;
         let outcome = ops::codes::verify(&self.ctx, &id, &r.code, client.as_deref()).await?;
@@ -223,7 +224,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Answer<pb::AcceptInvitationResponse> {
-        let client = client_address(&request, request.get_ref().client.as_ref());
+        let client = client_address(&request);
         let r = request.into_inner();
         let id = identifier(&r.identifier, &r.phone_region)?;
         let tokens = ops::codes::accept_invitation(
@@ -244,7 +245,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         request: Request<pb::ChangePasswordRequest>,
     ) -> Answer<pb::ChangePasswordResponse> {
         let caller = principal(&request)?;
-        let client = client_address(&request, request.get_ref().client.as_ref());
+        let client = client_address(&request);
         let r = request.into_inner();
         let tokens = ops::password::change_password(
             &self.ctx,
@@ -264,7 +265,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         request: Request<pb::UpdateContactDetailsRequest>,
     ) -> Answer<pb::UpdateContactDetailsResponse> {
         let caller = principal(&request)?;
-        let client = client_address(&request, request.get_ref().client.as_ref());
+        let client = client_address(&request);
         let r = request.into_inner();
         let edit = convert::contact_edit(&r, convert::region(&r.phone_region)?)?;
         let (view, unconfirmed) =
@@ -357,7 +358,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         request: Request<pb::AssignRolesRequest>,
     ) -> Answer<pb::AssignRolesResponse> {
         let caller = principal(&request)?;
-        let client = client_address(&request, request.get_ref().client.as_ref());
+        let client = client_address(&request);
         let r = request.into_inner();
         let scoped = |list: Vec<pb::RoleAssignment>| -> Result<Vec<ScopedRole>, IdentityError> {
             list.into_iter()
@@ -559,7 +560,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::CompleteSsoLoginRequest>,
     ) -> Answer<pb::CompleteSsoLoginResponse> {
-        let client = client_address(&request, request.get_ref().client.as_ref());
+        let client = client_address(&request);
         let done = convert::complete_sso(request.into_inner(), client)?;
         let outcome = match convert::login_outcome(ops::sso::complete(&self.ctx, done).await?) {
             pb::login_response::Outcome::Tokens(t) => {

@@ -94,7 +94,11 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
         request: Request<pb::ResetAddressStatusRequest>,
     ) -> Result<Response<pb::ResetAddressStatusResponse>, Status> {
         let caller = principal(&request)?;
-        let reset = super::events::reset_request(request.into_inner())?;
+        // The audit row's address is the one the gateway proves, else the
+        // peer's: a caller cannot choose it (the field is informational).
+        let client = homeroom_platform::forwarded::client_address(&request);
+        let mut reset = super::events::reset_request(request.into_inner())?;
+        reset.ip_address = client.unwrap_or_default();
         let outcome = ops::status::reset(&self.db, &self.audit, &caller, reset).await?;
         Ok(Response::new(super::events::reset_answer(outcome)))
     }
