@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Bench, backend, bearer, bundle, peak_rss_mib, run_sync, students};
+use common::{Bench, backend, bearer, peak_rss_mib, run_sync, students};
 use homeroom_proto::roster::v1 as pb;
 use roster_svc::oneroster::{self, UserRole};
 
@@ -191,13 +191,13 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
     let backend = backend();
-    let bundle = bundle(students);
+    let mut b = Bench::start().await;
+    let bundle = b.bundle(students);
     let (file, pairs) = upload_file(bundle.path(), rows);
     println!(
         "upload file: {rows} rows ({pairs} guardian-student pairs of the district), {:.1} MB",
         file.len() as f64 / 1e6
     );
-    let mut b = Bench::start().await;
     let source = b.csv_source(bundle.path(), false).await;
     let (took, run) = run_sync(&mut b.roster, &b.token, &source).await;
     assert_eq!(run.status(), pb::SyncRunStatus::Completed, "{run:?}");

@@ -20,7 +20,7 @@ use homeroom_proto::roster::v1 as pb;
 
 mod common;
 
-use common::{Bench, backend, bundle, peak_rss_mib, run_sync, students, totals};
+use common::{Bench, backend, peak_rss_mib, run_sync, students, totals};
 
 /// Copies every row of `$table` out of `$src` and times loading it into `$dst`.
 macro_rules! copy_floor {
@@ -103,8 +103,8 @@ async fn floor(roster_src: &str, identity_src: &str) -> Option<(Duration, usize)
 async fn main() {
     let students = students();
     let backend = backend();
-    let bundle = bundle(students);
     let mut b = Bench::start().await;
+    let bundle = b.bundle(students);
     let source = b.csv_source(bundle.path(), true).await;
 
     let (first_took, first) = run_sync(&mut b.roster, &b.token, &source).await;

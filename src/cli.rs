@@ -297,7 +297,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// finish their migrations) and says so.
 async fn load_demo(config: SuiteConfig, addrs: crate::suite::SuiteAddrs) {
     use secrecy::ExposeSecret as _;
-    let dir = config.data_dir.join("demo-bundle");
+    let imports = config
+        .roster
+        .boundary
+        .import_root
+        .clone()
+        .unwrap_or_default();
     let (roster, identity) = (
         format!(
             "http://{}",
@@ -314,7 +319,7 @@ async fn load_demo(config: SuiteConfig, addrs: crate::suite::SuiteAddrs) {
             let mut client =
                 RosterClient::connect(&roster, &identity, config.service_secret.expose_secret())
                     .await?;
-            client.load_demo(&dir, config.demo_students).await
+            client.load_demo(&imports, config.demo_students).await
         };
         match attempt.await {
             Ok(Some(run)) => {

@@ -220,11 +220,12 @@ impl RosterClient {
     }
 
     /// Loads the demo district unless a district exists already: a generated
-    /// bundle of `students` in `dir`, a OneRoster CSV source reading it, and
-    /// its first sync. The finished run, or `None` when there was a district.
+    /// bundle of `students` in the district's import folder under `imports`
+    /// (`demo-bundle`), a OneRoster CSV source reading it, and its first
+    /// sync. The finished run, or `None` when there was a district.
     pub async fn load_demo(
         &mut self,
-        dir: &Path,
+        imports: &Path,
         students: usize,
     ) -> anyhow::Result<Option<pb::SyncRun>> {
         let request = self.request(pb::ListDistrictsRequest {
@@ -246,9 +247,6 @@ impl RosterClient {
             seed: 2026,
             district_name: "Homeroom Demo Unified School District".into(),
         };
-        let bundle = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || roster_svc::generator::write_bundle(&options, &bundle))
-            .await??;
         let request = self.request(pb::CreateDistrictRequest {
             name: "Homeroom Demo Unified School District".into(),
             settings: Some(pb::DistrictSettings {
@@ -266,6 +264,9 @@ impl RosterClient {
             .into_inner()
             .district
             .context("no district")?;
+        let bundle = imports.join(&district.district_id).join("demo-bundle");
+        tokio::task::spawn_blocking(move || roster_svc::generator::write_bundle(&options, &bundle))
+            .await??;
         let request = self.request(pb::CreateSyncSourceRequest {
             sync_source: Some(pb::SyncSource {
                 district_id: district.district_id,
@@ -274,7 +275,7 @@ impl RosterClient {
                 connector: Some(pb::ConnectorConfig {
                     config: Some(pb::connector_config::Config::OnerosterCsv(
                         pb::OneRosterCsvConfig {
-                            location: dir.display().to_string(),
+                            location: "demo-bundle".into(),
                         },
                     )),
                 }),

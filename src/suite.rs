@@ -7,8 +7,9 @@
 //! (`127.0.0.1:8080`), `HOMEROOM_DRAIN_SECONDS` (10), `HOMEROOM_SERVICE_SECRET`
 //! (random per run), `HOMEROOM_DEMO_STUDENTS` (500: the size of the demo
 //! district a fresh suite loads; 0 for none), `HOMEROOM_SSO_PROVIDERS_FILE`
-//! (identity's SSO providers) and the gateway's variables. Port 0 picks free
-//! ports.
+//! (identity's SSO providers), roster-svc's variables (`HOMEROOM_IMPORT_ROOT`
+//! defaults to `<data dir>/imports`) and the gateway's variables. Port 0
+//! picks free ports.
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -47,13 +48,23 @@ pub struct SuiteConfig {
     /// The districts' SSO providers (`HOMEROOM_SSO_PROVIDERS_FILE`), as
     /// identity-svc reads them.
     pub sso: Vec<identity_svc::domain::sso::Provider>,
+    /// roster-svc's own settings, read as `homeroom serve roster` reads them
+    /// (its address, database and upstreams are the suite's).
+    pub roster: roster_svc::config::Config,
 }
 
 impl SuiteConfig {
     /// Reads the variables listed in this module's documentation.
     pub fn from_env(env: &Env) -> anyhow::Result<SuiteConfig> {
+        let data_dir: PathBuf = env.get("DATA_DIR").unwrap_or_else(|| "data".into()).into();
+        let mut roster = roster_svc::config::Config::from_env(env)?;
+        roster
+            .boundary
+            .import_root
+            .get_or_insert_with(|| data_dir.join("imports"));
         Ok(SuiteConfig {
-            data_dir: env.get("DATA_DIR").unwrap_or_else(|| "data".into()).into(),
+            data_dir,
+            roster,
             identity_addr: env.parse_or(
                 "IDENTITY_ADDR",
                 loopback(identity_svc::config::DEFAULT_PORT),
@@ -146,8 +157,7 @@ impl Suite {
                 identity_url: identity_url.clone(),
                 messaging_url: messaging_url.clone(),
                 service_secret: Some(config.service_secret.clone()),
-                sync_workers: 1,
-                secrets_key: None,
+                ..config.roster.clone()
             },
         )
         .await?;

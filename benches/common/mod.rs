@@ -112,6 +112,7 @@ pub struct Bench {
     pub district_id: String,
     pub stop: CancellationToken,
     _outbox: tempfile::TempDir,
+    imports: tempfile::TempDir,
 }
 
 impl Bench {
@@ -159,6 +160,8 @@ impl Bench {
 
         let identity_url = format!("http://{identity_addr}");
         let messaging_url = format!("http://{messaging_addr}");
+        let imports = tempfile::tempdir().unwrap();
+        let import_root = imports.path().display().to_string();
         let roster_proc = ServiceProcess::spawn(
             env!("CARGO_BIN_EXE_homeroom"),
             &["serve", "roster"],
@@ -168,6 +171,7 @@ impl Bench {
                 ("HOMEROOM_IDENTITY_URL", identity_url.as_str()),
                 ("HOMEROOM_MESSAGING_URL", messaging_url.as_str()),
                 ("HOMEROOM_SERVICE_SECRET", SECRET),
+                ("HOMEROOM_IMPORT_ROOT", import_root.as_str()),
                 ("RUST_LOG", "warn"),
             ],
             &["roster"],
@@ -224,7 +228,28 @@ impl Bench {
             district_id,
             stop,
             _outbox: outbox,
+            imports,
         }
+    }
+
+    /// A generated OneRoster bundle of `students` in the district's import
+    /// folder (where its sources may read).
+    pub fn bundle(&self, students: usize) -> tempfile::TempDir {
+        let district = self.imports.path().join(&self.district_id);
+        std::fs::create_dir_all(&district).unwrap();
+        let bundle = tempfile::tempdir_in(&district).unwrap();
+        let started = Instant::now();
+        let summary = roster_svc::generator::write_bundle(
+            &roster_svc::generator::GeneratorOptions {
+                students,
+                seed: 7,
+                ..Default::default()
+            },
+            bundle.path(),
+        )
+        .unwrap();
+        println!("generated in {:.2?}: {summary:?}", started.elapsed());
+        bundle
     }
 
     /// roster-svc's process id.
@@ -277,21 +302,4 @@ pub fn students() -> usize {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(50_000)
-}
-
-/// A generated OneRoster bundle of `students`.
-pub fn bundle(students: usize) -> tempfile::TempDir {
-    let bundle = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let summary = roster_svc::generator::write_bundle(
-        &roster_svc::generator::GeneratorOptions {
-            students,
-            seed: 7,
-            ..Default::default()
-        },
-        bundle.path(),
-    )
-    .unwrap();
-    println!("generated in {:.2?}: {summary:?}", started.elapsed());
-    bundle
 }

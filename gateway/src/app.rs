@@ -151,7 +151,8 @@ fn grpc_web_routes(state: &AppState) -> Router<AppState> {
 }
 
 /// 504 when a request takes longer than the configured timeout: a guardian
-/// upload (up to 50 MB, maybe on a slow link) gets the upload timeout, every
+/// upload (up to 50 MB) or a bundle (up to 512 MiB), maybe on a slow link,
+/// gets the upload timeout, every
 /// other request the request timeout. A streamed download only has to start
 /// in time.
 async fn timeout(
@@ -160,8 +161,10 @@ async fn timeout(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let path = request.uri().path();
     let upload = request.method() == axum::http::Method::POST
-        && request.uri().path() == "/api/v1/guardian-uploads";
+        && (path == "/api/v1/guardian-uploads"
+            || (path.starts_with("/api/v1/sync-sources/") && path.ends_with("/bundles")));
     let limit = if upload {
         state.config.upload_timeout
     } else {

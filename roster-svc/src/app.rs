@@ -58,8 +58,9 @@ impl App {
             ),
         }
         let wake = Arc::new(Notify::new());
-        let engine =
-            Engine::new(db.clone(), clients.clone(), clients.clone()).with_secrets(secrets.clone());
+        let engine = Engine::new(db.clone(), clients.clone(), clients.clone())
+            .with_secrets(secrets.clone())
+            .with_boundary(config.boundary.clone());
         let runners = (0..config.sync_workers.max(1))
             .map(|_| Runner::new(db.clone(), engine.clone(), wake.clone()))
             .collect();
@@ -69,6 +70,7 @@ impl App {
             accounts: clients,
             wake,
             secrets,
+            boundary: config.boundary.clone(),
         };
         let spec = ServiceSpec {
             routes: Routes::new(

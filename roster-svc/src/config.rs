@@ -20,11 +20,20 @@
 //!   label), or from the label alone when that is unset too, so `cargo run`
 //!   works; production sets it (every replica the same), since changing the
 //!   service secret would otherwise lose every stored credential.
+//! - `HOMEROOM_IMPORT_ROOT`: a folder on the host under which each district's
+//!   OneRoster CSV sources may read bundles, from `<root>/<district id>/`
+//!   only (unset: no host folder is reachable from a district's settings);
+//! - `HOMEROOM_OUTBOUND_ALLOW`: comma-separated CIDRs, addresses or host names
+//!   that district-set URLs (OneRoster REST, Clever, bundle URLs) may reach
+//!   besides the public internet, over http too (unset: public https only).
 
 use homeroom_platform::config::{Env, ServiceSettings, loopback, uri_or};
 use secrecy::SecretString;
 
-use crate::secrets::SecretsKey;
+use crate::{
+    connectors::{location::Boundary, outbound::OutboundPolicy},
+    secrets::SecretsKey,
+};
 
 /// Default port of roster-svc.
 pub const DEFAULT_PORT: u16 = 50052;
@@ -45,6 +54,8 @@ pub struct Config {
     /// The key of stored connector credentials; `None` derives one (see
     /// [`Config::secrets_key`]).
     pub secrets_key: Option<SecretsKey>,
+    /// What districts' settings may reach: host folders and the network.
+    pub boundary: Boundary,
 }
 
 impl Config {
@@ -57,6 +68,7 @@ impl Config {
             service_secret: None,
             sync_workers: 1,
             secrets_key: None,
+            boundary: Boundary::default(),
         }
     }
 
@@ -73,6 +85,11 @@ impl Config {
                 .get("SECRETS_KEY")
                 .map(|k| SecretsKey::from_base64(&k))
                 .transpose()?,
+            boundary: Boundary {
+                import_root: env.get("IMPORT_ROOT").map(std::path::PathBuf::from),
+                outbound: OutboundPolicy::parse(&env.get("OUTBOUND_ALLOW").unwrap_or_default())
+                    .map_err(|e| anyhow::anyhow!("HOMEROOM_OUTBOUND_ALLOW: {e}"))?,
+            },
         })
     }
 

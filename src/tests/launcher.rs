@@ -180,10 +180,16 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
             break (run.sync_source_id.clone(), district.district_id.clone());
         }
     };
+    // A fresh suite keeps its demo bundle in the district's import folder.
+    let demo = data
+        .path()
+        .join("imports")
+        .join(&district_id)
+        .join("demo-bundle");
     let out = tokio::process::Command::new(BIN)
         .args([
             "import-roster",
-            data.path().join("demo-bundle").to_str().unwrap(),
+            demo.to_str().unwrap(),
             "--source",
             &source,
             "--roster-url",
@@ -208,7 +214,7 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
     );
 
     // `homeroom upload-guardians` streams a CSV and saves the result file.
-    let users = std::fs::read_to_string(data.path().join("demo-bundle/users.csv")).unwrap();
+    let users = std::fs::read_to_string(demo.join("users.csv")).unwrap();
     let student = users
         .lines()
         .find(|l| l.split(',').nth(5) == Some("student"))

@@ -107,7 +107,7 @@ impl Stack {
             .district
             .ok_or_else(|| anyhow::anyhow!("no district"))?
             .district_id;
-        let bundle = tempfile::tempdir()?;
+        let bundle = self.bundle_dir(&district_id);
         write_bundle(bundle.path())?;
         let source = roster
             .create_sync_source(bearer(

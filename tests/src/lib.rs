@@ -32,6 +32,7 @@ pub struct Stack {
     stop: CancellationToken,
     _dbs: Vec<TestDb>,
     _outbox: tempfile::TempDir,
+    imports: tempfile::TempDir,
 }
 
 fn settings(name: &'static str, db: &TestDb) -> ServiceSettings {
@@ -51,6 +52,7 @@ impl Stack {
         );
         let stop = CancellationToken::new();
         let outbox = tempfile::tempdir()?;
+        let imports = tempfile::tempdir()?;
 
         let (identity_settings, roster_settings, messaging_settings) = (
             settings("identity", &identity_db),
@@ -82,6 +84,7 @@ impl Stack {
                 service_secret: Some(SERVICE_SECRET.into()),
                 sync_workers: 1,
                 secrets_key: None,
+                boundary: boundary(imports.path()),
             },
         )
         .await?;
@@ -120,7 +123,29 @@ impl Stack {
             stop,
             _dbs: vec![identity_db, roster_db, messaging_db],
             _outbox: outbox,
+            imports,
         })
+    }
+}
+
+/// What the stack's districts may reach: bundle folders under `imports`,
+/// and the tests' own mock servers on loopback.
+pub fn boundary(imports: &std::path::Path) -> roster_svc::connectors::location::Boundary {
+    roster_svc::connectors::location::Boundary {
+        import_root: Some(imports.to_path_buf()),
+        outbound: roster_svc::connectors::outbound::OutboundPolicy::parse("127.0.0.0/8")
+            .unwrap_or_default(),
+    }
+}
+
+impl Stack {
+    /// A new folder for a bundle inside `district_id`'s import folder (the
+    /// only place a district's folder source may read), removed when dropped.
+    pub fn bundle_dir(&self, district_id: &str) -> tempfile::TempDir {
+        let district = self.imports.path().join(district_id);
+        std::fs::create_dir_all(&district)
+            .and_then(|()| tempfile::tempdir_in(&district))
+            .unwrap_or_else(|e| panic!("no bundle folder for {district_id}: {e}"))
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 /// The stack, its REST client, the Smiths' district and a signed-in staff
 /// member of it with `role`.
 struct Rest {
-    _stack: Stack,
+    stack: Stack,
     api: Api,
     smiths: Smiths,
     token: String,
@@ -40,7 +40,7 @@ async fn district(role: idpb::Role) -> Rest {
         .access_token;
     let api = Api::new(&stack);
     Rest {
-        _stack: stack,
+        stack,
         api,
         smiths,
         token,
@@ -87,11 +87,16 @@ impl Rest {
 
     /// `POST /guardian-uploads` with the parts in the order given.
     async fn upload(&self, parts: &[Part<'_>]) -> (u16, Value) {
+        self.post_form("/guardian-uploads", parts).await
+    }
+
+    /// `POST <path>` of a multipart form with the parts in the order given.
+    async fn post_form(&self, path: &str, parts: &[Part<'_>]) -> (u16, Value) {
         let (content_type, body) = form(parts);
         let r = self
             .api
             .http
-            .post(format!("{}/guardian-uploads", self.api.base))
+            .post(format!("{}{path}", self.api.base))
             .bearer_auth(&self.token)
             .header("content-type", content_type)
             .body(body)
@@ -179,9 +184,9 @@ const FILE: &str = "\u{feff}student_code,parent_code,first_name,last_name,email,
 #[tokio::test]
 async fn a_rostering_admin_creates_a_source_runs_it_and_reads_the_run_its_rows_and_its_report() {
     let rest = district(idpb::Role::RosteringAdmin).await;
-    let bundle = tempfile::tempdir().unwrap();
-    e2e::district::write_bundle(bundle.path()).unwrap();
     let district_id = rest.smiths.district_id.clone();
+    let bundle = rest.stack.bundle_dir(&district_id);
+    e2e::district::write_bundle(bundle.path()).unwrap();
 
     let r = rest
         .api
@@ -639,4 +644,177 @@ async fn the_duplicate_guardian_report_lists_a_duplicate_pair_and_downloads_as_c
         2,
         "one line per record:\n{text}"
     );
+}
+
+/// The Smiths' bundle as a `.zip`.
+fn zipped_bundle() -> Vec<u8> {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    e2e::district::write_bundle(dir.path()).unwrap();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        zip.start_file(
+            entry.file_name().to_string_lossy(),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(&std::fs::read(entry.path()).unwrap())
+            .unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn a_bundle_uploaded_as_a_form_runs_as_the_sources_import() {
+    let rest = district(idpb::Role::RosteringAdmin).await;
+    let (status, source) = rest
+        .send(
+            Method::POST,
+            "/sync-sources",
+            json!({
+                "districtId": rest.smiths.district_id,
+                "displayName": "SIS uploads",
+                "kind": "ONEROSTER_CSV",
+                "settings": {"managesGuardians": true},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{source}");
+    let id = source["syncSourceId"].as_str().unwrap();
+    let zip = zipped_bundle();
+    let (status, run) = rest
+        .post_form(
+            &format!("/sync-sources/{id}/bundles"),
+            &[
+                Part::Text("dryRun", "true"),
+                Part::Text("idempotencyKey", "nightly-2026-12-07"),
+                Part::File("oneroster.zip", &zip),
+            ],
+        )
+        .await;
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["syncRunId"].as_str().unwrap();
+    let done = rest
+        .until(&format!("/sync-runs/{run_id}"), &["COMPLETED", "FAILED"])
+        .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["dryRun"], true, "{done}");
+
+    // The file part must come last; options must be known.
+    let (status, body) = rest
+        .post_form(
+            &format!("/sync-sources/{id}/bundles"),
+            &[
+                Part::File("oneroster.zip", &zip),
+                Part::Text("dryRun", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = rest
+        .post_form(
+            &format!("/sync-sources/{id}/bundles"),
+            &[
+                Part::Text("schoolId", "x"),
+                Part::File("oneroster.zip", &zip),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("unknown part"));
+}
+
+#[tokio::test]
+async fn a_district_cannot_point_a_source_at_another_districts_folder_or_an_internal_host() {
+    let victim = district(idpb::Role::RosteringAdmin).await;
+    // The Smiths' district synced from a folder in its own import folder.
+    let theirs = victim.stack.bundle_dir(&victim.smiths.district_id);
+    e2e::district::write_bundle(theirs.path()).unwrap();
+
+    // An administrator of another district on the same suite.
+    let token = victim.stack.service_token("gateway").await.unwrap();
+    let mut roster = victim.stack.roster_client().await.unwrap();
+    let other = roster
+        .create_district(e2e::bearer(
+            homeroom_proto::roster::v1::CreateDistrictRequest {
+                name: "Shelbyville".into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .district
+        .unwrap()
+        .district_id;
+    let thief = victim
+        .stack
+        .staff_member_in(
+            &other,
+            "st-bart",
+            ("Bart", "Admin"),
+            "bart@shelbyville.org",
+            idpb::Role::RosteringAdmin,
+            "bart-strong-password",
+        )
+        .await
+        .access_token;
+    let create = |connector: Value, kind: &'static str| {
+        let body = json!({
+            "districtId": other,
+            "displayName": "Borrowed",
+            "kind": kind,
+            "connector": connector,
+        });
+        victim
+            .api
+            .send(Method::POST, "/sync-sources", Some(&thief), Some(body))
+    };
+    let climb = format!(
+        "../{}/{}",
+        victim.smiths.district_id,
+        theirs.path().file_name().unwrap().to_string_lossy()
+    );
+    for location in [theirs.path().display().to_string(), climb, "/etc".into()] {
+        let (status, body) = create(
+            json!({"onerosterCsv": {"location": location}}),
+            "ONEROSTER_CSV",
+        )
+        .await;
+        assert_eq!(status, 400, "{location}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("connector.oneroster_csv.location:"),
+            "{body}"
+        );
+    }
+    for base_url in [
+        "http://10.1.2.3:8080",
+        "https://169.254.169.254",
+        "https://[fd00:ec2::254]",
+        "http://localhost:9",
+    ] {
+        let (status, body) = create(
+            json!({"onerosterRest": {
+                "baseUrl": base_url,
+                "authMethod": "OAUTH1_HMAC_SHA256",
+                "oauth1Key": "key",
+                "oauth1Secret": "secret",
+            }}),
+            "ONEROSTER_REST",
+        )
+        .await;
+        assert_eq!(status, 400, "{base_url}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("connector.oneroster_rest.base_url:"),
+            "{body}"
+        );
+    }
 }

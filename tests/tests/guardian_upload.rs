@@ -48,7 +48,7 @@ async fn district() -> Harness {
         .district
         .unwrap()
         .district_id;
-    let bundle = tempfile::tempdir().unwrap();
+    let bundle = stack.bundle_dir(&district_id);
     let dir = bundle.path();
     std::fs::write(
         dir.join("manifest.csv"),

@@ -89,6 +89,11 @@ impl Harness {
         }
     }
 
+    /// A folder for a bundle in the district's import folder.
+    fn bundle_dir(&self) -> tempfile::TempDir {
+        self.stack.bundle_dir(&self.district_id)
+    }
+
     async fn source(&mut self, location: &Path, update_active: bool) -> String {
         let source = oneroster_csv_source(
             &self.district_id,
@@ -247,9 +252,9 @@ const MESSAGING_TABLES: &[&str] = &["communications", "deliveries"];
 async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_rerun_changes_nothing()
  {
     let Some(samples) = samples() else { return };
-    let bundle = tempfile::tempdir().unwrap();
-    nicelion_bundle(&samples, bundle.path());
     let mut h = Harness::start().await;
+    let bundle = h.bundle_dir();
+    nicelion_bundle(&samples, bundle.path());
     let source = h.source(bundle.path(), false).await;
 
     // RO-4: a dry run reports everything and writes nothing anywhere.
@@ -429,9 +434,9 @@ fn small_bundle(dir: &Path, guardian_email: &str) {
 
 #[tokio::test]
 async fn siblings_share_one_guardian_and_the_active_user_policy_decides_who_changes_contacts() {
-    let bundle = tempfile::tempdir().unwrap();
-    small_bundle(bundle.path(), "smithparent@mail.com");
     let mut h = Harness::start().await;
+    let bundle = h.bundle_dir();
+    small_bundle(bundle.path(), "smithparent@mail.com");
     let source = h.source(bundle.path(), false).await;
     let first = h.sync(&source, false, false).await;
     assert_eq!(first.status(), pb::SyncRunStatus::Completed, "{first:?}");
@@ -539,7 +544,8 @@ async fn activate(h: &Harness, account_id: &str) {
 
 #[tokio::test]
 async fn an_audience_of_a_student_reaches_both_guardians_and_a_class_its_teacher() {
-    let bundle = tempfile::tempdir().unwrap();
+    let mut h = Harness::start().await;
+    let bundle = h.bundle_dir();
     small_bundle(bundle.path(), "smithparent@mail.com");
     std::fs::write(
         bundle.path().join("classes.csv"),
@@ -558,7 +564,6 @@ async fn an_audience_of_a_student_reaches_both_guardians_and_a_class_its_teacher
         "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\nfile.classes,bulk\nfile.enrollments,bulk\n",
     )
     .unwrap();
-    let mut h = Harness::start().await;
     let source = h.source(bundle.path(), false).await;
     let run = h.sync(&source, false, false).await;
     assert_eq!(run.status(), pb::SyncRunStatus::Completed, "{run:?}");
@@ -615,7 +620,7 @@ async fn an_audience_of_a_student_reaches_both_guardians_and_a_class_its_teacher
 async fn a_zipped_bundle_pushed_over_grpc_imports_and_a_broken_one_fails_with_the_reason() {
     let Some(samples) = samples() else { return };
     let mut h = Harness::start().await;
-    let empty = tempfile::tempdir().unwrap();
+    let empty = h.bundle_dir();
     let source = h.source(empty.path(), false).await;
     let (client, token) = (h.roster.clone(), h.token.clone());
     let push = |bytes: Vec<u8>, key: &str| {

@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::RetryPolicy;
 use super::error::ConnectorError;
 use super::oauth::Auth;
+use super::outbound::OutboundPolicy;
 
 /// The longest server message kept in an error.
 const MESSAGE_CHARS: usize = 200;
@@ -33,6 +34,8 @@ impl Answer {
 /// What one attempt came to.
 enum Outcome {
     Done(Answer),
+    /// The outbound policy refused where the host resolved to: not retried.
+    Blocked(String),
     Denied(u16),
     Retry {
         reason: String,
@@ -44,33 +47,40 @@ enum Outcome {
     },
 }
 
-/// A reqwest client (rustls with ring) and the retry policy.
+/// A reqwest client (rustls with ring), the retry policy and the outbound
+/// policy every URL is checked against.
 #[derive(Debug)]
 pub(super) struct Http {
     client: reqwest::Client,
     retry: RetryPolicy,
+    outbound: OutboundPolicy,
 }
 
 impl Http {
-    pub fn new(retry: RetryPolicy) -> Result<Http, ConnectorError> {
-        // The project's one TLS stack; reqwest is built without a provider of
-        // its own. An error only means a provider is already installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(retry.request_timeout)
-            // Credentials must never follow a redirect to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("homeroom-roster/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                ConnectorError::InvalidConfig(format!("cannot build an HTTP client: {e}"))
-            })?;
-        Ok(Http { client, retry })
+    pub fn new(retry: RetryPolicy, outbound: &OutboundPolicy) -> Result<Http, ConnectorError> {
+        Ok(Http {
+            client: client(
+                retry.request_timeout,
+                // Credentials must never follow a redirect to another host.
+                reqwest::redirect::Policy::none(),
+                outbound,
+            )?,
+            retry,
+            outbound: outbound.clone(),
+        })
+    }
+
+    /// Refuses a URL the outbound policy does not allow, before any request.
+    fn check(&self, url: &Url) -> Result<(), ConnectorError> {
+        self.outbound
+            .check(url)
+            .map_err(|e| ConnectorError::InvalidConfig(e.to_string()))
     }
 
     /// GETs `url` with `auth`. A 401/403 with a cached OAuth 2 token drops the
     /// token and tries once more with a new one.
     pub async fn get(&self, url: &Url, auth: &Auth) -> Result<Answer, ConnectorError> {
+        self.check(url)?;
         let mut tries = Tries::new(&self.retry);
         let mut renewed = false;
         loop {
@@ -90,6 +100,7 @@ impl Http {
                         status,
                     });
                 }
+                Outcome::Blocked(why) => return Err(ConnectorError::InvalidConfig(why)),
                 Outcome::Refused { status, message } => {
                     return Err(ConnectorError::Rejected {
                         url: url.to_string(),
@@ -113,6 +124,7 @@ impl Http {
         secret: &SecretString,
         form: &[(&str, &str)],
     ) -> Result<Answer, ConnectorError> {
+        self.check(url)?;
         let scrub = |text: String| redact(text, &[secret.expose_secret()]);
         let mut tries = Tries::new(&self.retry);
         loop {
@@ -130,6 +142,7 @@ impl Http {
                         status,
                     });
                 }
+                Outcome::Blocked(why) => return Err(ConnectorError::InvalidConfig(why)),
                 Outcome::Refused { status, message } => {
                     return Err(ConnectorError::Rejected {
                         url: url.to_string(),
@@ -144,6 +157,27 @@ impl Http {
 }
 
 /// A source's base URL: http(s), no query, no credentials in it.
+/// An HTTP client whose every connection goes only where `outbound` allows
+/// (its resolver drops refused addresses; no system proxy, which would
+/// resolve names where the policy cannot see them).
+pub(crate) fn client(
+    timeout: Duration,
+    redirects: reqwest::redirect::Policy,
+    outbound: &OutboundPolicy,
+) -> Result<reqwest::Client, ConnectorError> {
+    // The project's one TLS stack; reqwest is built without a provider of
+    // its own. An error only means a provider is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(redirects)
+        .no_proxy()
+        .dns_resolver(outbound.resolver())
+        .user_agent(concat!("homeroom-roster/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConnectorError::InvalidConfig(format!("cannot build an HTTP client: {e}")))
+}
+
 pub(super) fn base_url(raw: &str) -> Result<Url, ConnectorError> {
     let invalid = |why: &str| ConnectorError::InvalidConfig(format!("the base URL {why}"));
     let url = Url::parse(raw.trim()).map_err(|_| invalid("is not a URL"))?;
@@ -203,6 +237,9 @@ async fn attempt(request: RequestBuilder) -> Outcome {
     let response = match request.send().await {
         Ok(response) => response,
         Err(error) => {
+            if let Some(refused) = super::outbound::refused_in(&error) {
+                return Outcome::Blocked(refused.to_string());
+            }
             return Outcome::Retry {
                 reason: transport(error),
                 after: None,

@@ -52,9 +52,11 @@ mod bundle;
 mod clever;
 mod error;
 mod http;
+pub mod location;
 mod oauth;
 mod oauth1;
 mod oneroster_rest;
+pub mod outbound;
 
 use std::time::Duration;
 

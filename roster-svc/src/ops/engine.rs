@@ -47,6 +47,7 @@ pub struct Engine {
     notices: Arc<dyn Notices>,
     secrets: SecretsKey,
     retry: crate::connectors::RetryPolicy,
+    boundary: crate::connectors::location::Boundary,
 }
 
 impl std::fmt::Debug for Engine {
@@ -78,7 +79,15 @@ impl Engine {
             notices,
             secrets: SecretsKey::development(),
             retry: crate::connectors::RetryPolicy::default(),
+            boundary: crate::connectors::location::Boundary::default(),
         }
+    }
+
+    /// Reads bundle folders, bundle URLs and vendor APIs only where
+    /// `boundary` allows (the default: no host folder, public https only).
+    pub fn with_boundary(mut self, boundary: crate::connectors::location::Boundary) -> Engine {
+        self.boundary = boundary;
+        self
     }
 
     /// Opens the sources' connector credentials with `key`.
@@ -311,17 +320,21 @@ impl Engine {
             .ok()
             .and_then(|v| v.get("location").and_then(|l| l.as_str()).map(String::from))
             .filter(|l| !l.is_empty());
-        let read = tokio::task::spawn_blocking(move || match (pushed, location) {
-            (Some(bytes), _) => oneroster::read_zip(Cursor::new(bytes)).map_err(|e| e.to_string()),
-            (None, Some(path)) => {
-                oneroster::read_path(std::path::Path::new(&path)).map_err(|e| e.to_string())
+        let read = match (pushed, location) {
+            (Some(bytes), _) => tokio::task::spawn_blocking(move || {
+                oneroster::read_zip(Cursor::new(bytes)).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| RosterError::Internal(e.into()))?,
+            (None, Some(location)) => {
+                self.boundary
+                    .read_bundle(&source.district_id, &location)
+                    .await
             }
             (None, None) => {
                 Err("the source has no bundle location and no bundle was pushed".into())
             }
-        })
-        .await
-        .map_err(|e| RosterError::Internal(e.into()))?;
+        };
         Ok(read
             .map(|bundle| Input {
                 bundle,

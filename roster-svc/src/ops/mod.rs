@@ -37,6 +37,8 @@ pub struct Ctx {
     pub wake: Arc<Notify>,
     /// Seals and opens the sources' connector credentials.
     pub secrets: crate::secrets::SecretsKey,
+    /// What districts' settings may reach (bundle folders, outbound URLs).
+    pub boundary: crate::connectors::location::Boundary,
 }
 
 impl std::fmt::Debug for Ctx {

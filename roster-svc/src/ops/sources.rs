@@ -86,6 +86,7 @@ pub async fn create(
     let now = chrono::Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
     let (mut config, secret_ciphertext) = connector::create(&id, &input, &ctx.secrets)?;
+    connector::check_reach(&ctx.boundary, &input.district_id, &config)?;
     config.schedule_from = Some(now);
     let now = now.naive_utc();
     let row = SourceRow {
@@ -219,6 +220,7 @@ pub async fn update(
     check(&row)?;
     let stored = StoredConfig::parse(&before.config);
     if connector_changed {
+        connector::check_reach(&ctx.boundary, &row.district_id, &config)?;
         let new_token = fresh.district_token.is_some();
         row.secret_ciphertext =
             connector::finish(&row.id, &config, fresh, Some(&before), &ctx.secrets)?;

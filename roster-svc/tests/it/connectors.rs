@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use roster_svc::connectors::outbound::OutboundPolicy;
 use roster_svc::connectors::{
     CleverConfig, ConnectorError, Fetched, Incremental, OneRosterRestConfig,
     OneRosterRestConnector, RestAuth, RetryPolicy, clever_full, clever_incremental, oneroster_rest,
@@ -284,10 +285,16 @@ fn fast_retry() -> RetryPolicy {
     }
 }
 
+/// The mocks listen on loopback over http: allowed as an operator would.
+fn loopback() -> OutboundPolicy {
+    OutboundPolicy::parse("127.0.0.0/8").unwrap()
+}
+
 fn clever_config(mock: &MockClever, token: &str) -> CleverConfig {
     CleverConfig {
         page_size: 3,
         retry: fast_retry(),
+        outbound: loopback(),
         ..CleverConfig::new(mock.base_url.clone(), SecretString::from(token))
     }
 }
@@ -296,6 +303,7 @@ fn rest_config(mock: &MockRest, auth: RestAuth) -> OneRosterRestConfig {
     OneRosterRestConfig {
         page_size: 4,
         retry: fast_retry(),
+        outbound: loopback(),
         ..OneRosterRestConfig::new(mock.base_url.clone(), auth)
     }
 }
@@ -1376,4 +1384,49 @@ async fn the_libre_oneroster_sample_json_reads_through_the_rest_connector() {
         .filter(|o| o.status == Status::ToBeDeleted)
         .count();
     assert_eq!(deleted, 2);
+}
+
+#[tokio::test]
+async fn without_the_operators_allowance_a_loopback_api_is_never_called() {
+    let mock = clever_mock().await;
+    // http to a loopback address: refused before any request.
+    let strict = CleverConfig {
+        outbound: OutboundPolicy::default(),
+        ..clever_config(&mock, crate::mock_clever::TOKEN)
+    };
+    let refused = clever_full(&strict).await.unwrap_err();
+    assert!(
+        matches!(&refused, ConnectorError::InvalidConfig(m) if m.contains("only https")),
+        "{refused:?}"
+    );
+    // A name that resolves to loopback: refused when it resolves.
+    let by_name = CleverConfig {
+        outbound: OutboundPolicy::parse("localhost").unwrap(),
+        ..clever_config(&mock, crate::mock_clever::TOKEN)
+    };
+    let port = mock.base_url.rsplit(':').next().unwrap().to_string();
+    let via_name = CleverConfig {
+        base_url: format!("http://localhost:{port}"),
+        outbound: OutboundPolicy::parse("127.0.0.2/32").unwrap(),
+        ..by_name.clone()
+    };
+    assert!(
+        clever_full(&via_name).await.is_err(),
+        "http to a host that is not allowed"
+    );
+    assert!(mock.requests().is_empty(), "{:?}", mock.requests());
+    // The operator allows the host by name: it is reached.
+    let allowed = CleverConfig {
+        base_url: format!("http://localhost:{port}"),
+        ..by_name
+    };
+    clever_full(&allowed).await.unwrap();
+    assert!(!mock.requests().is_empty());
+
+    let rest = rest_mock(Agents::StudentToGuardian, EnabledAs::String).await;
+    let strict = OneRosterRestConfig {
+        outbound: OutboundPolicy::default(),
+        ..rest_config(&rest, oauth1(SECRET))
+    };
+    assert!(oneroster_rest(&strict).await.is_err());
 }

@@ -9,6 +9,7 @@ mod mock_clever;
 mod mock_oneroster_rest;
 mod oneroster_samples;
 mod process;
+mod reach;
 mod reads_classes;
 mod reads_fixture;
 mod reads_staff;

@@ -14,6 +14,7 @@ use homeroom_platform::{auth::Principal, testing::TestDb};
 use homeroom_proto::{identity::v1 as idpb, messaging::v1 as mpb};
 use roster_svc::{
     MIGRATIONS,
+    connectors::{location::Boundary, outbound::OutboundPolicy},
     ops::{
         Ctx,
         clients::{Accounts, Notices},
@@ -138,7 +139,9 @@ pub(crate) struct Fixture {
     pub(crate) engine: Engine,
     pub(crate) identity: Arc<FakeIdentity>,
     pub(crate) district_id: String,
+    /// A bundle folder inside the district's import folder.
     pub(crate) dir: tempfile::TempDir,
+    _imports: tempfile::TempDir,
 }
 
 pub(crate) fn service() -> Principal {
@@ -220,13 +223,20 @@ impl Fixture {
         let db = TestDb::migrated(&MIGRATIONS).await.unwrap();
         let identity = Arc::new(FakeIdentity::default());
         let messaging = Arc::new(FakeMessaging::default());
+        let imports = tempfile::tempdir().unwrap();
+        let boundary = Boundary {
+            import_root: Some(imports.path().to_path_buf()),
+            outbound: OutboundPolicy::parse("127.0.0.0/8").unwrap(),
+        };
         let ctx = Ctx {
             db: db.db.clone(),
             accounts: identity.clone(),
             wake: Arc::new(Notify::new()),
             secrets: roster_svc::secrets::SecretsKey::development(),
+            boundary: boundary.clone(),
         };
-        let engine = Engine::new(db.db.clone(), identity.clone(), messaging);
+        let engine =
+            Engine::new(db.db.clone(), identity.clone(), messaging).with_boundary(boundary);
         let district = districts::create(
             &ctx.db,
             &service(),
@@ -240,13 +250,16 @@ impl Fixture {
         )
         .await
         .unwrap();
+        let folder = imports.path().join(&district.id);
+        std::fs::create_dir_all(&folder).unwrap();
         Fixture {
             _db: db,
             ctx,
             engine,
             identity,
             district_id: district.id,
-            dir: tempfile::tempdir().unwrap(),
+            dir: tempfile::tempdir_in(folder).unwrap(),
+            _imports: imports,
         }
     }
 

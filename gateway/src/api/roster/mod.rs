@@ -3,6 +3,7 @@
 //! calling its roster-svc RPC on the caller's behalf.
 
 pub use super::{download, params};
+pub mod bundle_form;
 pub mod duplicates;
 pub mod enums;
 pub mod run_view;
@@ -10,6 +11,7 @@ pub mod runs;
 pub mod source_input;
 pub mod source_view;
 pub mod sources;
+pub mod streamed_form;
 pub mod upload_form;
 pub mod upload_view;
 pub mod uploads;
@@ -29,6 +31,9 @@ pub fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(sources::list, sources::create))
         .routes(routes!(sources::get, sources::update, sources::delete))
         .routes(routes!(runs::start))
+        .routes(
+            routes!(bundle_form::import).layer(DefaultBodyLimit::max(bundle_form::MAX_FORM_BYTES)),
+        )
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
         .routes(routes!(runs::rows))

@@ -20,7 +20,7 @@ use super::bundle::nullable;
 use super::error::ConnectorError;
 use super::http::Http;
 use super::oauth::Auth;
-use super::{Fetched, Incremental, RetryPolicy};
+use super::{Fetched, Incremental, RetryPolicy, outbound::OutboundPolicy};
 use convert::Role;
 
 /// A page limit no real district needs; past it the next links are looping.
@@ -38,6 +38,8 @@ pub struct CleverConfig {
     pub page_size: u32,
     /// Retries of failed requests.
     pub retry: RetryPolicy,
+    /// Where requests may go (public https hosts unless the operator allows more).
+    pub outbound: OutboundPolicy,
 }
 
 impl CleverConfig {
@@ -51,6 +53,7 @@ impl CleverConfig {
             token,
             page_size: 1000,
             retry: RetryPolicy::default(),
+            outbound: OutboundPolicy::default(),
         }
     }
 }
@@ -83,7 +86,7 @@ impl CleverConnector {
             base.set_path(&origin);
         }
         Ok(CleverConnector {
-            http: Http::new(config.retry)?,
+            http: Http::new(config.retry, &config.outbound)?,
             auth: Auth::Bearer(config.token),
             base,
             page_size: config.page_size.max(1),

@@ -19,7 +19,7 @@ use super::bundle::{empty, first_of_each, row_error};
 use super::error::ConnectorError;
 use super::http::{Http, base_url};
 use super::oauth::{Auth, OAuth2};
-use super::{Fetched, RetryPolicy};
+use super::{Fetched, RetryPolicy, outbound::OutboundPolicy};
 use crate::oneroster::{Bundle, FileMode, RowError};
 
 /// The 1.1 REST binding's root, after the server's base URL.
@@ -69,6 +69,8 @@ pub struct OneRosterRestConfig {
     pub page_size: u32,
     /// Retries of failed requests.
     pub retry: RetryPolicy,
+    /// Where requests may go (public https hosts unless the operator allows more).
+    pub outbound: OutboundPolicy,
 }
 
 impl OneRosterRestConfig {
@@ -80,6 +82,7 @@ impl OneRosterRestConfig {
             auth,
             page_size: 100,
             retry: RetryPolicy::default(),
+            outbound: OutboundPolicy::default(),
         }
     }
 }
@@ -126,7 +129,7 @@ impl OneRosterRestConnector {
             RestAuth::Bearer { token } => Auth::Bearer(token),
         };
         Ok(OneRosterRestConnector {
-            http: Http::new(config.retry)?,
+            http: Http::new(config.retry, &config.outbound)?,
             auth,
             base,
             root,

@@ -64,6 +64,7 @@ impl Engine {
         let config = OneRosterRestConfig {
             page_size: page_size(r.page_size),
             retry: self.retry.clone(),
+            outbound: self.boundary.outbound.clone(),
             ..OneRosterRestConfig::new(r.base_url.clone(), auth)
         };
         let rejected = |e| stop("The OneRoster server", hint, e);
@@ -102,6 +103,7 @@ impl Engine {
         let config = CleverConfig {
             page_size: page_size(settings.page_size),
             retry: self.retry.clone(),
+            outbound: self.boundary.outbound.clone(),
             ..CleverConfig::new(base, token)
         };
         let hint = "update the district token in the source settings and check that the \

@@ -9,7 +9,10 @@ use super::{
     CleverInput, CleverSettings, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RestAuthMethod, RestInput,
     RestSettings, Secrets, SourceInput, StoredConfig,
 };
-use crate::{domain::error::RosterError, secrets::SecretsKey, store::sync::SourceRow};
+use crate::{
+    connectors::location::Boundary, domain::error::RosterError, secrets::SecretsKey,
+    store::sync::SourceRow,
+};
 
 fn invalid(message: impl Into<String>) -> RosterError {
     RosterError::InvalidArgument(message.into())
@@ -313,6 +316,45 @@ fn check_url(field: &str, raw: &str) -> Result<(), RosterError> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not have a query or fragment"));
+    }
+    Ok(())
+}
+
+/// Security: every location and URL of the settings stays within what a
+/// district may reach — a bundle folder only under its own import folder, URLs
+/// only to public https hosts (or what the operator allows).
+pub(super) fn check_reach(
+    boundary: &Boundary,
+    district_id: &str,
+    config: &StoredConfig,
+) -> Result<(), RosterError> {
+    if !config.location.is_empty() {
+        boundary
+            .check_location(district_id, &config.location)
+            .map_err(RosterError::InvalidArgument)?;
+    }
+    let mut urls = Vec::new();
+    if let Some(c) = &config.clever
+        && !c.base_url.is_empty()
+    {
+        urls.push(("connector.clever.base_url", c.base_url.clone()));
+    }
+    if let Some(r) = &config.oneroster_rest {
+        urls.push(("connector.oneroster_rest.base_url", r.base_url.clone()));
+        if r.auth_method == RestAuthMethod::OAuth2 {
+            urls.push((
+                "connector.oneroster_rest.token_url",
+                r.effective_token_url(),
+            ));
+        }
+    }
+    for (field, raw) in urls {
+        let url = Url::parse(raw.trim())
+            .map_err(|_| invalid(format!("{field}: the URL is not a URL")))?;
+        boundary
+            .outbound
+            .check(&url)
+            .map_err(|e| invalid(format!("{field}: {e}")))?;
     }
     Ok(())
 }
