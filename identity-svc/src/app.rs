@@ -22,6 +22,8 @@ use crate::{
 /// A bound identity-svc, ready to run.
 pub struct App {
     host: GrpcHost,
+    background: tokio_util::task::TaskTracker,
+    drain: std::time::Duration,
 }
 
 impl App {
@@ -43,6 +45,7 @@ impl App {
         })?
         .with_sso(config.sso.clone());
         let verifier = Arc::new(Verifier::new(OwnKeys(ctx.tokens.clone())));
+        let background = ctx.background.clone();
         let api = IdentityApi::new(ctx, config.service_secret.clone());
         let spec = ServiceSpec {
             routes: Routes::new(pb::identity_service_server::IdentityServiceServer::new(api)),
@@ -52,7 +55,9 @@ impl App {
             migrations: &MIGRATIONS,
         };
         Ok(App {
+            drain: config.service.drain_timeout,
             host: GrpcHost::on(listener, config.service, db, spec).await?,
+            background,
         })
     }
 
@@ -61,9 +66,18 @@ impl App {
         self.host.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then drains.
+    /// Serves until `shutdown` resolves, then drains; messages owed after
+    /// answers (one-time codes) are still sent, within the drain time.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        self.host.run_until(shutdown).await
+        let served = self.host.run_until(shutdown).await;
+        self.background.close();
+        if tokio::time::timeout(self.drain, self.background.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("messages owed at shutdown were not all sent in the drain time");
+        }
+        served
     }
 }
 

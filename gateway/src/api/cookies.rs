@@ -16,6 +16,25 @@ pub const REFRESH: &str = "homeroom_refresh";
 pub const CSRF: &str = "homeroom_csrf";
 /// The header that must echo the CSRF cookie.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The device token cookie (ID-3): a browser that signed in before is known,
+/// so guessing at its address never slows it down. Lax, so it also comes
+/// back on an SSO provider's redirect; it grants nothing by itself.
+pub const DEVICE: &str = "homeroom_device";
+/// How API clients present their device token.
+pub const DEVICE_HEADER: &str = "x-device-token";
+
+/// The device token the client presents: its cookie, or the header.
+pub fn device_token(headers: &HeaderMap) -> String {
+    get(headers, DEVICE)
+        .or_else(|| {
+            headers
+                .get(DEVICE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .map(|t| t.trim().chars().take(128).collect())
+        .unwrap_or_default()
+}
 
 /// A cookie's value from the request's `Cookie` headers.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -77,7 +96,20 @@ pub fn session(tokens: &idpb::AuthTokens, csrf: &str) -> HeaderMap {
     {
         headers.append(header::SET_COOKIE, value);
     }
+    if let Some(device) = device(&tokens.device_token) {
+        headers.append(header::SET_COOKIE, device);
+    }
     headers
+}
+
+/// The device cookie, kept a year (not cleared by signing out).
+fn device(token: &str) -> Option<HeaderValue> {
+    if token.is_empty() {
+        return None;
+    }
+    format!("{DEVICE}={token}; Path=/; Max-Age=31536000; Secure; SameSite=Lax; HttpOnly")
+        .parse()
+        .ok()
 }
 
 /// `Set-Cookie` headers that end a browser session.

@@ -52,6 +52,11 @@ pub struct Tokens {
     pub refresh_token_expires_at: Option<String>,
     pub token_type: String,
     pub account_id: String,
+    /// This client's device token (ID-3): send it back in `x-device-token`
+    /// when signing in again, so guessing at your address never slows you
+    /// down. Browsers keep it in a cookie instead.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub device_token: String,
 }
 
 /// One account to choose from.
@@ -96,6 +101,7 @@ fn tokens(t: idpb::AuthTokens) -> Tokens {
         refresh_token_expires_at: t.refresh_token_expires_at.as_ref().and_then(timestamp),
         token_type: t.token_type,
         account_id: t.account_id,
+        device_token: t.device_token,
     }
 }
 
@@ -131,6 +137,7 @@ pub(crate) fn client(headers: &HeaderMap, id: &RequestId) -> Option<idpb::Client
             .take(256)
             .collect(),
         request_id: id.id.clone(),
+        device_token: super::cookies::device_token(headers),
     })
 }
 

@@ -55,6 +55,14 @@ impl Passwords {
         }
     }
 
+    /// How long one verification takes here and now (uncounted): the login
+    /// floor starts from it.
+    pub fn time_one_verification(&self) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        self.verify_decoy_inner("calibration");
+        started.elapsed()
+    }
+
     /// Spends one verification's work without any account (unknown identifier).
     pub fn verify_decoy(&self, password: &str) {
         self.verifications.fetch_add(1, Ordering::Relaxed);

@@ -16,6 +16,12 @@ pub enum Scope {
     Account,
     /// The client's address (many people may share one behind NAT).
     ClientAddress,
+    /// One-time codes sent to a normalised email or phone, counted alike
+    /// whether or not an account holds it (ID-4: no enumeration).
+    CodeSend,
+    /// A device that signed in to an account before (its failures count
+    /// here instead of against the identifier and that account).
+    Device,
 }
 
 impl Scope {
@@ -25,13 +31,34 @@ impl Scope {
             Scope::Identifier => format!("id:{value}"),
             Scope::Account => format!("acct:{value}"),
             Scope::ClientAddress => format!("ip:{value}"),
+            Scope::CodeSend => format!("send:{value}"),
+            Scope::Device => format!("dev:{value}"),
+        }
+    }
+
+    /// The scope of a stored counter's key.
+    pub fn of_key(key: &str) -> Scope {
+        match key.split_once(':').map(|(p, _)| p) {
+            Some("acct") => Scope::Account,
+            Some("ip") => Scope::ClientAddress,
+            Some("send") => Scope::CodeSend,
+            Some("dev") => Scope::Device,
+            _ => Scope::Identifier,
         }
     }
 
     fn free_failures(self) -> i32 {
         match self {
-            Scope::Identifier | Scope::Account => 5,
+            Scope::Identifier | Scope::Account | Scope::CodeSend | Scope::Device => 5,
             Scope::ClientAddress => 30,
+        }
+    }
+
+    /// The first delay past the free failures, in seconds; it doubles from there.
+    fn first_delay(self) -> u64 {
+        match self {
+            Scope::CodeSend => 60,
+            _ => 1,
         }
     }
 }
@@ -75,7 +102,8 @@ pub fn delay(scope: Scope, failures: i32) -> Option<Duration> {
     if over <= 0 {
         return None;
     }
-    let seconds = 1u64
+    let seconds = scope
+        .first_delay()
         .checked_shl((over - 1).min(20) as u32)
         .unwrap_or(u64::MAX);
     Some(Duration::from_secs(seconds).min(MAX_DELAY))
@@ -115,6 +143,17 @@ mod tests {
         );
         assert_eq!(delay(Scope::Account, 500), Some(MAX_DELAY));
         assert_eq!(delay(Scope::ClientAddress, 10), None);
+        assert_eq!(delay(Scope::CodeSend, 5), None);
+        assert_eq!(delay(Scope::CodeSend, 6), Some(Duration::from_secs(60)));
+        assert_eq!(
+            Scope::of_key(&Scope::CodeSend.key("a@b.c")),
+            Scope::CodeSend
+        );
+        assert_eq!(Scope::of_key(&Scope::Device.key("x")), Scope::Device);
+        assert_eq!(
+            Scope::of_key(&Scope::Identifier.key("a:b")),
+            Scope::Identifier
+        );
     }
 
     #[test]

@@ -397,6 +397,7 @@ pub fn auth_tokens(t: IssuedTokens) -> pb::AuthTokens {
         refresh_token_expires_at: Some(timestamp(t.refresh_expires_at)),
         token_type: "Bearer".into(),
         account_id: t.account_id,
+        device_token: String::new(),
     }
 }
 

@@ -19,7 +19,11 @@ use crate::{
         credential::Identifier,
         error::IdentityError,
     },
-    ops::{self, Ctx, login::LoginAttempt, upsert::UpsertBatch},
+    ops::{
+        self, Ctx,
+        login::{LoginAttempt, SignIn},
+        upsert::UpsertBatch,
+    },
 };
 
 /// Service clients that may ask for service tokens.
@@ -51,6 +55,40 @@ fn client_address<T>(request: &Request<T>) -> Option<String> {
     homeroom_platform::forwarded::client_address(request)
 }
 
+/// The device token a sign-in request presented (`ClientInfo.device_token`).
+fn device_token(client: Option<&pb::ClientInfo>) -> Option<String> {
+    client
+        .map(|c| c.device_token.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+impl IdentityApi {
+    /// Tokens with the device token of the client that signed in (ID-3).
+    async fn on_device(
+        &self,
+        mut tokens: pb::AuthTokens,
+        presented: Option<String>,
+    ) -> Result<pb::AuthTokens, IdentityError> {
+        tokens.device_token =
+            ops::devices::remember(&self.ctx, presented.as_deref(), &tokens.account_id).await?;
+        Ok(tokens)
+    }
+
+    /// A sign-in's outcome; tokens carry the device token.
+    async fn signed_in(
+        &self,
+        outcome: SignIn,
+        presented: Option<String>,
+    ) -> Result<pb::login_response::Outcome, IdentityError> {
+        Ok(match convert::login_outcome(outcome) {
+            pb::login_response::Outcome::Tokens(t) => {
+                pb::login_response::Outcome::Tokens(self.on_device(t, presented).await?)
+            }
+            choice => choice,
+        })
+    }
+}
+
 /// The signed-in account, which must be `account_id` (or `account_id` empty).
 fn own_account(
     caller: &homeroom_platform::auth::Principal,
@@ -75,15 +113,17 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
     async fn login(&self, request: Request<pb::LoginRequest>) -> Answer<pb::LoginResponse> {
         let client = client_address(&request);
         let r = request.into_inner();
+        let device = device_token(r.client.as_ref());
         let attempt = LoginAttempt {
             identifier: identifier(&r.identifier, &r.phone_region)?,
             password: r.password,
             district_id: Some(r.district_id).filter(|d| !d.is_empty()),
             client_address: client,
+            device_token: device.clone(),
         };
         let outcome = ops::login::login(&self.ctx, attempt).await?;
         Ok(Response::new(pb::LoginResponse {
-            outcome: Some(convert::login_outcome(outcome)),
+            outcome: Some(self.signed_in(outcome, device).await?),
         }))
     }
 
@@ -93,8 +133,12 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
     ) -> Answer<pb::SelectAccountResponse> {
         let r = request.into_inner();
         let tokens = ops::login::select(&self.ctx, &r.selection_token, &r.account_id).await?;
+        let tokens = convert::auth_tokens(tokens);
         Ok(Response::new(pb::SelectAccountResponse {
-            tokens: Some(convert::auth_tokens(tokens)),
+            tokens: Some(
+                self.on_device(tokens, device_token(r.client.as_ref()))
+                    .await?,
+            ),
         }))
     }
 
@@ -207,7 +251,10 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         let r = request.into_inner();
         let id = identifier(&r.identifier, &r.phone_region)?;
         let outcome = ops::codes::verify(&self.ctx, &id, &r.code, client.as_deref()).await?;
-        let outcome = match convert::login_outcome(outcome) {
+        let outcome = match self
+            .signed_in(outcome, device_token(r.client.as_ref()))
+            .await?
+        {
             pb::login_response::Outcome::Tokens(t) => {
                 pb::verify_one_time_code_response::Outcome::Tokens(t)
             }
@@ -235,8 +282,12 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
             client.as_deref(),
         )
         .await?;
+        let tokens = convert::auth_tokens(tokens);
         Ok(Response::new(pb::AcceptInvitationResponse {
-            tokens: Some(convert::auth_tokens(tokens)),
+            tokens: Some(
+                self.on_device(tokens, device_token(r.client.as_ref()))
+                    .await?,
+            ),
         }))
     }
 
@@ -561,8 +612,13 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         request: Request<pb::CompleteSsoLoginRequest>,
     ) -> Answer<pb::CompleteSsoLoginResponse> {
         let client = client_address(&request);
-        let done = convert::complete_sso(request.into_inner(), client)?;
-        let outcome = match convert::login_outcome(ops::sso::complete(&self.ctx, done).await?) {
+        let r = request.into_inner();
+        let device = device_token(r.client.as_ref());
+        let done = convert::complete_sso(r, client)?;
+        let outcome = match self
+            .signed_in(ops::sso::complete(&self.ctx, done).await?, device)
+            .await?
+        {
             pb::login_response::Outcome::Tokens(t) => {
                 pb::complete_sso_login_response::Outcome::Tokens(t)
             }

@@ -63,7 +63,11 @@ fn channel_of(identifier: &Identifier) -> MessageChannel {
     }
 }
 
-/// Sends a one-time code (ID-4).
+/// Sends a one-time code (ID-4). The answer is the same, and takes the same
+/// time, whether or not an account holds the address: every identifier is
+/// throttled alike before anything is looked up ([`Scope::CodeSend`]: five
+/// sends, then a wait that starts at a minute and doubles), and the lookup,
+/// the code and the message happen after the answer.
 #[tracing::instrument(skip_all, fields(identifier = %request.identifier.masked()))]
 pub async fn send(ctx: &Ctx, request: SendCode) -> Result<CodeSent, IdentityError> {
     let now = chrono::Utc::now().naive_utc();
@@ -72,6 +76,45 @@ pub async fn send(ctx: &Ctx, request: SendCode) -> Result<CodeSent, IdentityErro
         masked_destination: request.identifier.masked(),
         expires_at,
     };
+    let key = Scope::CodeSend.key(request.identifier.as_str());
+    ctx.db
+        .transaction(move |conn| {
+            let counter = session_store::throttles(conn, std::slice::from_ref(&key))?
+                .into_iter()
+                .next();
+            if let Some(wait) = counter
+                .as_ref()
+                .and_then(|(_, _, until)| throttle::remaining(*until, now))
+            {
+                return Err(IdentityError::Throttled { retry_after: wait });
+            }
+            let (next, blocked) =
+                throttle::after_failure(Scope::CodeSend, counter.as_ref().map(|(_, c, _)| c), now);
+            session_store::save_throttle(conn, &key, &next, blocked)?;
+            Ok(())
+        })
+        .await?;
+    let work = ctx.clone();
+    let span = tracing::Span::current();
+    ctx.background.spawn(tracing::Instrument::instrument(
+        async move {
+            if let Err(e) = deliver(&work, request, now, expires_at).await {
+                tracing::warn!(error = %format!("{e:#}"), "a one-time code was not sent");
+            }
+        },
+        span,
+    ));
+    Ok(answer)
+}
+
+/// After [`send`] answered: the accounts holding the address, a stored code
+/// and the message — or nothing, for an address no account holds.
+async fn deliver(
+    ctx: &Ctx,
+    request: SendCode,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<(), IdentityError> {
     let (address_kind, value) = login::address_of(&request.identifier);
     let req = request.clone();
     let planned = ctx
@@ -100,16 +143,15 @@ pub async fn send(ctx: &Ctx, request: SendCode) -> Result<CodeSent, IdentityErro
             {
                 return Ok(None);
             }
+            // The per-identifier throttle holds first; this is a backstop.
             if store::codes::live(conn, &address_id, now, codes::MAX_ATTEMPTS)?.len()
                 >= codes::MAX_SENDS_PER_WINDOW
             {
-                return Err(IdentityError::Throttled {
-                    retry_after: codes::VALIDITY,
-                });
+                return Ok(None);
             }
             let code = codes::generate();
             let id = uuid::Uuid::now_v7().to_string();
-            store::codes::insert(
+            let stored = store::codes::insert_once(
                 conn,
                 &CodeRow {
                     code_hash: codes::hash(&id, &code),
@@ -123,13 +165,17 @@ pub async fn send(ctx: &Ctx, request: SendCode) -> Result<CodeSent, IdentityErro
                     expires_at,
                     consumed_at: None,
                 },
-            )?;
+            );
+            if stored? == 0 {
+                // A retry with the same key got there first.
+                return Ok(None);
+            }
             let lead = for_account.or_else(|| holders.first().cloned());
             Ok(lead.map(|a| (a, holders.len(), code, id)))
         })
         .await?;
     let Some((account, holders, code, code_id)) = planned else {
-        return Ok(answer);
+        return Ok(());
     };
     let mut variables = BTreeMap::new();
     variables.insert("code".to_string(), code);
@@ -156,8 +202,7 @@ pub async fn send(ctx: &Ctx, request: SendCode) -> Result<CodeSent, IdentityErro
             language: account.preferred_language.clone(),
             variables,
         })
-        .await?;
-    Ok(answer)
+        .await
 }
 
 /// Checks a code for an address; consumes it and returns it when it matches.

@@ -10,7 +10,7 @@ use chrono::NaiveDateTime;
 use homeroom_platform::telemetry::mask_address;
 
 use super::{
-    Ctx, sessions,
+    Ctx, devices, sessions,
     tokens::{IssuedTokens, hash_token, random_token},
 };
 use crate::{
@@ -34,6 +34,8 @@ pub struct LoginAttempt {
     pub district_id: Option<String>,
     /// The client's address, for throttling and audit.
     pub client_address: Option<String>,
+    /// The device token the client presented, if any ([`super::devices`]).
+    pub device_token: Option<String>,
 }
 
 /// One account of a choice.
@@ -74,33 +76,50 @@ pub enum SignIn {
 }
 
 /// Logs in with a password.
+///
+/// Counters gate the attempt: the identifier's and the client address's, and
+/// each holder's own. A device that signed in to some of the holders before
+/// is gated by its own counter instead of the identifier's, and those
+/// holders' counters do not hold it back; its failures count against the
+/// device. Every attempt takes at least the [`super::pacing`] floor, so the
+/// time does not tell how many accounts hold the address.
 #[tracing::instrument(skip_all, fields(identifier = %attempt.identifier.masked()))]
 pub async fn login(ctx: &Ctx, attempt: LoginAttempt) -> Result<SignIn, IdentityError> {
+    let floor = ctx.pacing.floor_from_now();
+    let outcome = attempt_login(ctx, attempt).await;
+    floor.wait().await;
+    outcome
+}
+
+async fn attempt_login(ctx: &Ctx, attempt: LoginAttempt) -> Result<SignIn, IdentityError> {
     let now = chrono::Utc::now().naive_utc();
     let identifier_key = Scope::Identifier.key(attempt.identifier.as_str());
     let client_key = attempt
         .client_address
         .as_deref()
         .map(|a| Scope::ClientAddress.key(a));
+    let device = attempt.device_token.as_deref().and_then(devices::key_of);
+    let device_key = device.as_deref().map(|d| Scope::Device.key(d));
     let (address_kind, value) = address_of(&attempt.identifier);
     let district = attempt.district_id.clone();
-    let client_key_read = client_key.clone();
-    let identifier_key_read = identifier_key.clone();
-    let (candidates, counters, roles) = ctx
+    let mut keys = vec![identifier_key.clone()];
+    keys.extend(client_key.clone());
+    keys.extend(device_key.clone());
+    let since = devices::known_since(now);
+    let (candidates, counters, roles, known) = ctx
         .db
         .run(move |conn| {
             let candidates =
                 store::accounts::login_holders(conn, address_kind, &value, district.as_deref())?;
-            let mut keys: Vec<String> = candidates
-                .iter()
-                .map(|a| Scope::Account.key(&a.id))
-                .collect();
-            keys.push(identifier_key_read);
-            keys.extend(client_key_read);
+            keys.extend(candidates.iter().map(|a| Scope::Account.key(&a.id)));
             let counters = session_store::throttles(conn, &keys)?;
             let ids: Vec<String> = candidates.iter().map(|a| a.id.clone()).collect();
             let roles = store::accounts::roles_of_many(conn, &ids)?;
-            Ok::<_, IdentityError>((candidates, counters, roles))
+            let known = match &device {
+                Some(hash) => store::devices::accounts_of(conn, hash, since)?,
+                None => Vec::new(),
+            };
+            Ok::<_, IdentityError>((candidates, counters, roles, known))
         })
         .await?;
     let blocked_key = |key: &str| {
@@ -109,12 +128,30 @@ pub async fn login(ctx: &Ctx, attempt: LoginAttempt) -> Result<SignIn, IdentityE
             .find(|(k, _, _)| k == key)
             .and_then(|(_, _, until)| throttle::remaining(*until, now))
     };
-    let gate = std::iter::once(&identifier_key).chain(client_key.as_ref());
+    // The accounts this device signed in to before, among the holders.
+    let known: Vec<&str> = candidates
+        .iter()
+        .map(|a| a.id.as_str())
+        .filter(|id| known.iter().any(|k| k == id))
+        .collect();
+    let own_device = if known.is_empty() {
+        None
+    } else {
+        device_key.clone()
+    };
+    let first_key = own_device.as_ref().unwrap_or(&identifier_key);
+    let gate = std::iter::once(first_key).chain(client_key.as_ref());
     if let Some(wait) = gate.filter_map(|k| blocked_key(k)).max() {
         audit_attempt(ctx, "login_throttled", &candidates, &attempt, now).await?;
         return Err(IdentityError::Throttled { retry_after: wait });
     }
-    let blocked_for = |account: &AccountRow| blocked_key(&Scope::Account.key(&account.id));
+    let blocked_for = |account: &AccountRow| {
+        if known.contains(&account.id.as_str()) {
+            None
+        } else {
+            blocked_key(&Scope::Account.key(&account.id))
+        }
+    };
     let (blocked, open): (Vec<&AccountRow>, Vec<&AccountRow>) =
         candidates.iter().partition(|a| blocked_for(a).is_some());
 
@@ -125,11 +162,11 @@ pub async fn login(ctx: &Ctx, attempt: LoginAttempt) -> Result<SignIn, IdentityE
     let matched = verify_all(ctx, hashes, attempt.password.clone()).await?;
 
     if matched.is_empty() {
-        let mut failed_keys: Vec<String> = vec![identifier_key];
+        let mut failed_keys: Vec<String> = vec![first_key.clone()];
         failed_keys.extend(client_key);
         failed_keys.extend(
             open.iter()
-                .filter(|a| a.password_hash.is_some())
+                .filter(|a| a.password_hash.is_some() && !known.contains(&a.id.as_str()))
                 .map(|a| Scope::Account.key(&a.id)),
         );
         record_failures(ctx, failed_keys, now).await?;
@@ -139,8 +176,9 @@ pub async fn login(ctx: &Ctx, attempt: LoginAttempt) -> Result<SignIn, IdentityE
         }
         return Err(IdentityError::Unauthenticated(LOGIN_FAILED));
     }
-    // Forget the counters of this identifier and the matched accounts, if any.
-    let mut cleared: Vec<String> = vec![identifier_key];
+    // Forget the counters of this identifier (or device) and the matched
+    // accounts, if any.
+    let mut cleared: Vec<String> = vec![first_key.clone()];
     cleared.extend(matched.iter().map(|id| Scope::Account.key(id)));
     cleared.retain(|k| counters.iter().any(|(c, _, _)| c == k));
     let mut roles = roles;
@@ -272,18 +310,28 @@ async fn verify_all(
         .await
         .map_err(|e| IdentityError::Internal(e.into()))?;
     let passwords = ctx.passwords.clone();
+    let pacing = ctx.pacing.clone();
     tokio::task::spawn_blocking(move || {
+        let timed = |verify: &dyn Fn() -> bool| {
+            let started = std::time::Instant::now();
+            let ok = verify();
+            pacing.record(started.elapsed());
+            ok
+        };
         let with_hash: Vec<(String, String)> = hashes
             .into_iter()
             .filter_map(|(id, h)| h.map(|h| (id, h)))
             .collect();
         if with_hash.is_empty() {
-            passwords.verify_decoy(&password);
+            timed(&|| {
+                passwords.verify_decoy(&password);
+                false
+            });
             return Vec::new();
         }
         with_hash
             .into_iter()
-            .filter(|(_, phc)| passwords.verify(phc, &password))
+            .filter(|(_, phc)| timed(&|| passwords.verify(phc, &password)))
             .map(|(id, _)| id)
             .collect()
     })
@@ -300,7 +348,7 @@ pub(crate) async fn record_failures(
         .transaction(move |conn| {
             let existing = session_store::throttles(conn, &keys)?;
             for key in &keys {
-                let scope = scope_of(key);
+                let scope = Scope::of_key(key);
                 let counter = existing
                     .iter()
                     .find(|(k, _, _)| k == key)
@@ -311,16 +359,6 @@ pub(crate) async fn record_failures(
             Ok::<_, IdentityError>(())
         })
         .await
-}
-
-fn scope_of(key: &str) -> Scope {
-    if key.starts_with("acct:") {
-        Scope::Account
-    } else if key.starts_with("ip:") {
-        Scope::ClientAddress
-    } else {
-        Scope::Identifier
-    }
 }
 
 async fn audit_attempt(

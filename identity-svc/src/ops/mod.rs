@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod codes;
 pub mod contacts;
+pub mod devices;
 pub mod login;
 pub mod messenger;
 pub mod oidc;
+pub mod pacing;
 pub mod password;
 pub mod reports;
 pub mod roles;
@@ -37,6 +39,11 @@ pub struct Ctx {
     pub messenger: Arc<dyn messenger::Messenger>,
     /// The SSO providers and their HTTP client (ID-5).
     pub sso: Arc<sso::Sso>,
+    /// The login floor (ID-3: no enumeration by timing).
+    pub pacing: Arc<pacing::Pacing>,
+    /// Work done after an answer (a one-time code's message): waited for on
+    /// shutdown, and by tests.
+    pub background: tokio_util::task::TaskTracker,
 }
 
 impl std::fmt::Debug for dyn messenger::Messenger {
@@ -54,6 +61,7 @@ impl Ctx {
         messenger: impl FnOnce(Arc<tokens::Tokens>) -> Arc<dyn messenger::Messenger>,
     ) -> anyhow::Result<Ctx> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let passwords = Passwords::new()?;
         let tokens = Arc::new(tokens::Tokens::new(
             db.clone(),
             tokens::Lifetimes::default(),
@@ -62,10 +70,30 @@ impl Ctx {
             messenger: messenger(tokens.clone()),
             tokens,
             db,
-            passwords: Passwords::new()?,
+            pacing: Arc::new(pacing::Pacing::calibrated(
+                pacing::HOLDERS_COVERED,
+                passwords.time_one_verification(),
+            )),
+            passwords,
             hashing: Arc::new(Semaphore::new(cores)),
             sso: Arc::default(),
+            background: tokio_util::task::TaskTracker::new(),
         })
+    }
+
+    /// Waits for the work started after answers so far (tests; shutdown).
+    pub async fn settled(&self) {
+        self.background.close();
+        self.background.wait().await;
+        self.background.reopen();
+    }
+
+    /// The same context with this login floor (benchmarks compare without).
+    pub fn with_pacing(self, pacing: pacing::Pacing) -> Ctx {
+        Ctx {
+            pacing: Arc::new(pacing),
+            ..self
+        }
     }
 
     /// The same context with these SSO providers (ID-5).

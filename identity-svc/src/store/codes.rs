@@ -22,11 +22,13 @@ pub struct CodeRow {
     pub consumed_at: Option<NaiveDateTime>,
 }
 
-/// Stores a code.
-pub fn insert(conn: &mut DbConn, row: &CodeRow) -> QueryResult<usize> {
-    diesel::insert_into(one_time_codes::table)
+/// Stores a code, unless one with its idempotency key exists for the
+/// address (a racing retry); the rows stored, 0 or 1.
+pub fn insert_once(conn: &mut DbConn, row: &CodeRow) -> QueryResult<usize> {
+    homeroom_platform::on_backend!(conn, c => diesel::insert_into(one_time_codes::table)
         .values(row)
-        .execute(conn)
+        .on_conflict_do_nothing()
+        .execute(c))
 }
 
 /// Codes of an address still usable at `now`, newest first.

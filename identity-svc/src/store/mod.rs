@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod codes;
+pub mod devices;
 pub mod reports;
 pub mod schema;
 pub mod sessions;

@@ -155,6 +155,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    known_devices (token_hash, account_id) {
+        token_hash -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Text,
         district_id -> Text,

@@ -71,6 +71,7 @@ async fn a_code_for_sarah_on_a_shared_phone_is_an_sms_that_names_her() {
     )
     .await
     .unwrap();
+    w.ctx.settled().await;
     let sent = w.messages.sent();
     assert_eq!(sent.len(), 1);
     let m = &sent[0];
@@ -95,6 +96,7 @@ async fn a_code_proves_the_address_then_offers_the_accounts_on_it() {
     codes::send(&w.ctx, send("987-654-3210", None, Purpose::Login))
         .await
         .unwrap();
+    w.ctx.settled().await;
     assert_eq!(
         w.messages.sent()[0].first_name,
         "",
@@ -129,6 +131,7 @@ async fn an_invitee_joins_with_a_code_and_a_new_password() {
     )
     .await
     .unwrap();
+    w.ctx.settled().await;
     let code = w.messages.last_code_to("+19876543210");
     let short =
         codes::accept_invitation(&w.ctx, &id("+19876543210"), &code, "short".into(), None).await;
@@ -161,6 +164,7 @@ async fn five_wrong_tries_kill_a_code() {
     codes::send(&w.ctx, send("(123) 456-7890", None, Purpose::Login))
         .await
         .unwrap();
+    w.ctx.settled().await;
     let code = w.messages.last_code_to("+11234567890");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
@@ -184,6 +188,7 @@ async fn an_unknown_address_gets_the_same_answer_and_nothing_is_sent() {
     let unknown = codes::send(&w.ctx, send("nobody@mail.com", None, Purpose::Login))
         .await
         .unwrap();
+    w.ctx.settled().await;
     assert_eq!(w.messages.sent().len(), 1);
     assert_eq!(
         known.expires_at.and_utc().timestamp() / 60,
@@ -200,6 +205,7 @@ async fn the_same_idempotency_key_sends_one_code() {
     request.idempotency_key = Some("retry-1".into());
     codes::send(&w.ctx, request.clone()).await.unwrap();
     codes::send(&w.ctx, request).await.unwrap();
+    w.ctx.settled().await;
     assert_eq!(w.messages.sent().len(), 1);
 }
 
@@ -212,6 +218,7 @@ async fn a_credential_is_confirmed_with_the_code_sent_to_it() {
     codes::send_confirmation(&w.ctx, &sarah, CredentialKind::MobilePhone, None)
         .await
         .unwrap();
+    w.ctx.settled().await;
     let code = w.messages.last_code_to("+19876543210");
     assert_eq!(w.messages.sent()[0].first_name, "Sarah");
     codes::confirm(&w.ctx, &sarah, CredentialKind::MobilePhone, &code)
@@ -224,4 +231,27 @@ async fn a_credential_is_confirmed_with_the_code_sent_to_it() {
         .find(|c| c.kind == CredentialKind::MobilePhone)
         .unwrap();
     assert!(phone.confirmed_at.is_some());
+}
+
+#[tokio::test]
+async fn known_and_unknown_addresses_are_throttled_alike() {
+    let w = world().await;
+    w.smiths().await;
+    let mut seen = Vec::new();
+    for identifier in ["smithparent@mail.com", "nobody@mail.com"] {
+        let mut answers = Vec::new();
+        for _ in 0..8 {
+            answers.push(
+                match codes::send(&w.ctx, send(identifier, None, Purpose::Login)).await {
+                    Ok(_) => "sent",
+                    Err(IdentityError::Throttled { .. }) => "throttled",
+                    Err(e) => panic!("{e:?}"),
+                },
+            );
+        }
+        seen.push(answers);
+    }
+    assert_eq!(seen[0], seen[1], "{seen:?}");
+    assert!(seen[0].contains(&"throttled"), "{seen:?}");
+    assert!(seen[0][..5].iter().all(|a| *a == "sent"), "{seen:?}");
 }

@@ -81,6 +81,7 @@ impl World {
             password: password.into(),
             district_id: None,
             client_address: Some(ip.into()),
+            device_token: None,
         };
         login(&self.ctx, attempt).await
     }
@@ -292,4 +293,126 @@ async fn logout_revokes_the_session() {
     sessions::logout(&w.ctx, "never-issued", false)
         .await
         .unwrap();
+}
+
+impl World {
+    /// A login as from a device presenting `device` (or a new one).
+    async fn login_on(
+        &self,
+        identifier: &str,
+        password: &str,
+        ip: &str,
+        device: Option<&str>,
+    ) -> Result<SignIn, IdentityError> {
+        login(
+            &self.ctx,
+            LoginAttempt {
+                identifier: Identifier::parse(identifier, Region::US).unwrap(),
+                password: password.into(),
+                district_id: None,
+                client_address: Some(ip.into()),
+                device_token: device.map(str::to_owned),
+            },
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn guessing_at_a_shared_email_never_delays_sarah_on_her_known_device() {
+    let w = world().await;
+    let (sarah, _) = w.smiths().await;
+    // Sarah signed in on her laptop before: it is a known device for her account.
+    let laptop = identity_svc::ops::devices::remember(&w.ctx, None, &sarah)
+        .await
+        .unwrap();
+
+    // 40 wrong guesses at the email she shares with Kevin, from elsewhere.
+    let mut throttled = 0;
+    for _ in 0..40 {
+        match w
+            .login_on("smithparent@mail.com", "guess", "198.51.100.9", None)
+            .await
+        {
+            Err(IdentityError::Throttled { .. }) => throttled += 1,
+            Err(IdentityError::Unauthenticated(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(throttled > 0, "the guesser is slowed down");
+
+    // Her laptop signs her in at once.
+    let t = tokens(
+        w.login_on(
+            "smithparent@mail.com",
+            "sarah-secret-1",
+            "192.0.2.1",
+            Some(&laptop),
+        )
+        .await,
+    );
+    assert_eq!(w.subject(&t.access_token).await, sarah);
+    // A new device, or one that presents a made-up token, is slowed down as before.
+    for device in [None, Some("not-a-device-token")] {
+        assert!(
+            matches!(
+                w.login_on(
+                    "smithparent@mail.com",
+                    "sarah-secret-1",
+                    "192.0.2.2",
+                    device
+                )
+                .await,
+                Err(IdentityError::Throttled { .. })
+            ),
+            "{device:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_known_devices_own_failures_count_against_the_device() {
+    let w = world().await;
+    let (sarah, _) = w.smiths().await;
+    let laptop = identity_svc::ops::devices::remember(&w.ctx, None, &sarah)
+        .await
+        .unwrap();
+    let mut throttled = false;
+    for _ in 0..8 {
+        match w
+            .login_on("smithparent@mail.com", "wrong", "192.0.2.1", Some(&laptop))
+            .await
+        {
+            Err(IdentityError::Throttled { .. }) => throttled = true,
+            Err(IdentityError::Unauthenticated(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(throttled, "a stolen device token still guesses slowly");
+    // The identifier was not counted.
+    let key = identity_svc::domain::throttle::Scope::Identifier.key("smithparent@mail.com");
+    let counted = w
+        .ctx
+        .db
+        .run(move |c| {
+            store::sessions::throttles(c, &[key]).map_err(homeroom_platform::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    assert!(counted.is_empty(), "{counted:?}");
+}
+
+#[tokio::test]
+async fn a_login_answers_no_sooner_than_the_floor_however_many_hold_the_address() {
+    let w = world().await;
+    w.smiths().await;
+    for identifier in ["nobody@mail.com", "smithparent@mail.com"] {
+        // The floor moves a little with each measured verification.
+        let floor = w.ctx.pacing.floor().mul_f64(0.9);
+        assert!(floor > std::time::Duration::ZERO);
+        let started = std::time::Instant::now();
+        let _ = w.login(identifier, "wrong").await;
+        let took = started.elapsed();
+        assert!(took >= floor, "{identifier}: {took:?} < {floor:?}");
+    }
 }

@@ -356,6 +356,7 @@ async fn login_as(ctx: &Ctx, identifier: &str, password: &str) -> Result<(), Ide
         password: password.into(),
         district_id: None,
         client_address: Some("203.0.113.7".into()),
+        device_token: None,
     };
     login(ctx, attempt).await.map(|_| ())
 }

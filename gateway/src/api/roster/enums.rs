@@ -5,21 +5,26 @@
 use homeroom_proto::roster::v1 as pb;
 
 /// A serde + OpenAPI enum mirroring a proto enum without its UNSPECIFIED
-/// value, its variants named by `case` (a serde `rename_all`) and optionally
-/// also by aliases: `Variant | "alias"`; with conversions both ways.
+/// value, its variants named by `case` (a serde `rename_all`) on the way out
+/// and read in any case, with `-` for `_` (`GUARDIAN`, `guardian`,
+/// `guardian-link`); with conversions both ways.
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident: $pb:ident as $case:tt {
-        $($variant:ident $(| $alias:tt)*),+ $(,)?
+        $($variant:ident),+ $(,)?
     }) => {
         $(#[$meta])*
         // `tt`, not `literal`: utoipa reads the names only from plain tokens.
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq,
-            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-        )]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
         #[serde(rename_all = $case)]
         pub enum $name {
-            $($(#[serde(alias = $alias)])* $variant,)+
+            $($variant,)+
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let given = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                read_any_case(&[$($name::$variant),+], &given).map_err(serde::de::Error::custom)
+            }
         }
 
         impl From<$name> for pb::$pb {
@@ -46,6 +51,25 @@ macro_rules! wire_enum {
             }
         }
     };
+}
+
+/// The variant of `all` whose wire name is `given` in any case, with `-`
+/// for `_`; else an error listing the names.
+fn read_any_case<T: serde::Serialize + Copy>(all: &[T], given: &str) -> Result<T, String> {
+    let name = |v: &T| {
+        serde_json::to_value(v)
+            .ok()
+            .and_then(|j| j.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let wanted = given.trim().replace('-', "_");
+    all.iter()
+        .copied()
+        .find(|v| name(v).eq_ignore_ascii_case(&wanted))
+        .ok_or_else(|| {
+            let names: Vec<String> = all.iter().map(name).collect();
+            format!("unknown value {given:?}: one of {}", names.join(", "))
+        })
 }
 
 wire_enum! {
@@ -106,7 +130,7 @@ wire_enum! {
 
 wire_enum! {
     /// RO-5 / RO-7: the file format of a download.
-    Format: ReportFormat as "lowercase" { Csv | "CSV", Xlsx | "XLSX" }
+    Format: ReportFormat as "lowercase" { Csv, Xlsx }
 }
 
 wire_enum! {
@@ -118,7 +142,7 @@ wire_enum! {
 
 wire_enum! {
     /// RO-7: the result of one row of an upload.
-    RowResult: UploadRowResult as "SCREAMING_SNAKE_CASE" { Success | "success", Error | "error" }
+    RowResult: UploadRowResult as "SCREAMING_SNAKE_CASE" { Success, Error }
 }
 
 wire_enum! {
@@ -148,6 +172,14 @@ mod tests {
         );
         assert!(serde_json::from_str::<SourceKind>("\"SIS\"").is_err());
         let result: RowResult = serde_json::from_str("\"error\"").unwrap();
+        let entity: Entity = serde_json::from_str("\"guardian\"").unwrap();
+        assert_eq!(entity, Entity::Guardian);
+        let link: Entity = serde_json::from_str("\"guardian-link\"").unwrap();
+        assert_eq!(link, Entity::GuardianLink);
+        let format: Format = serde_json::from_str("\"XLSX\"").unwrap();
+        assert_eq!(format, Format::Xlsx);
+        let e = serde_json::from_str::<Entity>("\"teacher\"").unwrap_err();
+        assert!(e.to_string().contains("GUARDIAN_LINK"), "{e}");
         assert_eq!(serde_json::to_string(&result).unwrap(), "\"ERROR\"");
         assert_eq!(
             serde_json::to_string(&AuthMethod::Oauth1HmacSha256).unwrap(),
