@@ -225,7 +225,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .nest("/api/v1", crate::api::routes())
+        .nest(
+            "/api/v1",
+            crate::api::routes().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::api::text_limits::check,
+            )),
+        )
         .merge(grpc_web_routes(&state))
         .merge(crate::webhooks::routes())
         .layer(axum::extract::DefaultBodyLimit::max(

@@ -222,7 +222,15 @@ async fn a_browser_session_lives_in_http_only_cookies_and_unsafe_calls_need_the_
         value("homeroom_refresh"),
         value("homeroom_csrf"),
     );
-    assert!(set.iter().filter(|c| c.contains("HttpOnly")).count() == 2);
+    assert!(set.iter().filter(|c| c.contains("HttpOnly")).count() == 3);
+    let device = set
+        .iter()
+        .find(|c| c.starts_with("homeroom_device="))
+        .unwrap();
+    assert!(
+        device.contains("SameSite=Lax") && device.contains("Max-Age=31536000"),
+        "a year-long device cookie that comes back from an SSO redirect: {device}"
+    );
     assert_eq!(csrf_cookie, format!("homeroom_csrf={csrf}"));
     let cookies = format!("{access}; {refresh}; {csrf_cookie}");
 

@@ -818,3 +818,75 @@ async fn a_district_cannot_point_a_source_at_another_districts_folder_or_an_inte
         );
     }
 }
+
+#[tokio::test]
+async fn every_text_has_a_limit_and_enum_names_are_read_in_any_case() {
+    let rest = district(idpb::Role::RosteringAdmin).await;
+    let district_id = rest.smiths.district_id.clone();
+    // A 900 KB name: refused by the gateway, naming the field.
+    let (status, body) = rest
+        .send(
+            Method::POST,
+            "/sync-sources",
+            json!({
+                "districtId": district_id,
+                "displayName": "x".repeat(900_000),
+                "kind": "ONEROSTER_CSV",
+            }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"][0]["field"], "displayName", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 200 characters")
+    );
+    // …and by roster-svc itself, for a gRPC caller.
+    let token = rest.stack.service_token("gateway").await.unwrap();
+    let refused = rest
+        .stack
+        .roster_client()
+        .await
+        .unwrap()
+        .create_sync_source(e2e::bearer(
+            homeroom_proto::roster::v1::CreateSyncSourceRequest {
+                sync_source: Some(homeroom_proto::roster::v1::SyncSource {
+                    district_id: district_id.clone(),
+                    display_name: "y".repeat(201),
+                    kind: homeroom_proto::roster::v1::SyncSourceKind::OnerosterCsv.into(),
+                    ..Default::default()
+                }),
+            },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().starts_with("display_name: at most 200"));
+
+    // The README's lowercase names.
+    let (status, runs) = rest
+        .get(&format!(
+            "/sync-runs?districtId={district_id}&status=completed"
+        ))
+        .await;
+    assert_eq!(status, 200, "{runs}");
+    let run = runs["syncRuns"][0]["syncRunId"].as_str().unwrap();
+    let (status, rows) = rest
+        .get(&format!(
+            "/sync-runs/{run}/rows?entity=guardian&action=created"
+        ))
+        .await;
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(rows["totalSize"], 2, "Sarah and Kevin: {rows}");
+    let (status, rows) = rest
+        .get(&format!("/sync-runs/{run}/rows?entity=guardian-link"))
+        .await;
+    assert_eq!(status, 200, "{rows}");
+    let (status, body) = rest
+        .get(&format!("/sync-runs/{run}/rows?entity=parent"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -17,6 +17,7 @@ pub mod reports;
 pub mod roster;
 pub mod session;
 pub mod sso;
+pub mod text_limits;
 
 use std::sync::Arc;
 

@@ -148,6 +148,7 @@ pub fn account_filter(
             .map_err(invalid)?,
         query: r.query.chars().take(200).collect(),
         account_ids: r.account_ids.into_iter().take(1_000).collect(),
+        addresses: r.addresses.into_iter().take(1_000).collect(),
         source_system: r.source_system,
         district_id: r.district_id,
     };
@@ -223,6 +224,14 @@ pub fn incoming(
     }
     if item.given_name.trim().is_empty() && item.family_name.trim().is_empty() {
         return Err(reject("given_name, family_name: a name is required".into()));
+    }
+    for (field, value) in [
+        ("given_name", &item.given_name),
+        ("middle_name", &item.middle_name),
+        ("family_name", &item.family_name),
+    ] {
+        homeroom_platform::text::within(field, value.trim(), homeroom_platform::text::NAME)
+            .map_err(reject)?;
     }
     Ok(Incoming {
         source_id: source_id.clone(),
@@ -493,6 +502,13 @@ pub fn contact_edit(
             Some("") if required => Err(IdentityError::InvalidArgument(format!(
                 "{field}: cannot be empty"
             ))),
+            Some(long) if long.chars().count() > homeroom_platform::text::NAME => {
+                Err(IdentityError::InvalidArgument(
+                    homeroom_platform::text::within(field, long, homeroom_platform::text::NAME)
+                        .err()
+                        .unwrap_or_default(),
+                ))
+            }
             other => Ok(other.map(str::to_owned)),
         }
     };

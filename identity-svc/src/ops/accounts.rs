@@ -241,7 +241,7 @@ pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, Iden
         .flatten()
         .map(|c| c.1.clone())
         .collect();
-    let holders: HashMap<String, i64> = store::accounts::holders(conn, &address_ids)?;
+    let holders = store::accounts::holders(conn, &address_ids)?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -252,7 +252,11 @@ pub fn views(conn: &mut DbConn, ids: &[String]) -> Result<Vec<AccountView>, Iden
                 .filter_map(|(kind, address_id, value, confirmed_at, added_at)| {
                     Some(CredentialView {
                         kind: kind.parse().ok()?,
-                        shared_count: holders.get(&address_id).copied().unwrap_or(1).max(1) as u32,
+                        shared_count: holders
+                            .get(&(address_id, row.district_id.clone()))
+                            .copied()
+                            .unwrap_or(1)
+                            .max(1) as u32,
                         value,
                         confirmed_at,
                         added_at,
@@ -398,7 +402,12 @@ pub async fn contact_points(
             let Some(point) = points.get_mut(&account_id) else {
                 continue;
             };
-            let shared = holders.get(&address_id).copied().unwrap_or(1).max(1) as u32;
+            let district = point.account.district_id.clone();
+            let shared = holders
+                .get(&(address_id, district))
+                .copied()
+                .unwrap_or(1)
+                .max(1) as u32;
             match kind.parse() {
                 Ok(CredentialKind::Email) => point.email = Some((value, shared, confirmed)),
                 Ok(CredentialKind::MobilePhone) => {
@@ -431,6 +440,8 @@ pub struct AccountFilter {
     pub query: String,
     /// Only these accounts (empty: all).
     pub account_ids: Vec<String>,
+    /// Only accounts holding one of these normalised addresses (empty: all).
+    pub addresses: Vec<String>,
     /// Only accounts a source system keys.
     pub source_system: String,
 }
@@ -462,6 +473,16 @@ fn filtered(f: &AccountFilter) -> Boxed<'_> {
     }
     if !f.account_ids.is_empty() {
         q = q.filter(accounts::id.eq_any(f.account_ids.clone()));
+    }
+    if !f.addresses.is_empty() {
+        q = q.filter(
+            accounts::id.eq_any(
+                account_credentials::table
+                    .inner_join(addresses::table)
+                    .filter(addresses::value.eq_any(f.addresses.clone()))
+                    .select(account_credentials::account_id),
+            ),
+        );
     }
     if !f.roles.is_empty() {
         let roles: Vec<&str> = f

@@ -529,21 +529,28 @@ pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<AccountRo
     Ok(out)
 }
 
-/// How many non-deactivated accounts hold each of the given address ids.
-pub fn holders(conn: &mut DbConn, address_ids: &[String]) -> QueryResult<HashMap<String, i64>> {
-    let rows: Vec<(String, String)> = account_credentials::table
+/// How many non-deactivated accounts of each district hold each of the
+/// given address ids: (address id, district id) → count. A shared count is
+/// read within the account's own district, so it never tells one district
+/// about another's families.
+pub fn holders(
+    conn: &mut DbConn,
+    address_ids: &[String],
+) -> QueryResult<HashMap<(String, String), i64>> {
+    let rows: Vec<(String, String, String)> = account_credentials::table
         .inner_join(accounts::table)
         .filter(account_credentials::address_id.eq_any(address_ids))
         .filter(accounts::status.ne(AccountStatus::Deactivated.as_str()))
         .select((
             account_credentials::address_id,
+            accounts::district_id,
             account_credentials::account_id,
         ))
         .distinct()
         .load(conn)?;
     let mut counts = HashMap::new();
-    for (address_id, _) in rows {
-        *counts.entry(address_id).or_insert(0) += 1;
+    for (address_id, district_id, _) in rows {
+        *counts.entry((address_id, district_id)).or_insert(0) += 1;
     }
     Ok(counts)
 }

@@ -102,6 +102,20 @@ async fn accounts_are_listed_by_name_filtered_searched_and_paged() {
         ..district()
     };
     assert_eq!(names(&run(ids, None, 50).await), ["Sarah Smith"]);
+    let holding = AccountFilter {
+        addresses: vec!["smithparent@mail.com".into(), "+15550000002".into()],
+        ..district()
+    };
+    assert_eq!(
+        names(&run(holding, None, 50).await),
+        ["Ann Lee", "Kevin Smith", "Sarah Smith"],
+        "exact addresses, any credential"
+    );
+    let partial = AccountFilter {
+        addresses: vec!["smithparent".into()],
+        ..district()
+    };
+    assert_eq!(run(partial, None, 50).await.total, 0);
     let other = AccountFilter {
         district_id: "district-2".into(),
         ..Default::default()

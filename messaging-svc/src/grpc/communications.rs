@@ -126,6 +126,33 @@ pub fn history_entry(row: crate::ops::history::HistoryRow) -> pb::AccountHistory
     }
 }
 
+/// Every text a sender sets has a length limit, named by its field.
+pub fn lengths(r: &pb::SendCommunicationRequest) -> Result<(), MessagingError> {
+    use homeroom_platform::text::{BODY, SHORT, SUBJECT, within};
+    let mut checks = vec![
+        (
+            "idempotency_key".to_string(),
+            r.idempotency_key.as_str(),
+            SHORT,
+        ),
+        ("subject".to_string(), r.subject.as_str(), SUBJECT),
+        ("body".to_string(), r.body.as_str(), BODY),
+    ];
+    for (i, v) in r.variants.iter().enumerate() {
+        checks.push((format!("variants[{i}].language"), v.language.as_str(), 35));
+        checks.push((
+            format!("variants[{i}].subject"),
+            v.subject.as_str(),
+            SUBJECT,
+        ));
+        checks.push((format!("variants[{i}].body"), v.body.as_str(), BODY));
+    }
+    checks
+        .into_iter()
+        .try_for_each(|(field, value, max)| within(&field, value, max))
+        .map_err(MessagingError::InvalidArgument)
+}
+
 #[cfg(test)]
 mod tests {
     use homeroom_platform::auth::RoleGrant;

@@ -265,6 +265,8 @@ pub fn reset_request(r: pb::ResetAddressStatusRequest) -> Result<ResetRequest, M
             ));
         }
     };
+    homeroom_platform::text::within("note", r.note.trim(), homeroom_platform::text::SHORT)
+        .map_err(MessagingError::InvalidArgument)?;
     Ok(ResetRequest {
         district_id,
         target,

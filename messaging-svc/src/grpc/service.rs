@@ -80,7 +80,14 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
     ) -> Result<Response<pb::GetAddressStatusResponse>, Status> {
         let caller = principal(&request)?;
         let (district_id, addresses) = super::events::address_refs(request.into_inner())?;
-        let views = ops::status::get(&self.db, &caller, &district_id, addresses).await?;
+        let views = ops::status::get(
+            &self.db,
+            self.directory.as_ref(),
+            &caller,
+            &district_id,
+            addresses,
+        )
+        .await?;
         Ok(Response::new(pb::GetAddressStatusResponse {
             statuses: views
                 .into_iter()
@@ -224,6 +231,7 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
         if r.body.trim().is_empty() {
             return Err(MessagingError::InvalidArgument("body: required".into()).into());
         }
+        super::communications::lengths(&r)?;
         let summary = ops::communications::send(
             &self.db,
             self.directory.as_ref(),

@@ -16,7 +16,10 @@ use homeroom_platform::{
 
 use self::view::views;
 pub use self::view::{AddressView, BadCause};
-use super::audit::{AuditEvent, AuditKind, AuditOutbox};
+use super::{
+    audit::{AuditEvent, AuditKind, AuditOutbox},
+    directory::Directory,
+};
 use crate::{
     domain::{error::MessagingError, masking::redact, plan::Channel},
     store::{addresses, events as store},
@@ -84,17 +87,34 @@ pub fn reader(caller: &Principal, district_id: &str) -> Result<Reader, Messaging
     }
 }
 
-/// MS-6: statuses of `addresses`, one per request entry, in order.
+/// MS-6: statuses of `addresses`, one per request entry, in order. Staff
+/// read only addresses an account of their district holds; any other reads
+/// as never seen, so nothing of another district's families shows.
 pub async fn get(
     db: &Db,
+    directory: &dyn Directory,
     caller: &Principal,
     district_id: &str,
     addresses: Vec<(Channel, String)>,
 ) -> Result<Vec<AddressView>, MessagingError> {
     let reader = reader(caller, district_id)?;
+    let of_district = match (&reader, caller) {
+        (Reader::Any, Principal::Account { .. }) => {
+            let values: Vec<String> = addresses.iter().map(|(_, a)| a.clone()).collect();
+            Some(directory.held_in(district_id, values).await?)
+        }
+        _ => None,
+    };
     db.run(move |c| {
         let now = chrono::Utc::now().naive_utc();
         let mut out = views(c, &addresses, now)?;
+        if let Some(held) = of_district {
+            for view in &mut out {
+                if !held.contains(&view.address) {
+                    *view = AddressView::ok(view.channel, view.address.clone());
+                }
+            }
+        }
         if let Reader::Own(account_id) = reader {
             let wanted: Vec<String> = addresses.iter().map(|(_, a)| a.clone()).collect();
             let own = store::addresses_of_account(c, &account_id, &wanted)?;

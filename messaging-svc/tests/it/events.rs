@@ -126,6 +126,7 @@ pub async fn address_status(db: &Db, channel: Channel, address: &str) -> Address
     };
     status::get(
         db,
+        &crate::communications::Smiths,
         &reader,
         "district-1",
         vec![(channel, address.to_string())],

@@ -43,6 +43,8 @@ pub async fn create(
             "name: a district needs a name".into(),
         ));
     }
+    homeroom_platform::text::within("name", &name, homeroom_platform::text::NAME)
+        .map_err(RosterError::InvalidArgument)?;
     let now = chrono::Utc::now().naive_utc();
     let mut languages: Vec<String> = vec!["en".into()];
     for l in new.supported_languages {

@@ -48,6 +48,8 @@ fn check(row: &SourceRow) -> Result<(), RosterError> {
             "display_name: a sync source needs a name".into(),
         ));
     }
+    homeroom_platform::text::within("display_name", &row.name, homeroom_platform::text::NAME)
+        .map_err(RosterError::InvalidArgument)?;
     if let Some(t) = &row.daily_at
         && chrono::NaiveTime::parse_from_str(t, "%H:%M").is_err()
     {

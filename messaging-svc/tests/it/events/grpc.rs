@@ -18,8 +18,10 @@ use tonic::{Code, transport::Channel};
 
 use super::PHONE;
 
-/// identity-svc as far as token verification needs it: GetJwks.
-struct Keys(Vec<idpb::Jwk>);
+/// identity-svc as far as these calls need it: GetJwks for tokens, a
+/// service token for messaging, and ListAccounts saying that an account of
+/// district-1 holds [`PHONE`].
+struct Keys(Vec<idpb::Jwk>, String);
 
 #[tonic::async_trait]
 impl idpb::identity_service_server::IdentityService for Keys {
@@ -29,6 +31,40 @@ impl idpb::identity_service_server::IdentityService for Keys {
     ) -> Result<tonic::Response<idpb::GetJwksResponse>, tonic::Status> {
         Ok(tonic::Response::new(idpb::GetJwksResponse {
             keys: self.0.clone(),
+        }))
+    }
+
+    async fn issue_service_token(
+        &self,
+        _: tonic::Request<idpb::IssueServiceTokenRequest>,
+    ) -> Result<tonic::Response<idpb::IssueServiceTokenResponse>, tonic::Status> {
+        Ok(tonic::Response::new(idpb::IssueServiceTokenResponse {
+            access_token: self.1.clone(),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_accounts(
+        &self,
+        request: tonic::Request<idpb::ListAccountsRequest>,
+    ) -> Result<tonic::Response<idpb::ListAccountsResponse>, tonic::Status> {
+        let r = request.into_inner();
+        let holds = r.district_id == "district-1" && r.addresses.iter().any(|a| a == PHONE);
+        let accounts = holds
+            .then(|| idpb::Account {
+                account_id: "acc-2".into(),
+                credentials: vec![idpb::Credential {
+                    kind: idpb::CredentialKind::MobilePhone as i32,
+                    value: PHONE.into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .into_iter()
+            .collect();
+        Ok(tonic::Response::new(idpb::ListAccountsResponse {
+            accounts,
+            ..Default::default()
         }))
     }
 }
@@ -55,7 +91,7 @@ async fn fake_identity(signer: &TestSigner) -> SocketAddr {
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(idpb::identity_service_server::IdentityServiceServer::new(
-                Keys(keys),
+                Keys(keys, service_token(signer, "messaging")),
             ))
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
@@ -73,6 +109,7 @@ async fn messaging(
     config.identity_url = format!("http://{identity}");
     config.workers = 0;
     config.outbox_dir = outbox.to_path_buf();
+    config.service_secret = Some("fake-identity-takes-any-secret".into());
     let app = App::build(config).await.unwrap();
     let addr = app.local_addr().unwrap();
     let stop = CancellationToken::new();

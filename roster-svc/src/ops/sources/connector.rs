@@ -328,7 +328,10 @@ pub(super) fn check_reach(
     district_id: &str,
     config: &StoredConfig,
 ) -> Result<(), RosterError> {
+    use homeroom_platform::text::{URL, within};
     if !config.location.is_empty() {
+        within("connector.oneroster_csv.location", &config.location, URL)
+            .map_err(RosterError::InvalidArgument)?;
         boundary
             .check_location(district_id, &config.location)
             .map_err(RosterError::InvalidArgument)?;
@@ -349,6 +352,7 @@ pub(super) fn check_reach(
         }
     }
     for (field, raw) in urls {
+        within(field, &raw, URL).map_err(RosterError::InvalidArgument)?;
         let url = Url::parse(raw.trim())
             .map_err(|_| invalid(format!("{field}: the URL is not a URL")))?;
         boundary
