@@ -375,6 +375,32 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
     let users = std::fs::read_to_string(bundle.path().join("users.csv")).unwrap();
     let kept: Vec<&str> = users.lines().take(400).collect();
     std::fs::write(bundle.path().join("users.csv"), kept.join("\n")).unwrap();
+    // RO-4: a dry run of it completes with the full report and says a real
+    // run would stop at the guard, with the numbers; it writes nothing.
+    let dry = h.sync(&source, true, false).await;
+    assert_eq!(dry.status(), pb::SyncRunStatus::Completed, "{dry:?}");
+    let dry_guard = dry.deactivation_guard.clone().unwrap();
+    assert!(dry_guard.exceeded);
+    assert!(
+        dry.notice
+            .starts_with("A real run would stop at the deactivation guard")
+            && dry.notice.contains(&format!(
+                "deactivate {} of 1999 people",
+                dry_guard.would_deactivate
+            )),
+        "{}",
+        dry.notice
+    );
+    assert_eq!(
+        totals(&dry, pb::RosterEntity::Student).deactivated
+            + totals(&dry, pb::RosterEntity::Guardian).deactivated,
+        dry_guard.would_deactivate,
+        "the report lists every deactivation"
+    );
+    assert_eq!(
+        counts(h.stack.roster_db(), ROSTER_TABLES).await,
+        roster_after_first
+    );
     let guarded = h.sync(&source, false, false).await;
     assert_eq!(guarded.status(), pb::SyncRunStatus::Failed);
     assert_eq!(

@@ -2,6 +2,7 @@
 
 pub mod duplicates;
 pub mod error;
+pub mod failed_rows;
 pub(crate) mod parallel;
 pub mod plan;
 pub mod reads;

@@ -14,6 +14,7 @@ use std::{
 
 use homeroom_platform::contact::{Email, Phone, Region};
 
+use super::failed_rows::{FailedRows, Table};
 use super::{
     Map, Set,
     records::{
@@ -153,17 +154,35 @@ impl Guard {
         }
     }
 
-    /// The message for a run the guard stopped.
-    pub fn message(&self) -> String {
-        let percent = if self.people_total == 0 {
+    fn percent(&self) -> f64 {
+        if self.people_total == 0 {
             100.0
         } else {
             self.would_deactivate as f64 * 100.0 / self.people_total as f64
-        };
+        }
+    }
+
+    /// The message for a run the guard stopped.
+    pub fn message(&self) -> String {
         format!(
-            "The sync would deactivate {} of {} people ({percent:.0}%), above the {}% threshold; \
+            "The sync would deactivate {} of {} people ({:.0}%), above the {}% threshold; \
              nothing was written. Check the source, or run again with force to apply.",
-            self.would_deactivate, self.people_total, self.threshold_percent
+            self.would_deactivate,
+            self.people_total,
+            self.percent(),
+            self.threshold_percent
+        )
+    }
+
+    /// RO-4: what a dry run says when a real run would stop at the guard.
+    pub fn dry_run_notice(&self) -> String {
+        format!(
+            "A real run would stop at the deactivation guard: it would deactivate {} of {} people \
+             ({:.0}%), above the {}% threshold. Check the report; to apply, run with force.",
+            self.would_deactivate,
+            self.people_total,
+            self.percent(),
+            self.threshold_percent
         )
     }
 }
@@ -280,6 +299,7 @@ pub fn plan<E>(
         class_ids: Map::default(),
         person_ids: Map::default(),
         out_of_scope_people: Set::default(),
+        failed: FailedRows::of(&bundle.row_errors),
     };
     p.row_errors();
     p.orgs();
@@ -322,6 +342,8 @@ struct Planner<'a, 'b> {
     /// Person source id → (roster id, kind); only people that exist after the run.
     person_ids: Map<String, (Arc<str>, PersonKind)>,
     out_of_scope_people: Set<String>,
+    /// Rows that failed to read or validate: their records count as present.
+    failed: FailedRows,
 }
 
 /// The outcome of diffing one incoming record.
@@ -365,6 +387,7 @@ impl<'a> Planner<'a, '_> {
             class_ids: self.class_ids,
             person_ids: self.person_ids,
             out_of_scope_people: self.out_of_scope_people,
+            failed: self.failed,
         }
     }
 
@@ -375,17 +398,37 @@ impl<'a> Planner<'a, '_> {
 
     fn row_errors(&mut self) {
         for e in &self.bundle.row_errors {
-            let entity = match e.file.as_str() {
-                "orgs.csv" => Entity::School,
-                "academicSessions.csv" => Entity::AcademicSession,
-                "courses.csv" => Entity::Course,
-                "classes.csv" => Entity::Class,
-                "enrollments.csv" => Entity::Enrollment,
-                _ => Entity::Student,
-            };
             let source_id = e.source_id.clone().unwrap_or_default();
-            let note = format!("{} line {}: {}", e.file, e.line, e.message);
-            self.row(ReportRow::new(entity, &source_id, "", Action::Error).note(note));
+            let stored_person = self.state.people.get(&source_id);
+            let entity = match Table::of_file(&e.file) {
+                Some(Table::Orgs) => Entity::School,
+                Some(Table::Sessions) => Entity::AcademicSession,
+                Some(Table::Courses) => Entity::Course,
+                Some(Table::Classes) => Entity::Class,
+                Some(Table::Enrollments) => Entity::Enrollment,
+                Some(Table::Users) | None => {
+                    stored_person.map_or(Entity::Student, |p| p.record.data.kind.entity())
+                }
+            };
+            let mut note = format!("{} line {}: {}", e.file, e.line, e.message);
+            if stored_person.is_some() || e.source_id.is_some() {
+                note.push_str("; the record is kept as it was");
+            }
+            let mut row = ReportRow::new(entity, &source_id, "", Action::Error).note(note);
+            row.record_id = stored_person.map(|p| CompactId::new(&p.record.id));
+            self.row(row);
+        }
+        for (table, entity) in [
+            (Table::Orgs, Entity::School),
+            (Table::Sessions, Entity::AcademicSession),
+            (Table::Courses, Entity::Course),
+            (Table::Classes, Entity::Class),
+            (Table::Users, Entity::Student),
+            (Table::Enrollments, Entity::Enrollment),
+        ] {
+            if let Some(why) = self.failed.blinds(table) {
+                self.row(ReportRow::new(entity, "", "", Action::Skipped).note(why));
+            }
         }
     }
 
@@ -544,12 +587,12 @@ impl<'a> Planner<'a, '_> {
                 }
             }
         }
-        if self.bundle.mode("orgs") == FileMode::Bulk {
+        if self.bundle.mode("orgs") == FileMode::Bulk && self.failed.blinds(Table::Orgs).is_none() {
             let mut gone: Vec<_> = self
                 .state
                 .schools
                 .iter()
-                .filter(|(sid, _)| !seen.contains(*sid))
+                .filter(|(sid, _)| !seen.contains(*sid) && !self.failed.contains(Table::Orgs, sid))
                 .collect();
             gone.sort_by(|a, b| a.0.cmp(b.0));
             for (sid, e) in gone {
@@ -593,7 +636,7 @@ impl<'a> Planner<'a, '_> {
             self.plan.sessions.extend(change);
         }
         if self.bundle.mode("academicSessions") == FileMode::Bulk {
-            let gone = sorted_missing(&self.state.sessions, &seen);
+            let gone = sorted_missing(&self.state.sessions, &seen, &self.failed, Table::Sessions);
             for (sid, e) in gone {
                 let name = e.data.title.clone();
                 if let Some(c) = self.retire(Entity::AcademicSession, &sid, &name, e, None) {
@@ -625,7 +668,8 @@ impl<'a> Planner<'a, '_> {
             self.plan.courses.extend(change);
         }
         if self.bundle.mode("courses") == FileMode::Bulk {
-            for (sid, e) in sorted_missing(&self.state.courses, &seen) {
+            for (sid, e) in sorted_missing(&self.state.courses, &seen, &self.failed, Table::Courses)
+            {
                 let name = e.data.title.clone();
                 if let Some(c) = self.retire(Entity::Course, &sid, &name, e, None) {
                     self.plan.courses.push(c);
@@ -699,7 +743,8 @@ impl<'a> Planner<'a, '_> {
             self.plan.classes.extend(change);
         }
         if self.bundle.mode("classes") == FileMode::Bulk {
-            for (sid, e) in sorted_missing(&self.state.classes, &seen) {
+            for (sid, e) in sorted_missing(&self.state.classes, &seen, &self.failed, Table::Classes)
+            {
                 let in_scope = self.class_ids.get(&sid).is_some_and(|c| c.1);
                 if !in_scope {
                     continue;
@@ -905,13 +950,14 @@ impl<'a> Planner<'a, '_> {
             self.person_ids
                 .insert(u.source_id.clone(), (id.into(), kind));
         }
-        if users_bulk {
+        if users_bulk && self.failed.blinds(Table::Users).is_none() {
             let mut gone: Vec<_> = self
                 .state
                 .people
                 .iter()
                 .filter(|(sid, e)| {
                     !seen.contains(sid.as_str())
+                        && !self.failed.contains(Table::Users, sid)
                         && (self.ctx.manages_guardians
                             || e.record.data.kind != PersonKind::Guardian)
                 })
@@ -1099,12 +1145,22 @@ impl<'a> Planner<'a, '_> {
             .filter(|c| c.op == Op::Deactivate)
             .map(|c| c.id.as_str())
             .collect();
+        // A link of someone whose row failed is kept as it is: the row's
+        // agents could not be read.
+        let users_blind = self.failed.blinds(Table::Users).is_some();
+        let failed_person = |id: &str| {
+            self.plan
+                .people_after
+                .get(id)
+                .is_some_and(|p| self.failed.contains(Table::Users, &p.source_id))
+        };
         let mut gone: Vec<_> = state
             .links
             .iter()
             .filter(|(k, e)| {
                 e.active
                     && !kept.contains(k)
+                    && !(users_blind || failed_person(&k.0) || failed_person(&k.1))
                     && (self.plan.full
                         || deactivated.contains(k.0.as_str())
                         || deactivated.contains(k.1.as_str()))
@@ -1246,8 +1302,32 @@ impl<'a> Planner<'a, '_> {
             let (_, change) = self.decide(Entity::Enrollment, &en.source_id, "", existing, data);
             self.plan.enrollments.extend(change);
         }
-        if self.bundle.mode("enrollments") == FileMode::Bulk {
-            let mut gone: Vec<_> = stored.into_iter().collect();
+        let blind = [Table::Enrollments, Table::Classes, Table::Users]
+            .into_iter()
+            .any(|t| self.failed.blinds(t).is_some());
+        if self.bundle.mode("enrollments") == FileMode::Bulk && !blind {
+            // An enrollment whose row, class or person failed is kept.
+            let failed_classes: Set<&str> = self
+                .class_ids
+                .iter()
+                .filter(|(sid, _)| self.failed.contains(Table::Classes, sid))
+                .map(|(_, (id, _))| &**id)
+                .collect();
+            let failed_people: Set<&str> = self
+                .plan
+                .people_after
+                .iter()
+                .filter(|(_, p)| self.failed.contains(Table::Users, &p.source_id))
+                .map(|(id, _)| id.as_str())
+                .collect();
+            let mut gone: Vec<_> = stored
+                .into_iter()
+                .filter(|(sid, e)| {
+                    !self.failed.contains(Table::Enrollments, sid)
+                        && !failed_classes.contains(&*e.data.class_id)
+                        && !failed_people.contains(&*e.data.person_id)
+                })
+                .collect();
             gone.sort_by(|a, b| a.0.cmp(&b.0));
             for (sid, e) in gone {
                 if let Some(c) = self.retire(Entity::Enrollment, &sid, "", &e, None) {
@@ -1384,13 +1464,21 @@ fn source_hash(u: &User, region: &Region) -> String {
     format!("{:016x}", h.finish())
 }
 
+/// The stored records of `table` a bulk file no longer has, by source id:
+/// none when a row of it failed without a source id, and never one whose
+/// row failed.
 fn sorted_missing<'s, D, K: std::borrow::Borrow<str> + std::hash::Hash + Eq>(
     existing: &'s Map<String, Existing<D>>,
     seen: &Set<K>,
+    failed: &FailedRows,
+    table: Table,
 ) -> Vec<(String, &'s Existing<D>)> {
+    if failed.blinds(table).is_some() {
+        return Vec::new();
+    }
     let mut gone: Vec<_> = existing
         .iter()
-        .filter(|(sid, _)| !seen.contains(sid.as_str()))
+        .filter(|(sid, _)| !seen.contains(sid.as_str()) && !failed.contains(table, sid))
         .map(|(sid, e)| (sid.clone(), e))
         .collect();
     gone.sort_by(|a, b| a.0.cmp(&b.0));

@@ -316,6 +316,10 @@ pub fn run(r: &RunRow, source: &SourceRow) -> pb::SyncRun {
                 abandoned: totals.get(e, Action::Abandoned),
             })
             .collect(),
+        notice: guard
+            .filter(|g| g.exceeded && r.dry_run && r.status == "completed")
+            .map(|g| g.dry_run_notice())
+            .unwrap_or_default(),
         deactivation_guard: guard.map(|g| pb::DeactivationGuardCheck {
             people_total: g.people_total,
             would_deactivate: g.would_deactivate,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::io::Read;
 
-use csv::StringRecord;
+use csv::{ByteRecord, StringRecord};
 
 use super::cells::Row;
 use super::headers::Header;
@@ -77,42 +77,54 @@ impl<'a> Table<'a> {
         let first_error = report.row_errors.len();
         let mut statuses_in_bulk = 0_usize;
         let (mut out, mut lines) = (Vec::new(), Vec::new());
-        let mut record = StringRecord::new();
+        // Rows are read as bytes and checked as UTF-8 here, so that a row
+        // that is not UTF-8 still names its `sourcedId` (the record it
+        // belongs to is then kept as it is, never taken for missing). The
+        // buffer goes back and forth without copying.
+        let mut bytes = ByteRecord::new();
         loop {
-            match self.reader.read_record(&mut record) {
+            match self.reader.read_byte_record(&mut bytes) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(error) => match error.kind() {
-                    csv::ErrorKind::Utf8 { pos, .. } => {
-                        let line = pos.as_ref().map_or(0, csv::Position::line);
-                        let message =
-                            "the row is not UTF-8 text; save the file as UTF-8".to_owned();
-                        report.row_errors.push(row_error(file, line, None, message));
-                        continue;
-                    }
-                    _ => return Err(read_error(self.spec, &error)),
-                },
+                Err(error) => return Err(read_error(self.spec, &error)),
             }
-            if record.as_slice().trim().is_empty() {
-                continue;
-            }
-            let line = record.position().map_or(0, csv::Position::line);
-            let row = Row::new(&record);
-            let fail = |message| row_error(file, line, row.text(id_col), message);
-            if let Some(message) = self.width_problem(&record) {
-                report.row_errors.push(fail(message));
-                continue;
-            }
-            if mode == FileMode::Bulk && row.cell(status_col).is_some() {
-                statuses_in_bulk += 1;
-            }
-            match parse(row) {
-                Ok(value) => {
-                    out.push(value);
-                    lines.push(line);
+            let record = match StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
+                Ok(record) => record,
+                Err(error) => {
+                    let raw = error.into_byte_record();
+                    let line = raw.position().map_or(0, csv::Position::line);
+                    let id = id_col
+                        .and_then(|c| raw.get(c))
+                        .and_then(|cell| std::str::from_utf8(cell).ok())
+                        .map(str::trim)
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_owned);
+                    let message = "the row is not UTF-8 text; save the file as UTF-8".to_owned();
+                    report.row_errors.push(row_error(file, line, id, message));
+                    bytes = raw;
+                    continue;
                 }
-                Err(message) => report.row_errors.push(fail(message)),
+            };
+            if !record.as_slice().trim().is_empty() {
+                let line = record.position().map_or(0, csv::Position::line);
+                let row = Row::new(&record);
+                let fail = |message| row_error(file, line, row.text(id_col), message);
+                if let Some(message) = self.width_problem(&record) {
+                    report.row_errors.push(fail(message));
+                } else {
+                    if mode == FileMode::Bulk && row.cell(status_col).is_some() {
+                        statuses_in_bulk += 1;
+                    }
+                    match parse(row) {
+                        Ok(value) => {
+                            out.push(value);
+                            lines.push(line);
+                        }
+                        Err(message) => report.row_errors.push(fail(message)),
+                    }
+                }
             }
+            bytes = record.into_byte_record();
         }
         drop_repeats(file, &mut out, &lines, report);
         report.row_errors[first_error..].sort_by_key(|e| e.line);

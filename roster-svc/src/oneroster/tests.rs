@@ -361,3 +361,32 @@ fn garbage_never_panics() {
         ]);
     }
 }
+
+#[test]
+fn error_lines_are_the_lines_an_editor_shows() {
+    // Line 1 header; 2 a bad first row; 3 good; 4 a bad middle row; 5–6 a
+    // good row whose quoted name spans two lines; 7 a bad row after it.
+    let orgs = "sourcedId,status,name,type\n\
+                x1,lost,First,school\n\
+                d1,,USD,district\n\
+                x2,lost,Middle,school\n\
+                s1,,\"Two\nLines\",school\n\
+                x3,lost,After,school\n";
+    let manifest = "propertyName,value\noneroster.version,1.1\nfile.orgs,delta\n";
+    let bundle = read(&[
+        ("manifest.csv", manifest.as_bytes()),
+        ("orgs.csv", orgs.as_bytes()),
+    ])
+    .unwrap();
+    let lines: Vec<(u64, Option<&str>)> = bundle
+        .row_errors
+        .iter()
+        .map(|e| (e.line, e.source_id.as_deref()))
+        .collect();
+    assert_eq!(
+        lines,
+        [(2, Some("x1")), (4, Some("x2")), (7, Some("x3"))],
+        "{:?}",
+        bundle.row_errors
+    );
+}

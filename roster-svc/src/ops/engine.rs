@@ -193,9 +193,12 @@ impl Engine {
             .await?;
         let mode = Some(if plan.full { "full" } else { "delta" });
         let guard = plan.guard;
+        // A dry run goes on with the full report; the run then says that a
+        // real one would stop here, with the numbers.
         if let Some(g) = guard
             && g.exceeded
             && !run.forced
+            && !run.dry_run
         {
             let finish = Finish {
                 mode,

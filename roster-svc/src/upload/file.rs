@@ -51,13 +51,22 @@ impl Encoding {
         }
     }
 
-    /// Checks the whole input once, without copying it.
-    fn of(bytes: &[u8]) -> Self {
-        if std::str::from_utf8(bytes).is_ok() {
-            Self::Utf8
-        } else {
-            Self::Windows1252
+    /// Checks the whole input once, without copying it: UTF-8, else
+    /// Windows-1252 — unless it holds a byte neither reads as text (NUL, or
+    /// one of the five Windows-1252 leaves undefined): then the file is
+    /// refused, naming the line of the first such byte.
+    fn of(bytes: &[u8]) -> Result<Self, FileError> {
+        let utf8 = std::str::from_utf8(bytes).is_ok();
+        let not_text = |b: &u8| *b == 0 || (!utf8 && matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D));
+        if let Some(at) = bytes.iter().position(not_text) {
+            return Err(FileError::Unreadable(format!(
+                "line {}: byte 0x{:02X} is not text in UTF-8 or Windows-1252; \
+                 save the file from Excel as CSV UTF-8 and upload it again",
+                line_of(bytes, at),
+                bytes[at]
+            )));
         }
+        Ok(if utf8 { Self::Utf8 } else { Self::Windows1252 })
     }
 
     /// One cell's text. A valid UTF-8 file splits at ASCII bytes only, so each
@@ -248,7 +257,7 @@ impl<'a> Records<'a> {
             line: 1,
             reader,
             record: ByteRecord::new(),
-            encoding: Encoding::of(bytes),
+            encoding: Encoding::of(bytes)?,
         })
     }
 
@@ -317,6 +326,21 @@ impl<'a> Records<'a> {
     }
 }
 
+/// The physical line (from 1) of byte `at`: CRLF, LF and a lone CR each end a line.
+fn line_of(bytes: &[u8], at: usize) -> u64 {
+    let before = &bytes[..at.min(bytes.len())];
+    let breaks = before
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| match b {
+            b'\n' => true,
+            b'\r' => before.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        })
+        .count();
+    1 + breaks as u64
+}
+
 /// Says what the upload is when it is plainly not CSV text, which would
 /// otherwise surface as a header of garbage.
 fn not_csv(bytes: &[u8]) -> Option<&'static str> {
@@ -328,8 +352,6 @@ fn not_csv(bytes: &[u8]) -> Option<&'static str> {
         Some("it is an Excel 97-2003 workbook, not CSV; in Excel, use Save As and pick CSV UTF-8")
     } else if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         Some("it is UTF-16 text, not CSV; in Excel, use Save As and pick CSV UTF-8")
-    } else if bytes.iter().take(8192).any(|b| *b == 0) {
-        Some("it holds binary data, not CSV text")
     } else {
         None
     }

@@ -5,6 +5,7 @@
 mod api_sources;
 mod connectors;
 mod duplicates;
+mod failed_rows;
 mod mock_clever;
 mod mock_oneroster_rest;
 mod oneroster_samples;

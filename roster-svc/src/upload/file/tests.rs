@@ -372,10 +372,11 @@ fn workbooks_and_utf16_are_refused_as_not_csv() {
             matches!(error, FileError::Unreadable(_)),
             "{bytes:?}: {error:?}"
         );
+        let message = error.to_string();
         assert!(
-            error
-                .to_string()
-                .starts_with("The file could not be read: it ")
+            message.starts_with("The file could not be read: it ")
+                || message.starts_with("The file could not be read: line 1: byte 0x00"),
+            "{message}"
         );
     }
 }
@@ -412,4 +413,32 @@ fn arbitrary_bytes_never_panic() {
             assert!(upload.rows.iter().all(|row| row.line() >= 2));
         }
     }
+}
+
+#[test]
+fn bytes_that_are_text_in_neither_utf8_nor_windows_1252_refuse_the_file_naming_the_line() {
+    let row = "S1,P1,Ana,Muller,g@example.org,+1 555 0100,,es";
+    for (bad, line) in [
+        (0x81u8, 3),
+        (0x8D, 3),
+        (0x8F, 3),
+        (0x90, 3),
+        (0x9D, 3),
+        (0x00, 3),
+    ] {
+        let mut bytes = format!("{HEADER}\r\n{row}\r\nS2,P2,Jos").into_bytes();
+        bytes.extend([0xE9, bad]); // "José" in Windows-1252, then the bad byte
+        bytes.extend(b",Nunez,j@example.org,,,\r\n");
+        let e = read(&bytes).unwrap_err();
+        let message = e.to_string();
+        assert!(
+            message.contains(&format!("line {line}")) && message.contains(&format!("0x{bad:02X}")),
+            "{message}"
+        );
+    }
+    // Windows-1252 text without them reads.
+    let mut ok = format!("{HEADER}\r\nS2,P2,Jos").into_bytes();
+    ok.extend([0xE9]);
+    ok.extend(b",Nunez,j@example.org,,,\r\n");
+    assert_eq!(read(&ok).unwrap().encoding, Encoding::Windows1252);
 }
