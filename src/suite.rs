@@ -1,15 +1,20 @@
 //! The whole suite in one process: three gRPC services on SQLite files and the
 //! gateway in front of them, on loopback ports it prints.
 //!
-//! Reads `HOMEROOM_DATA_DIR` (default `./data`), `HOMEROOM_IDENTITY_ADDR`
-//! (`127.0.0.1:50051`), `HOMEROOM_ROSTER_ADDR` (`…:50052`),
-//! `HOMEROOM_MESSAGING_ADDR` (`…:50053`), `HOMEROOM_GATEWAY_ADDR`
-//! (`127.0.0.1:8080`), `HOMEROOM_DRAIN_SECONDS` (10), `HOMEROOM_SERVICE_SECRET`
-//! (random per run), `HOMEROOM_DEMO_STUDENTS` (500: the size of the demo
-//! district a fresh suite loads; 0 for none), `HOMEROOM_SSO_PROVIDERS_FILE`
-//! (identity's SSO providers), roster-svc's variables (`HOMEROOM_IMPORT_ROOT`
-//! defaults to `<data dir>/imports`) and the gateway's variables. Port 0
-//! picks free ports.
+//! Each component's settings are read by that component's own loader, exactly
+//! as `homeroom serve <component>` reads them (providers, limits, SSO, import
+//! root, trusted proxies …); the suite then decides only what one process
+//! must: where each listens (`HOMEROOM_IDENTITY_ADDR` `127.0.0.1:50051`,
+//! `HOMEROOM_ROSTER_ADDR` `…:50052`, `HOMEROOM_MESSAGING_ADDR` `…:50053`,
+//! `HOMEROOM_GATEWAY_ADDR` `127.0.0.1:8080`), their databases (SQLite files in
+//! `HOMEROOM_DATA_DIR`, default `./data`; `DATABASE_URL` is not used, it would
+//! put the three in one database), how they reach each other, and one service
+//! secret (`HOMEROOM_SERVICE_SECRET`, random per run when unset). Defaults the
+//! suite sets when their variable is unset: the outbox
+//! (`HOMEROOM_OUTBOX_DIR`) is `<data dir>/outbox`, the import root
+//! (`HOMEROOM_IMPORT_ROOT`) `<data dir>/imports`. `HOMEROOM_DEMO_STUDENTS`
+//! (500) is the size of the demo district a fresh suite loads (0 for none).
+//! Port 0 picks free ports.
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -21,19 +26,12 @@ use secrecy::SecretString;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// Where the suite keeps its files and which addresses it binds.
+/// Where the suite keeps its files and which addresses it binds, and each
+/// component's own settings.
 #[derive(Debug, Clone)]
 pub struct SuiteConfig {
     /// SQLite files live here.
     pub data_dir: PathBuf,
-    /// identity-svc address.
-    pub identity_addr: SocketAddr,
-    /// roster-svc address.
-    pub roster_addr: SocketAddr,
-    /// messaging-svc address.
-    pub messaging_addr: SocketAddr,
-    /// Gateway address.
-    pub gateway_addr: SocketAddr,
     /// Bounded drain after Ctrl-C or SIGTERM.
     pub drain_timeout: Duration,
     /// What the services present to identity for service tokens
@@ -42,65 +40,82 @@ pub struct SuiteConfig {
     /// Students of the demo district loaded into a fresh suite
     /// (`HOMEROOM_DEMO_STUDENTS`, default 500; 0 loads none).
     pub demo_students: usize,
-    /// The gateway's own settings (webhook secrets, CORS, limits), read as
-    /// `homeroom serve gateway` reads them.
-    pub gateway: gateway::config::Config,
-    /// The districts' SSO providers (`HOMEROOM_SSO_PROVIDERS_FILE`), as
-    /// identity-svc reads them.
-    pub sso: Vec<identity_svc::domain::sso::Provider>,
-    /// roster-svc's own settings, read as `homeroom serve roster` reads them
-    /// (its address, database and upstreams are the suite's).
+    /// identity-svc's settings, as `homeroom serve identity` reads them.
+    pub identity: identity_svc::config::Config,
+    /// roster-svc's settings, as `homeroom serve roster` reads them.
     pub roster: roster_svc::config::Config,
+    /// messaging-svc's settings, as `homeroom serve messaging` reads them.
+    pub messaging: messaging_svc::config::Config,
+    /// The gateway's settings, as `homeroom serve gateway` reads them.
+    pub gateway: gateway::config::Config,
 }
 
 impl SuiteConfig {
-    /// Reads the variables listed in this module's documentation.
+    /// Reads the variables listed in this module's documentation, and every
+    /// component's own.
     pub fn from_env(env: &Env) -> anyhow::Result<SuiteConfig> {
         let data_dir: PathBuf = env.get("DATA_DIR").unwrap_or_else(|| "data".into()).into();
+        let drain_timeout = env.seconds_or("DRAIN_SECONDS", Duration::from_secs(10))?;
+        let service_secret: SecretString = env
+            .get("SERVICE_SECRET")
+            .unwrap_or_else(|| {
+                format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                )
+            })
+            .into();
+        // One process: each component's address, database and upstreams are
+        // the suite's, whatever the shared variables say.
+        let service = |name: &'static str, addr_var: &str, port: u16| {
+            let mut s = ServiceSettings::from_env(env, name, loopback(port))?;
+            s.listen_addr = env.parse_or(addr_var, loopback(port))?;
+            s.database.url = data_dir
+                .join(format!("{name}.db"))
+                .to_string_lossy()
+                .into_owned();
+            anyhow::Ok(s)
+        };
+        let mut identity = identity_svc::config::Config::from_env(env)?;
+        identity.service = service(
+            "identity",
+            "IDENTITY_ADDR",
+            identity_svc::config::DEFAULT_PORT,
+        )?;
+        identity.service_secret = Some(service_secret.clone());
         let mut roster = roster_svc::config::Config::from_env(env)?;
+        roster.service = service("roster", "ROSTER_ADDR", roster_svc::config::DEFAULT_PORT)?;
+        roster.service_secret = Some(service_secret.clone());
         roster
             .boundary
             .import_root
             .get_or_insert_with(|| data_dir.join("imports"));
+        let mut messaging = messaging_svc::config::Config::from_env(env)?;
+        messaging.service = service(
+            "messaging",
+            "MESSAGING_ADDR",
+            messaging_svc::config::DEFAULT_PORT,
+        )?;
+        messaging.service_secret = Some(service_secret.clone());
+        if env.get("OUTBOX_DIR").is_none() {
+            messaging.outbox_dir = data_dir.join("outbox");
+        }
+        let mut gateway = gateway::config::Config::from_env(env)?;
+        gateway.listen_addr =
+            env.parse_or("GATEWAY_ADDR", loopback(gateway::config::DEFAULT_PORT))?;
+        gateway.drain_timeout = drain_timeout;
+        gateway.service_secret = Some(service_secret.clone());
         Ok(SuiteConfig {
-            data_dir,
-            roster,
-            identity_addr: env.parse_or(
-                "IDENTITY_ADDR",
-                loopback(identity_svc::config::DEFAULT_PORT),
-            )?,
-            roster_addr: env.parse_or("ROSTER_ADDR", loopback(roster_svc::config::DEFAULT_PORT))?,
-            messaging_addr: env.parse_or(
-                "MESSAGING_ADDR",
-                loopback(messaging_svc::config::DEFAULT_PORT),
-            )?,
-            gateway_addr: env.parse_or("GATEWAY_ADDR", loopback(gateway::config::DEFAULT_PORT))?,
-            drain_timeout: env.seconds_or("DRAIN_SECONDS", Duration::from_secs(10))?,
             demo_students: env.parse_or("DEMO_STUDENTS", 500)?,
-            gateway: gateway::config::Config::from_env(env)?,
-            sso: identity_svc::config::sso_from_env(env)?,
-            service_secret: env
-                .get("SERVICE_SECRET")
-                .unwrap_or_else(|| {
-                    format!(
-                        "{}{}",
-                        uuid::Uuid::new_v4().simple(),
-                        uuid::Uuid::new_v4().simple()
-                    )
-                })
-                .into(),
+            data_dir,
+            drain_timeout,
+            service_secret,
+            identity,
+            roster,
+            messaging,
+            gateway,
         })
-    }
-
-    fn service(&self, name: &'static str, addr: SocketAddr) -> ServiceSettings {
-        let mut settings = ServiceSettings::defaults(name, addr);
-        settings.database.url = self
-            .data_dir
-            .join(format!("{name}.db"))
-            .to_string_lossy()
-            .into_owned();
-        settings.drain_timeout = self.drain_timeout;
-        settings
     }
 }
 
@@ -129,59 +144,53 @@ impl Suite {
     /// Binds the three services, then the gateway pointed at them, and prints
     /// a `<name> listening on <addr>` line for each.
     pub async fn start(config: SuiteConfig) -> anyhow::Result<Suite> {
+        let SuiteConfig {
+            identity: identity_config,
+            roster: roster_config,
+            messaging: messaging_config,
+            gateway: gateway_config,
+            ..
+        } = config;
         // Bind every port first, so each service can be told the others' addresses.
-        let identity_settings = config.service("identity", config.identity_addr);
-        let roster_settings = config.service("roster", config.roster_addr);
-        let messaging_settings = config.service("messaging", config.messaging_addr);
-        let identity_listener = homeroom_platform::grpc::bind(&identity_settings).await?;
-        let roster_listener = homeroom_platform::grpc::bind(&roster_settings).await?;
-        let messaging_listener = homeroom_platform::grpc::bind(&messaging_settings).await?;
-        let messaging_url = format!("http://{}", dialable(messaging_listener.local_addr()?));
-        let identity_url = format!("http://{}", dialable(identity_listener.local_addr()?));
-        let roster_dial = dialable(roster_listener.local_addr()?);
+        let identity_listener = homeroom_platform::grpc::bind(&identity_config.service).await?;
+        let roster_listener = homeroom_platform::grpc::bind(&roster_config.service).await?;
+        let messaging_listener = homeroom_platform::grpc::bind(&messaging_config.service).await?;
+        let url = |addr: SocketAddr| format!("http://{}", dialable(addr));
+        let identity_url = url(identity_listener.local_addr()?);
+        let roster_url = url(roster_listener.local_addr()?);
+        let messaging_url = url(messaging_listener.local_addr()?);
 
         let identity = identity_svc::app::App::build_on(
             identity_listener,
             identity_svc::config::Config {
-                service: identity_settings,
-                service_secret: Some(config.service_secret.clone()),
                 messaging_url: messaging_url.clone(),
-                sso: config.sso.clone(),
+                ..identity_config
             },
         )
         .await?;
         let roster = roster_svc::app::App::build_on(
             roster_listener,
             roster_svc::config::Config {
-                service: roster_settings,
                 identity_url: identity_url.clone(),
                 messaging_url: messaging_url.clone(),
-                service_secret: Some(config.service_secret.clone()),
-                ..config.roster.clone()
+                ..roster_config
             },
         )
         .await?;
         let messaging = messaging_svc::app::App::build_on(
             messaging_listener,
             messaging_svc::config::Config {
-                service: messaging_settings,
-                identity_url,
-                outbox_dir: config.data_dir.join("outbox"),
-                roster_url: format!("http://{roster_dial}"),
-                service_secret: Some(config.service_secret.clone()),
-                ..messaging_svc::config::Config::defaults()
+                identity_url: identity_url.clone(),
+                roster_url: roster_url.clone(),
+                ..messaging_config
             },
         )
         .await?;
-        let url = |addr: SocketAddr| format!("http://{}", dialable(addr));
         let gateway = gateway::app::App::build(gateway::config::Config {
-            listen_addr: config.gateway_addr,
-            identity_url: url(identity.local_addr()?),
-            roster_url: url(roster.local_addr()?),
-            messaging_url: url(messaging.local_addr()?),
-            drain_timeout: config.drain_timeout,
-            service_secret: Some(config.service_secret.clone()),
-            ..config.gateway.clone()
+            identity_url,
+            roster_url,
+            messaging_url,
+            ..gateway_config
         })
         .await?;
         let suite = Suite {
@@ -240,4 +249,69 @@ impl Suite {
 
 fn flatten(done: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Result<()> {
     done.map_err(anyhow::Error::from).and_then(|r| r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_component_reads_its_own_variables_as_serve_would() {
+        let env = Env::from_pairs([
+            ("HOMEROOM_DATA_DIR", "/srv/homeroom"),
+            ("HOMEROOM_SMTP_HOST", "smtp.district.org"),
+            ("HOMEROOM_SMTP_PORT", "2525"),
+            ("HOMEROOM_SMTP_TLS", "none"),
+            ("HOMEROOM_SMTP_MAX_PER_SECOND", "5"),
+            ("HOMEROOM_EMAIL_FROM", "office@district.org"),
+            ("HOMEROOM_TWILIO_ACCOUNT_SID", "AC1"),
+            ("HOMEROOM_TWILIO_AUTH_TOKEN", "token"),
+            ("HOMEROOM_TWILIO_FROM", "+15550001111"),
+            ("HOMEROOM_TWILIO_MAX_PER_SECOND", "3"),
+            ("HOMEROOM_WORKERS", "4"),
+            ("HOMEROOM_DB_POOL_SIZE", "7"),
+            ("HOMEROOM_OUTBOUND_ALLOW", "10.0.0.0/8"),
+            ("HOMEROOM_TRUSTED_PROXIES", "10.1.0.0/16"),
+            ("HOMEROOM_RATE_PER_IP", "42"),
+            ("DATABASE_URL", "postgres://elsewhere/db"),
+        ]);
+        let c = SuiteConfig::from_env(&env).unwrap();
+        let smtp = c.messaging.smtp.clone().unwrap();
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.from_address.as_str()),
+            ("smtp.district.org", 2525, "office@district.org")
+        );
+        assert_eq!(smtp.max_per_second.map(|n| n.get()), Some(5));
+        let twilio = c.messaging.twilio.clone().unwrap();
+        assert_eq!(twilio.from.as_deref(), Some("+15550001111"));
+        assert_eq!(twilio.max_per_second.map(|n| n.get()), Some(3));
+        assert_eq!(c.messaging.workers, 4);
+        assert_eq!(
+            c.messaging.outbox_dir,
+            PathBuf::from("/srv/homeroom/outbox")
+        );
+        assert_eq!(
+            c.roster.boundary.import_root,
+            Some(PathBuf::from("/srv/homeroom/imports"))
+        );
+        assert_eq!(c.gateway.rate_per_ip, 42);
+        for s in [&c.identity.service, &c.roster.service, &c.messaging.service] {
+            assert_eq!(s.database.max_connections, 7, "{}", s.name);
+            assert_eq!(
+                s.database.url,
+                format!("/srv/homeroom/{}.db", s.name),
+                "one process keeps the three databases apart"
+            );
+        }
+        let own = Env::from_pairs([
+            ("HOMEROOM_OUTBOX_DIR", "/var/mail/homeroom"),
+            ("HOMEROOM_IMPORT_ROOT", "/srv/sis"),
+        ]);
+        let c = SuiteConfig::from_env(&own).unwrap();
+        assert_eq!(c.messaging.outbox_dir, PathBuf::from("/var/mail/homeroom"));
+        assert_eq!(
+            c.roster.boundary.import_root,
+            Some(PathBuf::from("/srv/sis"))
+        );
+    }
 }

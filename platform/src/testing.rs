@@ -5,6 +5,8 @@
 //! `TEST_DATABASE_URL` points at a PostgreSQL server it is a new database there
 //! (`CREATE DATABASE`), dropped when the `TestDb` is.
 
+pub mod twilio;
+
 use std::{
     collections::HashMap,
     net::SocketAddr,

@@ -101,38 +101,16 @@ fn an_unknown_service_is_refused_with_the_valid_names() {
     assert!(err.contains("identity") && err.contains("gateway"), "{err}");
 }
 
-/// `cargo run` loads a demo district into a fresh data directory, and
-/// `homeroom import-roster` pushes a bundle folder into its source: the same
-/// bundle again changes nothing.
-#[tokio::test]
-async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
+/// Waits until the suite's demo district has loaded: its first completed
+/// run's source and the district.
+async fn demo_loaded(identity_url: &str, roster_url: &str, secret: &str) -> (String, String) {
     use homeroom_proto::{identity::v1 as idpb, roster::v1 as pb};
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data.path().to_str().unwrap();
-    let secret = "launcher-test-secret-0123456789abcdef";
-    let suite = ServiceProcess::spawn(
-        BIN,
-        &[],
-        &[
-            ("HOMEROOM_DATA_DIR", data_dir),
-            ("HOMEROOM_IDENTITY_ADDR", "127.0.0.1:0"),
-            ("HOMEROOM_ROSTER_ADDR", "127.0.0.1:0"),
-            ("HOMEROOM_MESSAGING_ADDR", "127.0.0.1:0"),
-            ("HOMEROOM_GATEWAY_ADDR", "127.0.0.1:0"),
-            ("HOMEROOM_SERVICE_SECRET", secret),
-            ("HOMEROOM_DEMO_STUDENTS", "60"),
-        ],
-        &["identity", "roster", "messaging", "gateway"],
-    )
-    .await
-    .unwrap();
-    let identity_url = format!("http://{}", suite.addr("identity").unwrap());
-    let roster_url = format!("http://{}", suite.addr("roster").unwrap());
+    let (identity_url, roster_url) = (identity_url.to_string(), roster_url.to_string());
     let bearer = |token: &str| -> tonic::metadata::MetadataValue<tonic::metadata::Ascii> {
         format!("Bearer {token}").parse().unwrap()
     };
     let deadline = Instant::now() + Duration::from_secs(90);
-    let (source, district_id) = loop {
+    loop {
         assert!(Instant::now() < deadline, "the demo district did not load");
         tokio::time::sleep(Duration::from_millis(500)).await;
         let Ok(mut identity) =
@@ -179,7 +157,36 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
         {
             break (run.sync_source_id.clone(), district.district_id.clone());
         }
-    };
+    }
+}
+
+/// `cargo run` loads a demo district into a fresh data directory, and
+/// `homeroom import-roster` pushes a bundle folder into its source: the same
+/// bundle again changes nothing.
+#[tokio::test]
+async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let secret = "launcher-test-secret-0123456789abcdef";
+    let suite = ServiceProcess::spawn(
+        BIN,
+        &[],
+        &[
+            ("HOMEROOM_DATA_DIR", data_dir),
+            ("HOMEROOM_IDENTITY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_ROSTER_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_MESSAGING_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_GATEWAY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_SERVICE_SECRET", secret),
+            ("HOMEROOM_DEMO_STUDENTS", "60"),
+        ],
+        &["identity", "roster", "messaging", "gateway"],
+    )
+    .await
+    .unwrap();
+    let identity_url = format!("http://{}", suite.addr("identity").unwrap());
+    let roster_url = format!("http://{}", suite.addr("roster").unwrap());
+    let (source, district_id) = demo_loaded(&identity_url, &roster_url, secret).await;
     // A fresh suite keeps its demo bundle in the district's import folder.
     let demo = data
         .path()
@@ -264,4 +271,183 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
         "{result}"
     );
     drop(suite);
+}
+
+/// A Python with aiosmtpd (CI installs it in `.ci/.tools/venv`;
+/// `HOMEROOM_TEST_PYTHON` names another); `None` when there is none.
+fn python_with_aiosmtpd() -> Option<String> {
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/.tools/venv/bin/python");
+    let candidates = std::env::var("HOMEROOM_TEST_PYTHON")
+        .into_iter()
+        .chain([venv.to_string(), "python3".to_string()]);
+    for python in candidates {
+        let ok = std::process::Command::new(&python)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(python);
+        }
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI needs Python's aiosmtpd (pip install aiosmtpd) for the all-in-one provider test"
+    );
+    eprintln!(
+        "skipped: no Python with aiosmtpd (pip install aiosmtpd, or set HOMEROOM_TEST_PYTHON)"
+    );
+    None
+}
+
+/// A real SMTP server: aiosmtpd on a free port, keeping mail in `maildir`.
+async fn smtp_server(python: &str, maildir: &std::path::Path) -> (tokio::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::new(python)
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "aiosmtpd did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (child, port)
+}
+
+/// The text of every mail in a Maildir.
+fn mails(maildir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(maildir.join("new"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 16: `homeroom run` reads messaging's providers as `homeroom serve
+/// messaging` does. A one-time code to a demo guardian's email reaches a real
+/// SMTP server from the configured sender; one to a phone reaches the Twilio
+/// mock; nothing is written to the outbox folder.
+#[tokio::test]
+async fn the_all_in_one_sends_through_the_configured_smtp_server_and_twilio() {
+    use homeroom_platform::testing::twilio::{ACCOUNT_SID, AUTH_TOKEN, MockTwilio};
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let mail_root = tempfile::tempdir().unwrap();
+    // aiosmtpd's Mailbox makes the Maildir itself.
+    let maildir = mail_root.path().join("mail");
+    let (_smtp, smtp_port) = smtp_server(&python, &maildir).await;
+    let twilio = MockTwilio::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let secret = "launcher-test-secret-providers-0123456789";
+    let smtp_port = smtp_port.to_string();
+    let twilio_url = twilio.base_url();
+    let suite = ServiceProcess::spawn(
+        BIN,
+        &[],
+        &[
+            ("HOMEROOM_DATA_DIR", data_dir),
+            ("HOMEROOM_IDENTITY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_ROSTER_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_MESSAGING_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_GATEWAY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_SERVICE_SECRET", secret),
+            ("HOMEROOM_DEMO_STUDENTS", "20"),
+            ("HOMEROOM_SMTP_HOST", "127.0.0.1"),
+            ("HOMEROOM_SMTP_PORT", smtp_port.as_str()),
+            ("HOMEROOM_SMTP_TLS", "none"),
+            ("HOMEROOM_EMAIL_FROM", "office@springfield.test"),
+            ("HOMEROOM_EMAIL_FROM_NAME", "Springfield Schools"),
+            ("HOMEROOM_TWILIO_ACCOUNT_SID", ACCOUNT_SID),
+            ("HOMEROOM_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+            ("HOMEROOM_TWILIO_FROM", "+15005550006"),
+            ("HOMEROOM_TWILIO_BASE_URL", twilio_url.as_str()),
+        ],
+        &["identity", "roster", "messaging", "gateway"],
+    )
+    .await
+    .unwrap();
+    let identity_url = format!("http://{}", suite.addr("identity").unwrap());
+    let roster_url = format!("http://{}", suite.addr("roster").unwrap());
+    let (_, district_id) = demo_loaded(&identity_url, &roster_url, secret).await;
+
+    // A guardian of the demo district with an email, and one with a mobile.
+    let users = std::fs::read_to_string(
+        data.path()
+            .join("imports")
+            .join(&district_id)
+            .join("demo-bundle/users.csv"),
+    )
+    .unwrap();
+    let mut rows = csv::ReaderBuilder::new().from_reader(users.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (role, email, sms) = (col("role"), col("email"), col("sms"));
+    let guardians: Vec<csv::StringRecord> = rows
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| matches!(&r[role], "parent" | "guardian" | "relative"))
+        .collect();
+    let email = guardians.iter().find(|r| !r[email].is_empty()).unwrap()[email].to_string();
+    let phone = guardians.iter().find(|r| !r[sms].is_empty()).unwrap()[sms].to_string();
+
+    let gateway = suite.addr("gateway").unwrap();
+    // reqwest is built without a TLS provider of its own: the project's is ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    for identifier in [&email, &phone] {
+        let answer = http
+            .post(format!("http://{gateway}/api/v1/auth/codes"))
+            .json(&serde_json::json!({"identifier": identifier}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{identifier}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mail = loop {
+        if let Some(m) = mails(&maildir)
+            .into_iter()
+            .find(|m| m.to_lowercase().contains(&email.to_lowercase()))
+        {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no mail reached the SMTP server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(mail.contains("office@springfield.test"), "{mail}");
+    assert!(mail.contains("Springfield Schools"), "{mail}");
+    while twilio.messages().is_empty() {
+        assert!(Instant::now() < deadline, "no SMS reached Twilio");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sms = &twilio.messages()[0];
+    assert_eq!(sms.field("From"), Some("+15005550006"));
+    assert!(
+        sms.field("Body").unwrap_or_default().contains("code"),
+        "{sms:?}"
+    );
+    let outbox = data.path().join("outbox");
+    let written: Vec<_> = std::fs::read_dir(&outbox)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        written.is_empty(),
+        "nothing goes to the outbox: {written:?}"
+    );
 }

@@ -379,7 +379,7 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
     // run would stop at the guard, with the numbers; it writes nothing.
     let dry = h.sync(&source, true, false).await;
     assert_eq!(dry.status(), pb::SyncRunStatus::Completed, "{dry:?}");
-    let dry_guard = dry.deactivation_guard.clone().unwrap();
+    let dry_guard = dry.deactivation_guard.unwrap();
     assert!(dry_guard.exceeded);
     assert!(
         dry.notice
