@@ -144,6 +144,7 @@ impl Suite {
     /// Binds the three services, then the gateway pointed at them, and prints
     /// a `<name> listening on <addr>` line for each.
     pub async fn start(config: SuiteConfig) -> anyhow::Result<Suite> {
+        let gateway_public = config.gateway.public_url.clone();
         let SuiteConfig {
             identity: identity_config,
             roster: roster_config,
@@ -160,10 +161,25 @@ impl Suite {
         let roster_url = url(roster_listener.local_addr()?);
         let messaging_url = url(messaging_listener.local_addr()?);
 
+        let gateway = gateway::app::App::build(gateway::config::Config {
+            identity_url: identity_url.clone(),
+            roster_url: roster_url.clone(),
+            messaging_url: messaging_url.clone(),
+            ..gateway_config
+        })
+        .await?;
+        // Join links in invitations open the console this suite serves,
+        // unless a public URL is set.
+        let public_url = identity_config.public_url.clone().or_else(|| {
+            gateway_public
+                .clone()
+                .or_else(|| gateway.local_addr().ok().map(url))
+        });
         let identity = identity_svc::app::App::build_on(
             identity_listener,
             identity_svc::config::Config {
                 messaging_url: messaging_url.clone(),
+                public_url,
                 ..identity_config
             },
         )
@@ -186,13 +202,7 @@ impl Suite {
             },
         )
         .await?;
-        let gateway = gateway::app::App::build(gateway::config::Config {
-            identity_url,
-            roster_url,
-            messaging_url,
-            ..gateway_config
-        })
-        .await?;
+
         let suite = Suite {
             identity,
             roster,

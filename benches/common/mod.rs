@@ -138,6 +138,7 @@ impl Bench {
                 service_secret: Some(SECRET.into()),
                 messaging_url: format!("http://{messaging_addr}"),
                 sso: Default::default(),
+                public_url: None,
             },
         )
         .await

@@ -146,6 +146,7 @@ async fn main() {
         service_secret: None,
         messaging_url: "http://127.0.0.1:1".into(),
         sso: Vec::new(),
+        public_url: None,
     })
     .await
     .unwrap();

@@ -43,7 +43,8 @@ impl App {
         let ctx = Ctx::new(db.clone(), |tokens| {
             Arc::new(GrpcMessenger::new(messaging, tokens))
         })?
-        .with_sso(config.sso.clone());
+        .with_sso(config.sso.clone())
+        .with_public_url(config.public_url.clone());
         let verifier = Arc::new(Verifier::new(OwnKeys(ctx.tokens.clone())));
         let background = ctx.background.clone();
         let api = IdentityApi::new(ctx, config.service_secret.clone());

@@ -9,6 +9,9 @@
 //!   (default `http://127.0.0.1:50053`)
 //! - `HOMEROOM_SERVICE_SECRET`: the secret roster, messaging and the gateway
 //!   present to `IssueServiceToken`; unset disables service tokens.
+//! - `HOMEROOM_PUBLIC_URL`: the console's external base URL; invitations
+//!   carry a join link `<public URL>/join?code=…` (unset: they say to sign
+//!   in with a one-time code instead)
 //! - `HOMEROOM_SSO_PROVIDERS_FILE`: path of a JSON file listing the districts'
 //!   OpenID Connect providers (ID-5); unset means no SSO. An array of
 //!   `{ "id", "districtId", "kind": "google|microsoft|clever|classlink|oidc",
@@ -39,6 +42,8 @@ pub struct Config {
     pub messaging_url: String,
     /// The districts' SSO providers (ID-5); none by default.
     pub sso: Vec<Provider>,
+    /// The console's external base URL, for join links.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -49,6 +54,7 @@ impl Config {
             service_secret: None,
             messaging_url: "http://127.0.0.1:50053".into(),
             sso: Vec::new(),
+            public_url: None,
         }
     }
 
@@ -63,6 +69,10 @@ impl Config {
                 "http://127.0.0.1:50053",
             )?,
             sso: sso_from_env(env)?,
+            public_url: env
+                .get("PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_string())
+                .filter(|u| !u.is_empty()),
         })
     }
 }

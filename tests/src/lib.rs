@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 pub mod district;
 pub mod oidc;
 
+/// The console's address as the stack's invitations name it (join links).
+pub const PUBLIC_URL: &str = "https://homeroom.e2e.test";
+
 /// The secret the stack's services share for service tokens.
 pub const SERVICE_SECRET: &str = "e2e-service-secret";
 
@@ -72,6 +75,7 @@ impl Stack {
                 service_secret: Some(SERVICE_SECRET.into()),
                 messaging_url: messaging_url.clone(),
                 sso: Default::default(),
+                public_url: Some(PUBLIC_URL.into()),
             },
         )
         .await?;
@@ -266,6 +270,32 @@ pub const TWILIO_AUTH_TOKEN: &str = "e2e-twilio-auth-token";
 /// stack's gateway verifies email events with; `gateway_webhooks.rs` holds
 /// its private half.
 pub const SENDGRID_WEBHOOK_KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAELEXtkEEG12WhcpqcWzEbOK71IT6x2rnQooCa807PDlMuVtrYQSKKYdFw8VLMVNUWRP/zWZEWPUGAOKe5/hzMzg==";
+
+/// An email of the outbox as a person reads it: quoted-printable undone
+/// (soft line breaks joined, `=XX` decoded).
+pub fn readable(email: &str) -> String {
+    let joined = email.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 /// Waits (up to 20 s) until `check` finds something.
 pub async fn until<T>(mut check: impl FnMut() -> Option<T>) -> T {
@@ -526,6 +556,7 @@ impl Stack {
             service_secret: Some(SERVICE_SECRET.into()),
             messaging_url: format!("http://{}", stack.messaging),
             sso,
+            public_url: Some(PUBLIC_URL.into()),
         })
         .await?;
         stack.identity = identity.local_addr()?;

@@ -436,7 +436,13 @@ async fn the_nicelion_bundle_imports_completely_a_dry_run_writes_nothing_and_a_r
 
 /// RO-6 with a small bundle: OFF keeps an active user's details and notes the
 /// difference; ON applies it and sends the user a notice.
+/// Sarah (`guardian_email`, her mobile `sarah_phone`) and Kevin, who shares
+/// smithparent@mail.com and the family phone (987) 654-3210.
 fn small_bundle(dir: &Path, guardian_email: &str) {
+    small_bundle_with(dir, guardian_email, "(987) 654-3210");
+}
+
+fn small_bundle_with(dir: &Path, guardian_email: &str, sarah_phone: &str) {
     std::fs::write(
         dir.join("orgs.csv"),
         "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n\
@@ -449,8 +455,8 @@ fn small_bundle(dir: &Path, guardian_email: &str) {
             "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
              s1,,,true,sch1,student,,,Ana,Smith,,1001,,,,\"g1,g2\",03,\n\
              s2,,,true,sch1,student,,,Ben,Smith,,1002,,,,g1,05,\n\
-             g1,,,true,sch1,parent,,,Sarah,Smith,,,{guardian_email},(987) 654-3210,,\"s1,s2\",,\n\
-             g2,,,true,sch1,parent,,,Kevin,Smith,,,smithparent@mail.com,,,s1,,\n\
+             g1,,,true,sch1,parent,,,Sarah,Smith,,,{guardian_email},{sarah_phone},,\"s1,s2\",,\n\
+             g2,,,true,sch1,parent,,,Kevin,Smith,,,smithparent@mail.com,(987) 654-3210,,s1,,\n\
              t1,,,true,sch1,teacher,,,Tom,Reed,,,treed@school.org,,,,,\n"
         ),
     )
@@ -521,7 +527,7 @@ async fn siblings_share_one_guardian_and_the_active_user_policy_decides_who_chan
         ))
         .await
         .unwrap();
-    small_bundle(bundle.path(), "sarah.newer@mail.com");
+    small_bundle_with(bundle.path(), "sarah.newer@mail.com", "(987) 654-0000");
     let on = h.sync(&source, false, false).await;
     let updated = h.rows(&on.sync_run_id, pb::RecordAction::Updated).await;
     let row = updated.iter().find(|r| r.source_id == "g1").unwrap();
@@ -550,8 +556,34 @@ async fn siblings_share_one_guardian_and_the_active_user_policy_decides_who_chan
         points.contact_points[0].email.clone().unwrap().value,
         "sarah.newer@mail.com"
     );
-    let notices = counts(h.stack.messaging_db(), &["deliveries"]).await[0];
-    assert!(notices >= 1, "a contact-change notice was queued");
+    // The notices go to the previous email (shared with Kevin) and to the
+    // previous phone, which Kevin still holds: the text names Sarah.
+    let (emails, texts) = e2e::until(|| {
+        let (emails, sms) = h.stack.outbox();
+        let emails: Vec<String> = emails
+            .iter()
+            .map(|e| e2e::readable(e))
+            .filter(|e| e.contains("Your email in Homeroom was updated"))
+            .collect();
+        let texts: Vec<serde_json::Value> = sms
+            .into_iter()
+            .filter(|m| m["body"].as_str().unwrap_or_default().contains("updated"))
+            .collect();
+        (!emails.is_empty() && !texts.is_empty()).then_some((emails, texts))
+    })
+    .await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert!(
+        emails[0].contains("To: smithparent@mail.com"),
+        "to the previous email: {}",
+        emails[0]
+    );
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert_eq!(texts[0]["to"], "+19876543210", "to the previous phone");
+    assert_eq!(
+        texts[0]["body"],
+        "For Sarah: Your mobile phone in Homeroom was updated from your school's records."
+    );
 }
 
 async fn activate(h: &Harness, account_id: &str) {

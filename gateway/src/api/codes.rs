@@ -65,9 +65,12 @@ pub struct VerifyCodeBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcceptInvitationBody {
-    /// The email or phone the invitation was sent to.
+    /// The email or phone an invitation-purpose code was sent to; leave it out
+    /// with a join link's `code`, which names its account.
+    #[serde(default)]
     pub identifier: String,
-    /// The invitation code.
+    /// The `code` of the invitation's join link (`/join?code=…`), or a 6-digit
+    /// code sent to `identifier`.
     pub code: String,
     /// The password to set.
     pub new_password: String,
@@ -169,8 +172,9 @@ pub async fn verify(
     )
 }
 
-/// `POST /api/v1/auth/accept-invitation`: joins with an invitation code and a
-/// new password; the account is then active and signed in.
+/// `POST /api/v1/auth/accept-invitation`: joins with the invitation's link
+/// code (or a code sent to the address) and a new password; the account is
+/// then active and signed in.
 #[utoipa::path(
     operation_id = "accept_invitation",
     post,

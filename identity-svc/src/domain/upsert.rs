@@ -72,6 +72,9 @@ pub struct Difference {
     pub current: String,
     /// Incoming value ('' if none).
     pub incoming: String,
+    /// For an applied email or phone change: other accounts that still hold
+    /// the previous value (a notice sent to it then names its account).
+    pub others_holding_current: u32,
 }
 
 /// What to write for an existing account.
@@ -171,6 +174,7 @@ pub fn plan(incoming: &Incoming, current: Option<&AccountSnapshot>) -> ItemPlan 
         field,
         current: now.clone(),
         incoming: new.clone(),
+        others_holding_current: 0,
     })
     .collect();
     let contact_diffs: Vec<(CredentialKind, Option<String>, Difference)> = CredentialKind::ALL
@@ -183,6 +187,7 @@ pub fn plan(incoming: &Incoming, current: Option<&AccountSnapshot>) -> ItemPlan 
                     field: Field::Credential(kind),
                     current: now.unwrap_or_default().to_string(),
                     incoming: wanted.clone().unwrap_or_default(),
+                    others_holding_current: 0,
                 };
                 (kind, wanted.clone(), difference)
             })
@@ -345,6 +350,7 @@ mod tests {
                 field: Field::Credential(CredentialKind::Email),
                 current: "smithparent@mail.com".into(),
                 incoming: "sarah@new.example".into(),
+                others_holding_current: 0,
             }]
         );
     }

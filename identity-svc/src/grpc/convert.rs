@@ -288,6 +288,7 @@ fn differences(ds: Vec<Difference>) -> Vec<pb::ContactDifference> {
             field: field_to_pb(d.field) as i32,
             current_value: d.current,
             incoming_value: d.incoming,
+            current_value_other_holders: d.others_holding_current,
         })
         .collect()
 }

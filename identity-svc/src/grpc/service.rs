@@ -273,15 +273,23 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
     ) -> Answer<pb::AcceptInvitationResponse> {
         let client = client_address(&request);
         let r = request.into_inner();
-        let id = identifier(&r.identifier, &r.phone_region)?;
-        let tokens = ops::codes::accept_invitation(
-            &self.ctx,
-            &id,
-            &r.code,
-            r.new_password,
-            client.as_deref(),
-        )
-        .await?;
+        // A join link's token names its account; a 6-digit code needs the address.
+        let tokens = if r.identifier.trim().is_empty()
+            && ops::invitations::is_link_token(r.code.trim())
+        {
+            ops::invitations::accept(&self.ctx, r.code.trim(), r.new_password, client.as_deref())
+                .await?
+        } else {
+            let id = identifier(&r.identifier, &r.phone_region)?;
+            ops::codes::accept_invitation(
+                &self.ctx,
+                &id,
+                &r.code,
+                r.new_password,
+                client.as_deref(),
+            )
+            .await?
+        };
         let tokens = convert::auth_tokens(tokens);
         Ok(Response::new(pb::AcceptInvitationResponse {
             tokens: Some(

@@ -217,6 +217,31 @@ pub async fn invite(
         })
         .await?;
     let now = chrono::Utc::now().naive_utc();
+    // One join link per account invited now, for its email and its phone.
+    let to_invite: Vec<String> = rows
+        .iter()
+        .flatten()
+        .filter(|a| {
+            a.status() == AccountStatus::Invitee
+                && (a.invited_at.is_none() || resend)
+                && contacts
+                    .get(&a.id)
+                    .is_some_and(|c| c.email.is_some() || c.mobile_phone.is_some())
+        })
+        .map(|a| a.id.clone())
+        .collect();
+    let links: HashMap<String, String> = ctx
+        .db
+        .transaction(move |conn| {
+            to_invite
+                .into_iter()
+                .map(|id| {
+                    let token = super::invitations::new_link(conn, &id, now)?;
+                    Ok::<_, IdentityError>((id, token))
+                })
+                .collect()
+        })
+        .await?;
     let mut results = Vec::with_capacity(account_ids.len());
     let mut invited = Vec::new();
     let mut messages = Vec::new();
@@ -245,6 +270,16 @@ pub async fn invite(
                     for (kind, channel, address) in &targets {
                         let mut variables = BTreeMap::new();
                         variables.insert("district_name".to_string(), district_name.clone());
+                        if let Some(url) = links
+                            .get(&a.id)
+                            .and_then(|token| super::invitations::url(ctx, token))
+                        {
+                            variables.insert("join_url".to_string(), url);
+                            variables.insert(
+                                "valid_days".to_string(),
+                                (super::invitations::LINK_VALID_FOR.as_secs() / 86_400).to_string(),
+                            );
+                        }
                         messages.push(SystemMessage {
                             idempotency_key: format!(
                                 "invite:{idempotency_key}:{}:{}",

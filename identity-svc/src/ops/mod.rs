@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod codes;
 pub mod contacts;
 pub mod devices;
+pub mod invitations;
 pub mod login;
 pub mod messenger;
 pub mod oidc;
@@ -39,6 +40,9 @@ pub struct Ctx {
     pub messenger: Arc<dyn messenger::Messenger>,
     /// The SSO providers and their HTTP client (ID-5).
     pub sso: Arc<sso::Sso>,
+    /// The console's external base URL (`HOMEROOM_PUBLIC_URL`): join links
+    /// in invitations start with it.
+    pub public_url: Option<String>,
     /// The login floor (ID-3: no enumeration by timing).
     pub pacing: Arc<pacing::Pacing>,
     /// Work done after an answer (a one-time code's message): waited for on
@@ -77,6 +81,7 @@ impl Ctx {
             passwords,
             hashing: Arc::new(Semaphore::new(cores)),
             sso: Arc::default(),
+            public_url: None,
             background: tokio_util::task::TaskTracker::new(),
         })
     }
@@ -86,6 +91,11 @@ impl Ctx {
         self.background.close();
         self.background.wait().await;
         self.background.reopen();
+    }
+
+    /// The same context with the public URL join links start with.
+    pub fn with_public_url(self, public_url: Option<String>) -> Ctx {
+        Ctx { public_url, ..self }
     }
 
     /// The same context with this login floor (benchmarks compare without).

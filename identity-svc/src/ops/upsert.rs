@@ -1,6 +1,6 @@
 //! `UpsertAccounts` (RO-3, RO-6, ID-8): one transaction per batch of up to 1,000.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use homeroom_platform::db::Db;
 
@@ -8,7 +8,7 @@ use crate::{
     domain::{
         accounts::AccountStatus,
         error::IdentityError,
-        upsert::{Decision, Difference, Incoming, plan},
+        upsert::{Decision, Difference, Field, Incoming, plan},
     },
     store::{self, accounts::Write},
 };
@@ -232,6 +232,27 @@ fn apply_batch(
             .collect();
         store::accounts::apply(conn, &batch.district_id, &batch.source_system, &writes, now)?;
         store::accounts::save_org_labels(conn, &batch.org_labels)?;
+    }
+    // RO-6 notices go to a changed email or phone's previous value: say who
+    // else still holds it, so a notice to a shared phone names its account.
+    let previous: Vec<String> = planned
+        .iter()
+        .flat_map(|p| &p.plan.applied)
+        .filter(|d| matches!(d.field, Field::Credential(_)) && !d.current.is_empty())
+        .map(|d| d.current.clone())
+        .collect();
+    let holders = if previous.is_empty() {
+        HashMap::new()
+    } else {
+        store::accounts::holder_counts_by_value(conn, &previous)?
+    };
+    for p in &mut planned {
+        for d in &mut p.plan.applied {
+            let after = holders.get(&d.current).copied().unwrap_or(0);
+            // On a dry run the account still holds it.
+            let own = i64::from(batch.dry_run);
+            d.others_holding_current = u32::try_from((after - own).max(0)).unwrap_or(0);
+        }
     }
 
     for p in planned {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod codes;
 pub mod devices;
+pub mod invitations;
 pub mod reports;
 pub mod schema;
 pub mod sessions;

@@ -155,6 +155,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitation_links (token_hash) {
+        token_hash -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        consumed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     known_devices (token_hash, account_id) {
         token_hash -> Text,
         account_id -> Text,

@@ -83,6 +83,7 @@ pub async fn server_with_sso(sso: Vec<identity_svc::domain::sso::Provider>) -> S
         service_secret: Some(SECRET.into()),
         messaging_url: "http://127.0.0.1:1".into(),
         sso,
+        public_url: None,
     })
     .await
     .unwrap();

@@ -11,6 +11,10 @@ pub enum SystemKind {
     OneTimeCode,
     /// An invitation to join (variables: `district_name`).
     Invitation,
+    /// An invitation with its join link (variables: `district_name`,
+    /// `join_url`, `valid_days`); what [`render`] makes of an invitation that
+    /// carries a `join_url`.
+    InvitationLink,
     /// "Your contact details changed" (variables: `field`).
     ContactChanged,
 }
@@ -71,6 +75,14 @@ fn template(kind: SystemKind, language: &str) -> Template {
             subject: "You're invited to Homeroom",
             body: "{district_name} invites you to Homeroom. Sign in with this email or phone number to get started.",
         },
+        (SystemKind::InvitationLink, "es") => Template {
+            subject: "Invitación a Homeroom",
+            body: "{district_name} te invita a Homeroom. Abre este enlace para crear tu contraseña: {join_url} (vale {valid_days} días).",
+        },
+        (SystemKind::InvitationLink, _) => Template {
+            subject: "You're invited to Homeroom",
+            body: "{district_name} invites you to Homeroom. Open this link to set your password: {join_url} (it works for {valid_days} days).",
+        },
         (SystemKind::ContactChanged, "es") => Template {
             subject: "Tus datos de contacto cambiaron",
             body: "Tu {field} en Homeroom se actualizó con los registros de tu escuela.",
@@ -107,8 +119,27 @@ pub fn render(
     variables: &BTreeMap<String, String>,
 ) -> Result<Rendered, RenderError> {
     let lang = language(language_tag);
+    let kind = match kind {
+        SystemKind::Invitation if variables.contains_key("join_url") => SystemKind::InvitationLink,
+        other => other,
+    };
     let t = template(kind, lang);
-    let mut body = fill(t.body, variables)?;
+    let mut body = if variables
+        .get("district_name")
+        .is_some_and(|d| d.trim().is_empty())
+    {
+        // A district whose name is not known yet is "your school".
+        let mut named = variables.clone();
+        let school = if lang == "es" {
+            "Tu escuela"
+        } else {
+            "Your school"
+        };
+        named.insert("district_name".into(), school.into());
+        fill(t.body, &named)?
+    } else {
+        fill(t.body, variables)?
+    };
     let first_name = first_name.trim();
     if channel != Channel::Email && address_shared && !first_name.is_empty() {
         body = format!("For {first_name}: {body}");

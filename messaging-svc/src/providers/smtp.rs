@@ -203,9 +203,15 @@ fn build_transport(settings: &SmtpSettings) -> anyhow::Result<AsyncSmtpTransport
 /// 5xx is a bounce (MS-6); 4xx, timeouts, refused connections, TLS trouble and
 /// anything else are retried (MS-4) — none of those is the address's fault.
 fn classify(error: &smtp::Error, to: &str) -> SendOutcome {
+    // The server's reply, its code once (lettre's text may start with it).
     let reply = |code: String| {
         let text = error.source().map(ToString::to_string).unwrap_or_default();
-        format!("{code} {text}").trim_end().to_owned()
+        let text = text.trim();
+        if text.starts_with(&code) {
+            text.to_owned()
+        } else {
+            format!("{code} {text}").trim_end().to_owned()
+        }
     };
     match error.status() {
         Some(code) if error.is_permanent() => {

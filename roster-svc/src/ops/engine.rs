@@ -770,6 +770,7 @@ fn apply_result(
                 account_id,
                 field: d.field,
                 previous: d.current_value,
+                previous_shared: d.current_value_other_holders > 0,
             });
         }
     }
@@ -794,6 +795,8 @@ pub struct AppliedChange {
     account_id: String,
     field: i32,
     previous: String,
+    /// Other accounts still hold the previous email or phone.
+    previous_shared: bool,
 }
 
 /// RO-6 ON: one notice per applied change, to the previous address when an
@@ -810,6 +813,8 @@ fn notices(
         .filter_map(|ch| {
             let p = plan.people_after.get(&ch.person_id)?;
             let field = idpb::ContactField::try_from(ch.field).ok()?;
+            // To the previous address when there is one: then whether others
+            // still hold it says whether the text must name its account.
             let (channel, address, new_value) = match field {
                 idpb::ContactField::Email => (
                     mpb::Channel::Email,
@@ -843,8 +848,8 @@ fn notices(
                 account_id: ch.account_id.clone(),
                 first_name: p.data.given_name.clone(),
                 channel: channel.into(),
+                address_shared: ch.previous_shared && address == ch.previous,
                 address,
-                address_shared: false,
                 language: p.data.preferred_language.clone().unwrap_or_default(),
                 variables: [
                     ("field".to_string(), field_name(ch.field).to_string()),
