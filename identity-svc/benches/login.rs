@@ -99,6 +99,7 @@ async fn seed(test_db: &TestDb) {
                 roles: Default::default(),
                 contact_managed_by_sync: false,
                 linked_students: None,
+                sign_in_disabled: false,
             })
         })
         .collect();

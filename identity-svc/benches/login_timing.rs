@@ -66,6 +66,7 @@ fn guardian(source_id: String, email: &str) -> Incoming {
         roles: BTreeSet::new(),
         contact_managed_by_sync: false,
         linked_students: None,
+        sign_in_disabled: false,
     }
 }
 

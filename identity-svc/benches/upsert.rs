@@ -58,6 +58,7 @@ fn generate(n: usize) -> Vec<Incoming> {
                 roles: BTreeSet::new(),
                 contact_managed_by_sync: false,
                 linked_students: None,
+                sign_in_disabled: false,
             }
         })
         .collect()

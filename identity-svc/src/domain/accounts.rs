@@ -204,6 +204,8 @@ pub struct AccountSnapshot {
     pub language: String,
     /// RO-6 flag.
     pub contact_managed_by_sync: bool,
+    /// The source disabled sign-in (OneRoster `enabledUser` false).
+    pub sign_in_disabled: bool,
     /// Whether the account ever joined (had a password or SSO login).
     pub ever_activated: bool,
     /// Current contacts.

@@ -38,6 +38,8 @@ pub struct Incoming {
     pub contact_managed_by_sync: bool,
     /// `Some` replaces the linked students.
     pub linked_students: Option<Vec<LinkedStudent>>,
+    /// The source disabled the user (OneRoster `enabledUser` false): no sign-in.
+    pub sign_in_disabled: bool,
 }
 
 impl Incoming {
@@ -90,6 +92,8 @@ pub struct Changes {
     pub roles: Option<BTreeSet<ScopedRole>>,
     /// New RO-6 flag.
     pub contact_managed_by_sync: Option<bool>,
+    /// New sign-in flag.
+    pub sign_in_disabled: Option<bool>,
     /// New linked students.
     pub linked_students: Option<Vec<LinkedStudent>>,
     /// New status (reactivation of a deactivated account).
@@ -232,6 +236,10 @@ pub fn plan(incoming: &Incoming, current: Option<&AccountSnapshot>) -> ItemPlan 
         changes.contact_managed_by_sync = Some(incoming.contact_managed_by_sync);
         fields.push("contact_managed_by_sync");
     }
+    if incoming.sign_in_disabled != current.sign_in_disabled {
+        changes.sign_in_disabled = Some(incoming.sign_in_disabled);
+        fields.push("sign_in_disabled");
+    }
     if let Some(students) = &incoming.linked_students {
         let mut wanted = students.clone();
         wanted.sort();
@@ -302,6 +310,7 @@ mod tests {
             roles: BTreeSet::new(),
             contact_managed_by_sync: false,
             linked_students: None,
+            sign_in_disabled: false,
         }
     }
 
@@ -313,6 +322,7 @@ mod tests {
             names: names("Sarah", "Smith"),
             language: String::new(),
             contact_managed_by_sync: false,
+            sign_in_disabled: false,
             ever_activated: status == AccountStatus::Active,
             contacts: Contacts {
                 email: Some("smithparent@mail.com".into()),

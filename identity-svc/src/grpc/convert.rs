@@ -248,6 +248,7 @@ pub fn incoming(
         home_phone,
         roles,
         contact_managed_by_sync: item.contact_managed_by_sync,
+        sign_in_disabled: item.sign_in_disabled,
         linked_students: item.linked_students.map(|list| {
             list.students
                 .into_iter()

@@ -44,7 +44,8 @@ pub async fn open_with(
     known_roles: Option<Vec<ScopedRole>>,
     login: Option<LoginRecord>,
 ) -> Result<IssuedTokens, IdentityError> {
-    if account.status() == AccountStatus::Deactivated {
+    // Deactivated, or disabled by its source (enabledUser false): no session.
+    if account.status() == AccountStatus::Deactivated || account.sign_in_disabled {
         return Err(IdentityError::Unauthenticated(SESSION_EXPIRED));
     }
     let now = chrono::Utc::now().naive_utc();
@@ -127,7 +128,7 @@ pub async fn refresh(ctx: &Ctx, token: &str) -> Result<IssuedTokens, IdentityErr
                 return Ok(Err(true));
             }
             let Some(account) = store::accounts::find(conn, &row.account_id)?
-                .filter(|a| a.status() != AccountStatus::Deactivated)
+                .filter(|a| a.status() != AccountStatus::Deactivated && !a.sign_in_disabled)
             else {
                 return Ok(Err(false));
             };

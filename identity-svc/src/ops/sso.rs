@@ -273,6 +273,7 @@ async fn sign_in(
         Found::Linked(account) => {
             if account.district_id != provider.district_id
                 || account.status() == AccountStatus::Deactivated
+                || account.sign_in_disabled
             {
                 tracing::warn!(provider = %provider.id, "sso identity is linked to an account that may not sign in here");
                 return Err(IdentityError::Unauthenticated(SSO_FAILED));

@@ -37,6 +37,7 @@ pub struct AccountRow {
     pub deactivated_at: Option<NaiveDateTime>,
     pub last_login_at: Option<NaiveDateTime>,
     pub invited_at: Option<NaiveDateTime>,
+    pub sign_in_disabled: bool,
 }
 
 impl AccountRow {
@@ -192,6 +193,7 @@ pub fn snapshots(
                 names: row.names(),
                 language: row.preferred_language.clone(),
                 contact_managed_by_sync: row.contact_managed_by_sync,
+                sign_in_disabled: row.sign_in_disabled,
                 ever_activated: row.activated_at.is_some(),
                 contacts: contacts.get(&row.id).cloned().unwrap_or_default(),
                 source_roles: roles_by.remove(&row.id).unwrap_or_default(),
@@ -352,6 +354,7 @@ pub fn apply(
                     family_name: incoming.names.family.clone(),
                     preferred_language: incoming.language.clone().unwrap_or_default(),
                     contact_managed_by_sync: incoming.contact_managed_by_sync,
+                    sign_in_disabled: incoming.sign_in_disabled,
                     password_hash: None,
                     created_at: now,
                     updated_at: now,
@@ -495,6 +498,11 @@ fn update_account(
             .set(accounts::contact_managed_by_sync.eq(flag))
             .execute(conn)?;
     }
+    if let Some(disabled) = changes.sign_in_disabled {
+        diesel::update(target)
+            .set(accounts::sign_in_disabled.eq(disabled))
+            .execute(conn)?;
+    }
     if let Some(status) = changes.status {
         diesel::update(target)
             .set((
@@ -601,8 +609,9 @@ pub fn set_password(
         .execute(conn)
 }
 
-/// Accounts (not deactivated) that log in with the address: it is their email or
-/// mobile phone. Optionally only those of one district.
+/// Accounts (not deactivated, sign-in not disabled by their source) that log
+/// in with the address: it is their email or mobile phone. Optionally only
+/// those of one district.
 pub fn login_holders(
     conn: &mut DbConn,
     address_kind: &str,
@@ -617,6 +626,7 @@ pub fn login_holders(
         .filter(addresses::kind.eq(address_kind))
         .filter(account_credentials::kind.ne(CredentialKind::HomePhone.as_str()))
         .filter(accounts::status.ne(AccountStatus::Deactivated.as_str()))
+        .filter(accounts::sign_in_disabled.eq(false))
         .select(AccountRow::as_select())
         .order(accounts::id)
         .load(conn)?;

@@ -18,6 +18,7 @@ diesel::table! {
         deactivated_at -> Nullable<Timestamp>,
         last_login_at -> Nullable<Timestamp>,
         invited_at -> Nullable<Timestamp>,
+        sign_in_disabled -> Bool,
     }
 }
 

@@ -417,3 +417,26 @@ async fn a_login_answers_no_sooner_than_the_floor_however_many_hold_the_address(
         assert!(took >= floor, "{identifier}: {took:?} < {floor:?}");
     }
 }
+
+#[tokio::test]
+async fn an_account_its_source_disabled_cannot_sign_in_until_enabled_again() {
+    let w = world().await;
+    let (sarah, _) = w.smiths().await;
+    let upsert = |disabled: bool| {
+        let mut items = crate::upsert::smiths();
+        for i in &mut items {
+            i.sign_in_disabled = disabled && i.source_id == "p-sarah";
+        }
+        upsert_accounts(&w.ctx.db, batch(items))
+    };
+    upsert(true).await.unwrap();
+    assert!(matches!(
+        w.login("smithparent@mail.com", "sarah-secret-1").await,
+        Err(IdentityError::Unauthenticated(_))
+    ));
+    // Kevin, on the same email, still signs in.
+    tokens(w.login("smithparent@mail.com", "kevin-secret-2").await);
+    upsert(false).await.unwrap();
+    let t = tokens(w.login("smithparent@mail.com", "sarah-secret-1").await);
+    assert_eq!(w.subject(&t.access_token).await, sarah);
+}

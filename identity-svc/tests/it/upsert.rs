@@ -33,6 +33,7 @@ pub fn guardian(source_id: &str, given: &str, family: &str, email: &str, phone: 
         roles: BTreeSet::new(),
         contact_managed_by_sync: false,
         linked_students: None,
+        sign_in_disabled: false,
     }
 }
 

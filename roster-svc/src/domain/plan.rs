@@ -802,6 +802,7 @@ impl<'a> Planner<'a, '_> {
             phone,
             home_phone,
             preferred_language: None,
+            sign_in_disabled: !u.enabled,
             source_hash,
         })
     }
@@ -824,6 +825,7 @@ impl<'a> Planner<'a, '_> {
         };
         let (mobile, home) = match (&u.sms, &u.phone) {
             (Some(sms), home) => (Some(sms.as_str()), home.as_deref()),
+            (None, phone) if u.phone_not_mobile => (None, phone.as_deref()),
             (None, phone) => (phone.as_deref(), None),
         };
         let mobile = mobile.map(parse_phone).transpose()?;
@@ -855,11 +857,9 @@ impl<'a> Planner<'a, '_> {
                 .people
                 .get(&u.source_id)
                 .is_some_and(|e| e.record.active && e.record.data.source_hash == hash);
-            let contacts = (u.role != UserRole::Student
-                && !unchanged
-                && u.enabled
-                && u.status != Status::ToBeDeleted)
-                .then(|| this.contacts(u));
+            let contacts =
+                (u.role != UserRole::Student && !unchanged && u.status != Status::ToBeDeleted)
+                    .then(|| this.contacts(u));
             (hash, contacts)
         });
         for u in &self.bundle.users {
@@ -882,22 +882,15 @@ impl<'a> Planner<'a, '_> {
                 );
                 continue;
             }
-            if u.status == Status::ToBeDeleted || !u.enabled {
-                let note = (!u.enabled).then_some("enabledUser is false");
+            // enabledUser false is not a deletion: the person stays rostered
+            // with their enrollments and links, and their account cannot
+            // sign in until the source enables it again.
+            if u.status == Status::ToBeDeleted {
                 self.person_ids.remove(&u.source_id);
-                match existing {
-                    Some(e) => {
-                        if let Some(c) = self.retire(entity, &u.source_id, name, &e.record, note) {
-                            self.plan.people.push(c);
-                        }
-                    }
-                    None if !u.enabled => {
-                        self.row(
-                            ReportRow::new(entity, &u.source_id, name, Action::Skipped)
-                                .note("enabledUser is false"),
-                        );
-                    }
-                    None => {}
+                if let Some(e) = existing
+                    && let Some(c) = self.retire(entity, &u.source_id, name, &e.record, None)
+                {
+                    self.plan.people.push(c);
                 }
                 continue;
             }

@@ -290,6 +290,8 @@ pub struct PersonData {
     pub home_phone: Option<String>,
     /// Preferred language, when the source says.
     pub preferred_language: Option<String>,
+    /// OneRoster `enabledUser` false: rostered, but the account cannot sign in.
+    pub sign_in_disabled: bool,
     /// Fingerprint of the source record this came from: an unchanged
     /// fingerprint means an unchanged person, without parsing anything again.
     /// Not compared field by field.
@@ -309,7 +311,8 @@ diffable!(PersonData {
     email,
     phone,
     home_phone,
-    preferred_language
+    preferred_language,
+    sign_in_disabled
 });
 
 impl PersonData {

@@ -927,6 +927,7 @@ fn person_data(f: &Fields) -> PersonData {
         phone: f.phone.clone(),
         home_phone: f.home_phone.clone(),
         preferred_language: Some(f.language.clone()),
+        sign_in_disabled: false,
         source_hash: String::new(),
     }
 }

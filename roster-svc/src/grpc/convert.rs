@@ -174,6 +174,7 @@ fn connector_view(s: &SourceRow) -> Option<pb::ConnectorConfig> {
                 auth_method: match r.auth_method {
                     RestAuthMethod::OAuth2 => pb::OneRosterAuthMethod::Oauth2ClientCredentials,
                     RestAuthMethod::OAuth1 => pb::OneRosterAuthMethod::Oauth1HmacSha256,
+                    RestAuthMethod::Bearer => pb::OneRosterAuthMethod::BearerToken,
                 }
                 .into(),
                 token_url: r.token_url,
@@ -184,6 +185,8 @@ fn connector_view(s: &SourceRow) -> Option<pb::ConnectorConfig> {
                 oauth1_key: r.oauth1_key,
                 oauth1_secret: String::new(),
                 oauth1_secret_set: secret_set(s, &stored, "oauth1_secret"),
+                bearer_token: String::new(),
+                bearer_token_set: secret_set(s, &stored, "bearer_token"),
                 page_size: r.page_size,
             })
         }

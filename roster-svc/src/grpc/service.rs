@@ -99,6 +99,7 @@ fn source_input(s: pb::SyncSource) -> SourceInput {
             let auth_method = match r.auth_method() {
                 pb::OneRosterAuthMethod::Oauth2ClientCredentials => Some(RestAuthMethod::OAuth2),
                 pb::OneRosterAuthMethod::Oauth1HmacSha256 => Some(RestAuthMethod::OAuth1),
+                pb::OneRosterAuthMethod::BearerToken => Some(RestAuthMethod::Bearer),
                 pb::OneRosterAuthMethod::Unspecified => None,
             };
             oneroster_rest = Some(RestInput {
@@ -110,6 +111,7 @@ fn source_input(s: pb::SyncSource) -> SourceInput {
                 scope: r.scope,
                 oauth1_key: r.oauth1_key,
                 oauth1_secret: secret(r.oauth1_secret),
+                bearer_token: secret(r.bearer_token),
                 page_size: r.page_size,
             });
         }

@@ -185,6 +185,10 @@ pub struct User {
     pub sms: Option<String>,
     /// `phone`, as written: the home / other phone.
     pub phone: Option<String>,
+    /// The source says `phone` is not a mobile (Clever `phone_type` Home,
+    /// Work, Other): it stays record-only, never the SMS number. A OneRoster
+    /// file says nothing, and a lone `phone` is taken as the mobile.
+    pub phone_not_mobile: bool,
     /// `agentSourcedIds`, split and trimmed (the engine unions both directions).
     pub agent_source_ids: Vec<String>,
     /// `grades`, split and trimmed.

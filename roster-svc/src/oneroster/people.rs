@@ -95,6 +95,7 @@ pub(super) fn users(
             email: row.text(c.email),
             sms: row.text(c.sms),
             phone: row.text(c.phone),
+            phone_not_mobile: false,
             agent_source_ids: row.list(c.agents),
             grades: row.list(c.grades),
         })

@@ -709,6 +709,7 @@ fn account_upsert(
         roles,
         contact_managed_by_sync: source.update_active_user_contacts,
         linked_students,
+        sign_in_disabled: d.sign_in_disabled,
     })
 }
 

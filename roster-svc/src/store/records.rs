@@ -250,6 +250,7 @@ pub fn load_people(
                         phone: r.phone,
                         home_phone: r.home_phone,
                         preferred_language: r.preferred_language,
+                        sign_in_disabled: r.sign_in_disabled,
                         source_hash: r.source_hash.unwrap_or_default(),
                     }),
                 },
@@ -495,6 +496,7 @@ pub fn apply(
             status: ACTIVE.into(),
             created_at: now,
             updated_at: now,
+            sign_in_disabled: d.sign_in_disabled,
         }),
         100
     )?;
@@ -515,6 +517,7 @@ pub fn apply(
                 people::phone.eq(&d.phone),
                 people::home_phone.eq(&d.home_phone),
                 people::preferred_language.eq(&d.preferred_language),
+                people::sign_in_disabled.eq(d.sign_in_disabled),
                 people::source_hash.eq(&d.source_hash),
                 people::status.eq(ACTIVE),
                 people::updated_at.eq(now),
@@ -778,6 +781,7 @@ pub struct PersonRow {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub sign_in_disabled: bool,
 }
 
 /// An enrollments row.
@@ -821,6 +825,7 @@ struct PersonState {
     preferred_language: Option<String>,
     source_hash: Option<String>,
     status: String,
+    sign_in_disabled: bool,
 }
 
 /// The columns of an enrollment that planning compares.

@@ -105,6 +105,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        sign_in_disabled -> Bool,
     }
 }
 

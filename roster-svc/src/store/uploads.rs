@@ -156,6 +156,7 @@ pub fn students(
                 phone: None,
                 home_phone: None,
                 preferred_language: None,
+                sign_in_disabled: false,
                 source_hash: String::new(),
             },
         })

@@ -264,8 +264,71 @@ async fn a_clever_source_syncs_through_the_engine_into_the_roster() {
     let accounts: usize = upserts.iter().map(|u| u.accounts.len()).sum();
     assert_eq!(accounts, 14);
     assert!(!format!("{upserts:?}").contains(mock_clever::TOKEN));
+    // Homer's only phone is a Home phone: kept for the record, never the SMS number.
+    let homer = upserts
+        .iter()
+        .flat_map(|u| &u.accounts)
+        .find(|a| a.source_id == "g02")
+        .unwrap();
+    assert_eq!(
+        homer.mobile_phone.as_deref().unwrap_or_default(),
+        "",
+        "{homer:?}"
+    );
+    assert!(
+        homer.home_phone.as_deref().is_some_and(|p| !p.is_empty()),
+        "{homer:?}"
+    );
     // Clever's own requests carried the token; every list was read.
     assert!(mock.requests().iter().any(|r| r.contains("role=contact")));
+}
+
+/// ClassLink's documented OAuth 2 route: its OneRoster proxy with a bearer
+/// token from the ClassLink console, sent as is.
+#[tokio::test]
+async fn a_oneroster_rest_source_syncs_with_a_classlink_bearer_token() {
+    let f = Fixture::new().await;
+    let mock = rest_mock(MockAuth::Bearer("classlink-console-token")).await;
+    let input = SourceInput {
+        oneroster_rest: Some(RestInput {
+            base_url: mock.base_url.clone(),
+            auth_method: Some(RestAuthMethod::Bearer),
+            bearer_token: Some(SecretString::from("classlink-console-token")),
+            page_size: 4,
+            ..RestInput::default()
+        }),
+        ..base(&f, "ClassLink proxy", "oneroster_rest")
+    };
+    let source = create(&f, input).await;
+    let run = sync(&f, &source, false, false).await;
+    assert_eq!(run.status, "completed", "{run:?}");
+    assert_eq!(people(&f).await.len(), PEOPLE);
+    // A wrong token is refused by the server and says which setting to fix.
+    let wrong = RestInput {
+        bearer_token: Some(SecretString::from("a-revoked-token")),
+        ..RestInput::default()
+    };
+    sources::update(
+        &f.ctx,
+        &service(),
+        &source,
+        SourceInput {
+            oneroster_rest: Some(wrong),
+            ..base(&f, "ClassLink proxy", "oneroster_rest")
+        },
+        &["connector.oneroster_rest.bearer_token".to_string()],
+    )
+    .await
+    .unwrap();
+    let run = sync(&f, &source, false, false).await;
+    assert_eq!(
+        run.failure_kind.as_deref(),
+        Some("credentials_rejected"),
+        "{run:?}"
+    );
+    let message = run.failure_message.unwrap_or_default();
+    assert!(message.contains("bearer token"), "{message}");
+    assert!(!message.contains("a-revoked-token"), "{message}");
 }
 
 #[tokio::test]

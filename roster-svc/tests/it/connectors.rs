@@ -1430,3 +1430,40 @@ async fn without_the_operators_allowance_a_loopback_api_is_never_called() {
     };
     assert!(oneroster_rest(&strict).await.is_err());
 }
+
+/// Clever API v3.1 (the current docs) reads the same district; a student's
+/// `preferred_name` becomes the preferred given name.
+#[tokio::test]
+async fn clever_v3_1_reads_the_same_district_and_the_preferred_name() {
+    let mock = clever_mock().await;
+    let v30 = clever_full(&clever_config(&mock, crate::mock_clever::TOKEN))
+        .await
+        .unwrap();
+    mock.data(|d| {
+        if let Some(student) = d
+            .users
+            .iter_mut()
+            .find(|u| u["roles"]["student"].is_object())
+        {
+            student["roles"]["student"]["preferred_name"] = json!({"first": "Bartholomew"});
+        }
+    });
+    let v31 = clever_full(&CleverConfig {
+        base_url: format!("{}/v3.1", mock.base_url),
+        ..clever_config(&mock, crate::mock_clever::TOKEN)
+    })
+    .await
+    .unwrap();
+    assert!(
+        mock.requests().iter().any(|r| r.starts_with("/v3.1/users")),
+        "{:?}",
+        mock.requests()
+    );
+    assert_eq!(v31.bundle.users.len(), v30.bundle.users.len());
+    assert!(
+        v31.bundle
+            .users
+            .iter()
+            .any(|u| u.preferred_given_name.as_deref() == Some("Bartholomew"))
+    );
+}

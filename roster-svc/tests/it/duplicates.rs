@@ -71,6 +71,7 @@ fn person(f: &Fixture, kind: &str, id: &str, given: &str, family: &str) -> Perso
         home_phone: None,
         preferred_language: None,
         source_hash: None,
+        sign_in_disabled: false,
         status: "active".into(),
         created_at: now,
         updated_at: now,

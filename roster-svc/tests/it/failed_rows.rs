@@ -151,3 +151,61 @@ async fn a_row_without_a_readable_source_id_stops_its_files_deactivations() {
     assert!(action(&rows, "s5").is_empty(), "{rows:?}");
     assert_eq!(stored(&f).await[0], before[0], "Eve is not deactivated");
 }
+
+/// OneRoster `enabledUser` false is not a deletion: Tom stays rostered with his
+/// enrollment, and identity is told his account cannot sign in; enabled
+/// again, it can.
+#[tokio::test]
+async fn a_disabled_user_stays_rostered_and_only_loses_sign_in() {
+    let f = Fixture::new().await;
+    let source = f.synced().await;
+    let disabled: Vec<String> = USERS
+        .iter()
+        .map(|u| {
+            if u.starts_with("t1,") {
+                u.replacen("t1,,,true,", "t1,,,false,", 1)
+            } else {
+                u.to_string()
+            }
+        })
+        .collect();
+    let users: Vec<&str> = disabled.iter().map(String::as_str).collect();
+    write(f.dir.path(), "bulk", ORGS, &users, CLASSES, ENROLLMENTS);
+    let run = f.sync(&source, false).await;
+    assert_eq!(run.status, "completed", "{run:?}");
+    let rows = f.rows(&run.id).await;
+    assert_eq!(action(&rows, "t1"), ["UPDATED"], "{rows:?}");
+    assert_eq!(
+        action(&rows, "e2"),
+        ["UNCHANGED"],
+        "his enrollment stays: {rows:?}"
+    );
+    let [people, _, _, enrollments] = stored(&f).await;
+    assert!(people.contains(&("t1".to_string(), "active".to_string())));
+    assert!(enrollments.contains(&("e2".to_string(), "active".to_string())));
+    let upserts = f.identity.upserts.lock().unwrap().clone();
+    let tom = |n: usize| {
+        upserts
+            .iter()
+            .flat_map(|u| &u.accounts)
+            .filter(|a| a.source_id == "t1")
+            .nth(n)
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        tom(1).sign_in_disabled,
+        "identity hears that Tom cannot sign in"
+    );
+
+    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
+    let again = f.sync(&source, false).await;
+    assert_eq!(action(&f.rows(&again.id).await, "t1"), ["UPDATED"]);
+    let upserts = f.identity.upserts.lock().unwrap().clone();
+    let last = upserts
+        .iter()
+        .flat_map(|u| &u.accounts)
+        .rfind(|a| a.source_id == "t1")
+        .unwrap();
+    assert!(!last.sign_in_disabled, "enabled again");
+}

@@ -245,6 +245,7 @@ impl MockClever {
         }));
         let app = Router::new()
             .route("/v3.0/{list}", get(list))
+            .route("/v3.1/{list}", get(list))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());

@@ -82,7 +82,7 @@ wire_enum! {
 wire_enum! {
     /// RO-2: how a OneRoster REST source authenticates.
     AuthMethod: OneRosterAuthMethod as "SCREAMING_SNAKE_CASE" {
-        Oauth2ClientCredentials, Oauth1HmacSha256
+        Oauth2ClientCredentials, Oauth1HmacSha256, BearerToken
     }
 }
 

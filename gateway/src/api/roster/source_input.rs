@@ -59,8 +59,9 @@ pub struct ConnectorInput {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CsvInput {
-    /// A folder or .zip path on the roster service's host, or an https URL of
-    /// a .zip; empty: bundles are only pushed.
+    /// An https URL of a .zip, or (where the operator set an import root) a
+    /// folder or .zip in the district's import folder; empty: bundles are
+    /// only uploaded (`POST /sync-sources/{id}/bundles`).
     pub location: Option<String>,
 }
 
@@ -84,6 +85,8 @@ pub struct RestInput {
     pub oauth1_key: Option<String>,
     /// Write-only: the OAuth 1.0a consumer secret.
     pub oauth1_secret: Option<String>,
+    /// Write-only: the bearer token from the ClassLink console (BEARER_TOKEN).
+    pub bearer_token: Option<String>,
     /// Page size (`limit`); 0 is the default (1,000).
     pub page_size: Option<u32>,
 }
@@ -184,6 +187,8 @@ impl RestInput {
             oauth1_key: mask.take(&path("oauth1_key"), self.oauth1_key),
             oauth1_secret: mask.take(&path("oauth1_secret"), self.oauth1_secret),
             oauth1_secret_set: false,
+            bearer_token: mask.take(&path("bearer_token"), self.bearer_token),
+            bearer_token_set: false,
             page_size: mask.take(&path("page_size"), self.page_size),
         }
     }

@@ -60,6 +60,8 @@ pub struct RestView {
     pub oauth1_key: String,
     /// Whether an OAuth 1.0a secret is stored.
     pub oauth1_secret_set: bool,
+    /// Whether a bearer token is stored.
+    pub bearer_token_set: bool,
     pub page_size: u32,
 }
 
@@ -150,6 +152,7 @@ fn connector_view(connector: Option<pb::ConnectorConfig>) -> ConnectorView {
                 scope: r.scope,
                 oauth1_key: r.oauth1_key,
                 oauth1_secret_set: r.oauth1_secret_set,
+                bearer_token_set: r.bearer_token_set,
                 page_size: r.page_size,
             });
         }

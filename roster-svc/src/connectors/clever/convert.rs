@@ -174,6 +174,7 @@ pub(super) fn user(
         email: text(u.email.as_deref()),
         sms: None,
         phone: None,
+        phone_not_mobile: false,
         agent_source_ids: Vec::new(),
         grades: Vec::new(),
     };
@@ -188,6 +189,7 @@ pub(super) fn user(
             user.identifier =
                 text(s.student_number.as_deref()).or_else(|| text(s.sis_id.as_deref()));
             user.grades = s.grade.as_deref().and_then(grade).into_iter().collect();
+            user.preferred_given_name = s.preferred_name.as_ref().and_then(preferred_first);
         }
         Role::Teacher => {
             let t = r.teacher.as_ref().ok_or_else(missing)?;
@@ -209,10 +211,15 @@ pub(super) fn user(
             (user.given_name, user.family_name) = contact_name(first.as_deref(), last.as_deref());
             user.org_source_ids = text(u.district.as_deref()).into_iter().collect();
             user.identifier = text(c.sis_id.as_deref());
+            // Only a Cell phone is the mobile (SMS) credential; Home, Work,
+            // Other or no type is a record-only phone.
             let phone = text(c.phone.as_deref());
             match c.phone_type.as_deref().map(str::trim) {
                 Some(t) if t.eq_ignore_ascii_case("cell") => user.sms = phone,
-                _ => user.phone = phone,
+                _ => {
+                    user.phone = phone;
+                    user.phone_not_mobile = true;
+                }
             }
             links = contact_links(&u.id, &c.student_relationships);
             user.role = UserRole::Guardian(guardian_role(&links).to_owned());
@@ -225,6 +232,16 @@ pub(super) fn user(
         return Err("the user has no name".to_owned());
     }
     Ok((user, links))
+}
+
+/// Clever v3.1's `preferred_name`: its first name, whether it comes as a
+/// string or as a name object.
+fn preferred_first(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => text(Some(s)),
+        serde_json::Value::Object(o) => text(o.get("first").and_then(|f| f.as_str())),
+        _ => None,
+    }
 }
 
 /// The primary school first, then the others, each once.

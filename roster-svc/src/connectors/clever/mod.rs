@@ -64,6 +64,8 @@ pub struct CleverConnector {
     http: Http,
     auth: Auth,
     base: Url,
+    /// `v3.0` or `v3.1`: the API version the base URL named.
+    version: &'static str,
     page_size: u32,
 }
 
@@ -79,16 +81,21 @@ impl CleverConnector {
     /// Checks the config and builds the HTTP client.
     pub fn new(config: CleverConfig) -> Result<Self, ConnectorError> {
         let mut base = super::http::base_url(&config.base_url)?;
-        // `https://api.clever.com/v3.0` names the same API as its origin.
-        let path = base.path().trim_end_matches('/');
-        if let Some(origin) = path.strip_suffix("/v3.0") {
-            let origin = origin.to_owned();
-            base.set_path(&origin);
+        // `https://api.clever.com/v3.1` names the same API as its origin and
+        // the version; without one, v3.0 (what Clever serves by default).
+        let path = base.path().trim_end_matches('/').to_owned();
+        let mut version = "v3.0";
+        for v in ["v3.0", "v3.1"] {
+            if let Some(origin) = path.strip_suffix(&format!("/{v}")) {
+                version = v;
+                base.set_path(origin);
+            }
         }
         Ok(CleverConnector {
             http: Http::new(config.retry, &config.outbound)?,
             auth: Auth::Bearer(config.token),
             base,
+            version,
             page_size: config.page_size.max(1),
         })
     }
@@ -110,11 +117,11 @@ impl CleverConnector {
         events::read(self, since_event_id).await
     }
 
-    /// `{base}/v3.0/{path}?{query}`.
+    /// `{base}/{version}/{path}?{query}`.
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
         let mut url = self.base.clone();
         let prefix = self.base.path().trim_end_matches('/');
-        url.set_path(&format!("{prefix}/v3.0/{path}"));
+        url.set_path(&format!("{prefix}/{}/{path}", self.version));
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }

@@ -121,6 +121,9 @@ pub(super) struct Credentials {
 /// `roles.student`.
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct Student {
+    /// v3.1: the name the student goes by (a string, or a name object).
+    #[serde(default)]
+    pub preferred_name: Option<serde_json::Value>,
     #[serde(default)]
     pub school: Option<String>,
     #[serde(default, deserialize_with = "nullable")]

@@ -86,6 +86,7 @@ pub(super) fn user(u: wire::User) -> Result<User, String> {
         email: u.email,
         sms: u.sms,
         phone: u.phone,
+        phone_not_mobile: false,
         agent_source_ids: u.agents,
         grades: u.grades,
         source_id: u.sourced_id,

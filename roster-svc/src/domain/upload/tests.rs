@@ -31,6 +31,7 @@ fn student(n: u32) -> Student {
             phone: None,
             home_phone: None,
             preferred_language: None,
+            sign_in_disabled: false,
             source_hash: String::new(),
         },
     }

@@ -51,6 +51,14 @@ impl Engine {
                 },
                 "update the client id and client secret in the source settings",
             ),
+            RestAuthMethod::Bearer => (
+                RestAuth::Bearer {
+                    token: secrets.bearer_token.ok_or_else(|| {
+                        invalid("the source has no bearer token: set connector.oneroster_rest.bearer_token")
+                    })?,
+                },
+                "update the bearer token from the ClassLink console in the source settings",
+            ),
             RestAuthMethod::OAuth1 => (
                 RestAuth::OAuth1 {
                     consumer_key: r.oauth1_key.clone(),

@@ -59,7 +59,7 @@ pub(super) fn create(
                 invalid("connector.oneroster_rest: a ONEROSTER_REST source needs its settings")
             })?;
             let method = r.auth_method.ok_or_else(|| {
-                invalid("connector.oneroster_rest.auth_method: choose OAuth 2 client credentials or OAuth 1.0a")
+                invalid("connector.oneroster_rest.auth_method: choose OAuth 2 client credentials, OAuth 1.0a or a bearer token")
             })?;
             let mut settings = RestSettings::blank(method);
             rest_field(&mut settings, &mut fresh, r, None)?;
@@ -167,7 +167,7 @@ fn rest_field(
     match field {
         None | Some("auth_method") => {
             s.auth_method = input.auth_method.ok_or_else(|| {
-                invalid("connector.oneroster_rest.auth_method: choose OAuth 2 client credentials or OAuth 1.0a")
+                invalid("connector.oneroster_rest.auth_method: choose OAuth 2 client credentials, OAuth 1.0a or a bearer token")
             })?;
         }
         _ => {}
@@ -196,6 +196,10 @@ fn rest_field(
     }
     if all || field == Some("oauth1_secret") {
         fresh.oauth1_secret = non_empty(&input.oauth1_secret);
+        known = true;
+    }
+    if all || field == Some("bearer_token") {
+        fresh.bearer_token = non_empty(&input.bearer_token);
         known = true;
     }
     if !known {
@@ -235,6 +239,9 @@ pub(super) fn finish(
             }
             RestAuthMethod::OAuth1 => {
                 vec![("oauth1_secret", "connector.oneroster_rest.oauth1_secret")]
+            }
+            RestAuthMethod::Bearer => {
+                vec![("bearer_token", "connector.oneroster_rest.bearer_token")]
             }
         }
     } else {
@@ -298,6 +305,7 @@ fn check_rest(r: &RestSettings) -> Result<(), RosterError> {
                 ));
             }
         }
+        RestAuthMethod::Bearer => {}
     }
     Ok(())
 }

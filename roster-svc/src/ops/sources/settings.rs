@@ -74,6 +74,9 @@ pub enum RestAuthMethod {
     /// OAuth 1.0a HMAC-SHA256 signatures.
     #[serde(rename = "oauth1_hmac_sha256")]
     OAuth1,
+    /// A static bearer token (ClassLink's OneRoster proxy).
+    #[serde(rename = "bearer_token")]
+    Bearer,
 }
 
 /// A OneRoster REST source's settings (the secrets are sealed apart).
@@ -162,6 +165,8 @@ pub struct RestInput {
     pub oauth1_key: String,
     /// OAuth 1.0a consumer secret; `None` keeps the stored one.
     pub oauth1_secret: Option<SecretString>,
+    /// Bearer token; `None` keeps the stored one.
+    pub bearer_token: Option<SecretString>,
     /// 0 means [`DEFAULT_PAGE_SIZE`].
     pub page_size: u32,
 }
@@ -175,10 +180,17 @@ pub struct Secrets {
     pub client_secret: Option<SecretString>,
     /// OAuth 1.0a consumer secret.
     pub oauth1_secret: Option<SecretString>,
+    /// A OneRoster REST server's bearer token.
+    pub bearer_token: Option<SecretString>,
 }
 
 /// The names of the secrets, as sealed and as the API's fields.
-const NAMES: [&str; 3] = ["district_token", "client_secret", "oauth1_secret"];
+const NAMES: [&str; 4] = [
+    "district_token",
+    "client_secret",
+    "oauth1_secret",
+    "bearer_token",
+];
 
 impl Secrets {
     /// Opens a source's sealed credentials (none stored: empty).
@@ -225,6 +237,7 @@ impl Secrets {
         match name {
             "district_token" => &mut self.district_token,
             "client_secret" => &mut self.client_secret,
+            "bearer_token" => &mut self.bearer_token,
             _ => &mut self.oauth1_secret,
         }
     }
@@ -240,6 +253,7 @@ pub fn secret_set(row: &SourceRow, config: &StoredConfig, name: &str) -> bool {
         ("district_token", Some(_), _) => true,
         ("client_secret", _, Some(r)) => r.auth_method == RestAuthMethod::OAuth2,
         ("oauth1_secret", _, Some(r)) => r.auth_method == RestAuthMethod::OAuth1,
+        ("bearer_token", _, Some(r)) => r.auth_method == RestAuthMethod::Bearer,
         _ => false,
     }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE people DROP COLUMN sign_in_disabled;
