@@ -50,7 +50,7 @@ impl Directory for District {
         Box::pin(async move {
             Ok(Resolved {
                 account_ids: ids,
-                not_found_ids: vec![],
+                unreached: Default::default(),
             })
         })
     }

@@ -104,6 +104,7 @@ impl Harness {
                 unarchive_classes: true,
                 update_active_user_contacts: update_active,
                 deactivation_threshold_percent: None,
+                ..Default::default()
             },
         );
         self.roster

@@ -29,6 +29,7 @@ pub fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 
 const CHANNELS: &[&str] = &["email", "sms", "voice"];
 const ROLES: &[&str] = &["guardian", "student", "teacher", "staff"];
+const GUARDIAN_CONTACTS: &[&str] = &["all", "primary_only", "without_emergency"];
 const COMMUNICATION_STATUSES: &[&str] = &["planning", "sending", "completed", "failed"];
 const DELIVERY_STATUSES: &[&str] = &[
     "queued",
@@ -58,6 +59,11 @@ pub struct AudienceBody {
     /// `guardian`, `student`, `teacher`, `staff`; empty: everyone named.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Which guardians of each student: `all` (the default), `primary_only`
+    /// (a student whose source marks no primary contact: every guardian who
+    /// is not an emergency-only contact) or `without_emergency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardian_contacts: Option<String>,
 }
 
 /// The content in one more language.
@@ -138,6 +144,11 @@ pub struct PreviewView {
     pub not_found_ids: Vec<String>,
     /// Ids named that the sender may not message.
     pub out_of_scope_ids: Vec<String>,
+    /// People in the audience without an account (nothing reaches them).
+    pub people_without_account: u64,
+    /// Students named without an account of their own: their guardians
+    /// receive it instead.
+    pub students_without_account: u64,
 }
 
 /// A communication and its progress.
@@ -299,6 +310,17 @@ fn audience(a: AudienceBody) -> Result<mpb::Audience, ApiError> {
                 )
             })
             .collect::<Result<_, _>>()?,
+        guardian_contacts: match a.guardian_contacts.as_deref().map(str::trim) {
+            None | Some("") => 0,
+            Some(c) if c.eq_ignore_ascii_case("all") => 0,
+            Some(c) => enum_value(
+                "audience.guardianContacts",
+                c,
+                "GUARDIAN_CONTACTS_",
+                GUARDIAN_CONTACTS,
+                mpb::GuardianContacts::from_str_name,
+            )?,
+        },
         account_ids: a.account_ids,
         student_ids: a.student_ids,
         class_ids: a.class_ids,
@@ -310,6 +332,11 @@ fn audience(a: AudienceBody) -> Result<mpb::Audience, ApiError> {
 fn audience_view(a: mpb::Audience) -> AudienceBody {
     AudienceBody {
         roles: a.roles().map(|r| r.as_str_name().to_string()).collect(),
+        guardian_contacts: match a.guardian_contacts() {
+            mpb::GuardianContacts::Unspecified => None,
+            mpb::GuardianContacts::PrimaryOnly => Some("primary_only".into()),
+            mpb::GuardianContacts::WithoutEmergency => Some("without_emergency".into()),
+        },
         account_ids: a.account_ids,
         student_ids: a.student_ids,
         class_ids: a.class_ids,
@@ -411,6 +438,8 @@ pub async fn preview(
         channel_counts: answer.channel_counts.into_iter().map(counts).collect(),
         not_found_ids: answer.not_found_ids,
         out_of_scope_ids: answer.out_of_scope_ids,
+        people_without_account: answer.people_without_account,
+        students_without_account: answer.students_without_account,
     }))
 }
 

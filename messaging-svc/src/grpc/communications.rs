@@ -59,6 +59,7 @@ pub fn audience(a: Option<pb::Audience>) -> AudienceSpec {
         school_ids: a.school_ids,
         whole_district: a.whole_district,
         roles: a.roles,
+        guardian_contacts: a.guardian_contacts,
     }
 }
 

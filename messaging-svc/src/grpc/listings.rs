@@ -107,6 +107,7 @@ pub fn communication(v: CommunicationView) -> pb::Communication {
             school_ids: a.school_ids,
             whole_district: a.whole_district,
             roles: a.roles,
+            guardian_contacts: a.guardian_contacts,
         }),
         emergency: v.emergency,
         status: state_to_pb(v.state) as i32,

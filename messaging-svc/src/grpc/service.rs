@@ -331,8 +331,10 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
         Ok(Response::new(pb::PreviewAudienceResponse {
             recipient_count: summary.recipients as u64,
             channel_counts: super::communications::channel_counts(&summary.channels),
-            not_found_ids: summary.not_found_ids,
+            not_found_ids: summary.unreached.not_found_ids,
             out_of_scope_ids: Vec::new(),
+            people_without_account: summary.unreached.people_without_account,
+            students_without_account: summary.unreached.students_without_account,
         }))
     }
 }

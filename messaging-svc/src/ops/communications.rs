@@ -18,7 +18,7 @@ pub use self::{
         CommunicationState, CommunicationView, ListQuery, Viewer, channel_counts, get, list, viewer,
     },
 };
-use super::directory::{AudienceSpec, Directory};
+use super::directory::{AudienceSpec, Directory, Unreached};
 use crate::{
     domain::{
         error::MessagingError,
@@ -90,8 +90,8 @@ pub struct Summary {
     pub recipients: usize,
     /// Per channel.
     pub channels: BTreeMap<Channel, ChannelSummary>,
-    /// Audience ids nobody knew.
-    pub not_found_ids: Vec<String>,
+    /// Who the audience names but nothing reaches.
+    pub unreached: Unreached,
 }
 
 fn summarise(plan: &Plan, channels: &BTreeSet<Channel>) -> BTreeMap<Channel, ChannelSummary> {
@@ -126,7 +126,7 @@ async fn planned(
     audience: &AudienceSpec,
     channels: &BTreeSet<Channel>,
     emergency: bool,
-) -> Result<(Vec<Recipient>, Plan, Vec<String>), MessagingError> {
+) -> Result<(Vec<Recipient>, Plan, Unreached), MessagingError> {
     if audience.is_empty() {
         return Err(MessagingError::InvalidArgument(
             "audience: name at least one account, student, class or school".into(),
@@ -159,7 +159,7 @@ async fn planned(
         addresses: states,
     };
     let plan = plan(&recipients, &inputs);
-    Ok((recipients, plan, resolved.not_found_ids))
+    Ok((recipients, plan, resolved.unreached))
 }
 
 /// MS-2: the counts a sender needs before sending; sends nothing.
@@ -171,14 +171,14 @@ pub async fn preview(
     channels: &BTreeSet<Channel>,
     emergency: bool,
 ) -> Result<Summary, MessagingError> {
-    let (recipients, plan, not_found_ids) =
+    let (recipients, plan, unreached) =
         planned(db, directory, district_id, audience, channels, emergency).await?;
     Ok(Summary {
         communication_id: String::new(),
         replayed: false,
         recipients: recipients.len(),
         channels: summarise(&plan, channels),
-        not_found_ids,
+        unreached,
     })
 }
 
@@ -200,7 +200,7 @@ pub async fn send(
     {
         return Ok(earlier);
     }
-    let (recipients, plan, not_found_ids) = planned(
+    let (recipients, plan, unreached) = planned(
         db,
         directory,
         &c.district_id,
@@ -214,7 +214,7 @@ pub async fn send(
         replayed: false,
         recipients: recipients.len(),
         channels: summarise(&plan, &c.channels),
-        not_found_ids,
+        unreached,
     };
     let now = chrono::Utc::now().naive_utc();
     let row = CommunicationRow {
@@ -322,7 +322,7 @@ fn replay(
             .as_ref()
             .map_or(0, |v| usize::try_from(v.recipients).unwrap_or(usize::MAX)),
         channels: stored.map(|v| v.counts).unwrap_or_default(),
-        not_found_ids: Vec::new(),
+        unreached: Unreached::default(),
     }))
 }
 

@@ -29,6 +29,9 @@ pub struct AudienceSpec {
     pub whole_district: bool,
     /// Roles within classes/schools/district (roster's `AudienceRole` numbers).
     pub roles: Vec<i32>,
+    /// Which guardians of each student (roster's `GuardianContacts` number;
+    /// 0: every guardian).
+    pub guardian_contacts: i32,
 }
 
 impl AudienceSpec {
@@ -51,8 +54,20 @@ impl AudienceSpec {
 pub struct Resolved {
     /// Accounts, deduplicated and sorted.
     pub account_ids: Vec<String>,
+    /// Who the audience names but cannot be reached.
+    pub unreached: Unreached,
+}
+
+/// Who an audience names but nothing reaches, for the sender to see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unreached {
     /// Ids roster did not know.
     pub not_found_ids: Vec<String>,
+    /// Rostered people without an account.
+    pub people_without_account: u64,
+    /// Students asked for without an account of their own (their guardians
+    /// are reached).
+    pub students_without_account: u64,
 }
 
 /// Looks up audiences and contact points.
@@ -151,7 +166,7 @@ impl Directory for GrpcDirectory {
         let (district_id, audience) = (district_id.to_string(), audience.clone());
         Box::pin(async move {
             let mut ids: BTreeSet<String> = audience.account_ids.iter().cloned().collect();
-            let mut not_found = Vec::new();
+            let mut unreached = Unreached::default();
             if audience.needs_roster() {
                 let request = self
                     .authorised(rpb::ResolveAudienceRequest {
@@ -162,6 +177,7 @@ impl Directory for GrpcDirectory {
                         whole_district: audience.whole_district,
                         roles: audience.roles.clone(),
                         scope: None,
+                        guardian_contacts: audience.guardian_contacts,
                     })
                     .await?;
                 let mut stream =
@@ -177,13 +193,15 @@ impl Directory for GrpcDirectory {
                 {
                     ids.extend(page.members.into_iter().map(|m| m.account_id));
                     if let Some(summary) = page.summary {
-                        not_found.extend(summary.not_found_ids);
+                        unreached.not_found_ids.extend(summary.not_found_ids);
+                        unreached.people_without_account += summary.people_without_account;
+                        unreached.students_without_account += summary.students_without_account;
                     }
                 }
             }
             Ok(Resolved {
                 account_ids: ids.into_iter().collect(),
-                not_found_ids: not_found,
+                unreached,
             })
         })
     }

@@ -18,7 +18,7 @@ use messaging_svc::{
     },
     ops::{
         communications::{NewCommunication, preview, send},
-        directory::{AudienceSpec, Directory, Resolved},
+        directory::{AudienceSpec, Directory, Resolved, Unreached},
     },
     store::{addresses, deliveries, preferences},
 };
@@ -67,7 +67,10 @@ impl Directory for Smiths {
         Box::pin(async move {
             Ok(Resolved {
                 account_ids: ids.into_iter().collect(),
-                not_found_ids: not_found,
+                unreached: Unreached {
+                    not_found_ids: not_found,
+                    ..Unreached::default()
+                },
             })
         })
     }
@@ -226,7 +229,10 @@ async fn a_preview_counts_addresses_and_skips_and_sends_nothing() {
     .await
     .unwrap();
     assert_eq!(p.recipients, 2);
-    assert_eq!(p.not_found_ids, vec!["student-nobody".to_string()]);
+    assert_eq!(
+        p.unreached.not_found_ids,
+        vec!["student-nobody".to_string()]
+    );
     assert_eq!(
         p.channels[&Channel::Email]
             .skipped

@@ -60,7 +60,7 @@ pub mod outbound;
 
 use std::time::Duration;
 
-use crate::oneroster::Bundle;
+use crate::oneroster::{Bundle, LinkDetail};
 
 pub use clever::{CleverConfig, CleverConnector, clever_full, clever_incremental};
 pub use error::ConnectorError;
@@ -118,6 +118,24 @@ pub struct Fetched {
     /// event (taken before a full read began, so nothing is missed); `None`
     /// when the source has no event feed.
     pub cursor: Option<String>,
+}
+
+impl Fetched {
+    /// The bundle, carrying what the source says about each guardian link
+    /// (its relationship and contact type) for planning.
+    pub fn into_bundle(self) -> Bundle {
+        let mut bundle = self.bundle;
+        for link in self.links {
+            bundle.link_details.insert(
+                (link.guardian_source_id, link.student_source_id),
+                LinkDetail {
+                    relationship: link.relationship,
+                    contact_type: link.contact_type,
+                },
+            );
+        }
+        bundle
+    }
 }
 
 /// What an incremental read produced.

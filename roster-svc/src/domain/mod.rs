@@ -3,6 +3,7 @@
 pub mod duplicates;
 pub mod error;
 pub mod failed_rows;
+pub mod grades;
 pub(crate) mod parallel;
 pub mod plan;
 pub mod reads;

@@ -16,7 +16,7 @@ use homeroom_platform::contact::{Email, Phone, Region};
 
 use super::failed_rows::{FailedRows, Table};
 use super::{
-    Map, Set,
+    Map, Set, grades,
     records::{
         Action, ClassData, CourseData, Diff, EnrollmentData, Entity, Existing, ExistingPerson,
         LinkData, PersonData, PersonKind, SchoolData, SessionData,
@@ -38,6 +38,9 @@ pub struct PlanContext {
     pub manages_guardians: bool,
     /// Archived classes that reappear are unarchived.
     pub unarchive_classes: bool,
+    /// Students of these grades (CEDS codes, space-separated) get accounts;
+    /// empty: none do.
+    pub student_account_grades: String,
     /// Region for phones without a country code.
     pub phone_region: Region,
     /// Active people of the district (every source) before the run.
@@ -268,6 +271,7 @@ pub fn plan<E>(
     stored_enrollments: impl FnOnce() -> Result<StoredEnrollments, E>,
 ) -> Result<Plan, E> {
     let enrollments = std::mem::take(&mut bundle.enrollments);
+    let link_details = std::mem::take(&mut bundle.link_details);
     let links = bundle
         .users
         .iter()
@@ -307,8 +311,10 @@ pub fn plan<E>(
     p.courses();
     p.classes();
     p.people();
-    // Only the modes are read from the bundle from here on.
-    let modes = Bundle::empty(bundle.version, BTreeMap::new(), bundle.modes.clone());
+    // Only the modes and the links' details are read from the bundle from
+    // here on.
+    let mut modes = Bundle::empty(bundle.version, BTreeMap::new(), bundle.modes.clone());
+    modes.link_details = link_details;
     let mut p = p.reading(&modes, &state, ctx);
     // Links need only each user's id, role, status and agents: the rest of the
     // users is dropped before they are planned.
@@ -1017,6 +1023,25 @@ impl<'a> Planner<'a, '_> {
         self.plan.people_after = after;
     }
 
+    /// A link as the source describes it: Clever's own relationship and
+    /// contact type for this one link when it gave them, else the guardian's
+    /// OneRoster role. Only a `Primary` contact is primary.
+    fn link_data(&self, guardian: &str, student: &str, role: &str) -> LinkData {
+        let details = &self.bundle.link_details;
+        let detail = (!details.is_empty())
+            .then(|| details.get(&(guardian.to_owned(), student.to_owned())))
+            .flatten();
+        let relationship = detail.and_then(|d| d.relationship.clone());
+        let contact_type = detail
+            .and_then(|d| d.contact_type.clone())
+            .unwrap_or_default();
+        LinkData {
+            relationship: relationship.unwrap_or_else(|| role.to_owned()),
+            is_primary: contact_type.trim().eq_ignore_ascii_case("primary"),
+            contact_type,
+        }
+    }
+
     fn links(&mut self, users: &[LinkUser]) {
         if !self.ctx.manages_guardians {
             return;
@@ -1024,7 +1049,8 @@ impl<'a> Planner<'a, '_> {
         // A copy of the reference, so what is borrowed from the state does
         // not hold `self`.
         let state = self.state;
-        // Union of both directions, deduplicated: (guardian sid, student sid) → relationship.
+        // Union of both directions, deduplicated: (guardian sid, student sid)
+        // → the guardian's OneRoster role.
         let mut edges: BTreeMap<(&str, &str), &str> = BTreeMap::new();
         let mut broken: BTreeSet<(&str, &str, String)> = BTreeSet::new();
         let kinds: Map<&str, &UserRole> = users
@@ -1114,10 +1140,7 @@ impl<'a> Planner<'a, '_> {
                 kept.insert(k);
                 e
             });
-            let data = LinkData {
-                relationship: relationship.to_string(),
-                is_primary: false,
-            };
+            let data = self.link_data(g_sid, s_sid, relationship);
             let (_, change) = self.decide(Entity::GuardianLink, &link_sid, &name, existing, data);
             if let Some(c) = change {
                 let (guardian_id, student_id) = key;
@@ -1345,13 +1368,19 @@ impl<'a> Planner<'a, '_> {
     }
 
     fn accounts(&mut self) {
-        account_work(&mut self.plan);
+        account_work(&mut self.plan, &self.ctx.student_account_grades);
     }
 }
 
 /// Staff and guardians identity-svc must hear about: created or updated,
-/// still without an account, or guardians whose students changed.
-pub(crate) fn account_work(plan: &mut Plan) {
+/// still without an account, or guardians whose students changed; students
+/// too when their grade is one of `student_grades` and the SIS gives them an
+/// email.
+pub(crate) fn account_work(plan: &mut Plan, student_grades: &str) {
+    let has_account = |d: &PersonData| {
+        d.kind != PersonKind::Student
+            || (d.email.is_some() && grades::any_in(&d.grades, student_grades))
+    };
     let mut touched: Set<String> = Set::default();
     let mut rows: Map<String, usize> = Map::default();
     for c in &plan.people {
@@ -1387,7 +1416,7 @@ pub(crate) fn account_work(plan: &mut Plan) {
         }
     }
     for (id, p) in &plan.people_after {
-        if p.active && p.account_id.is_none() && p.data.kind != PersonKind::Student {
+        if p.active && p.account_id.is_none() && has_account(&p.data) {
             touched.insert(id.clone());
         }
     }
@@ -1395,14 +1424,14 @@ pub(crate) fn account_work(plan: &mut Plan) {
         .rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| matches!(r.entity, Entity::Staff | Entity::Guardian))
+        .filter(|(_, r)| matches!(r.entity, Entity::Staff | Entity::Guardian | Entity::Student))
         .map(|(i, r)| ((r.entity, &*r.source_id), i))
         .collect();
     let mut work: Vec<AccountWork> = touched
         .into_iter()
         .filter_map(|id| {
             let p = plan.people_after.get(&id)?;
-            if !p.active || p.data.kind == PersonKind::Student {
+            if !p.active || !has_account(&p.data) {
                 return None;
             }
             let row = match rows.get(&id) {

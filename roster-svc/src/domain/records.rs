@@ -346,13 +346,18 @@ diffable!(EnrollmentData {
 /// A guardian–student link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkData {
-    /// `parent`, `guardian`, `relative` …
+    /// `parent`, `guardian`, `relative` (OneRoster) or the Clever
+    /// relationship (`Parent`, `Grandparent` …).
     pub relationship: String,
-    /// Primary contact.
+    /// The Clever contact type of this one link (`Parent/Guardian`,
+    /// `Emergency`, `Primary`, `Secondary`, `Family`); empty for OneRoster.
+    pub contact_type: String,
+    /// Primary contact (Clever type `Primary`).
     pub is_primary: bool,
 }
 diffable!(LinkData {
     relationship,
+    contact_type,
     is_primary
 });
 

@@ -677,6 +677,7 @@ impl<'a> UploadPlanner<'a> {
                 let link_sid = format!("{source_id}:{}", student.source_id);
                 let data = LinkData {
                     relationship: RELATIONSHIP.into(),
+                    contact_type: String::new(),
                     is_primary: false,
                 };
                 let (op, action) = match self.state.links.get(&key) {
@@ -907,7 +908,7 @@ impl<'a> UploadPlanner<'a> {
             self.ctx.active_people_in_district,
             self.ctx.threshold_percent,
         ));
-        plan::account_work(plan);
+        plan::account_work(plan, "");
     }
 }
 

@@ -138,6 +138,11 @@ pub fn source(
             unarchive_classes: s.unarchive_classes,
             update_active_user_contacts: s.update_active_user_contacts,
             deactivation_threshold_percent: u32::try_from(s.deactivation_threshold_percent).ok(),
+            student_account_grades: s
+                .student_account_grades
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
         }),
         last_run_id: last.map(|r| r.id.clone()).unwrap_or_default(),
         last_run_status: last

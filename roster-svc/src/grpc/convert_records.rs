@@ -162,13 +162,26 @@ pub fn relationship(r: &str) -> pb::GuardianRelationship {
     }
 }
 
+/// A link's Clever contact type → proto (OneRoster sources give none).
+pub fn contact_type(t: &str) -> pb::GuardianContactType {
+    use pb::GuardianContactType as T;
+    match t.trim().to_lowercase().as_str() {
+        "parent/guardian" | "parent" | "guardian" => T::ParentGuardian,
+        "emergency" => T::Emergency,
+        "primary" => T::Primary,
+        "secondary" => T::Secondary,
+        "family" => T::Family,
+        _ => T::Unspecified,
+    }
+}
+
 /// A guardian–student link.
 pub fn link(l: &LinkRow, kinds: &Kinds) -> pb::GuardianLink {
     pb::GuardianLink {
         guardian_id: l.guardian_id.clone(),
         student_id: l.student_id.clone(),
         relationship: relationship(&l.relationship).into(),
-        contact_type: pb::GuardianContactType::Unspecified.into(),
+        contact_type: contact_type(&l.contact_type).into(),
         primary: l.is_primary,
         // Links carry their source, not a source id of their own.
         source: Some(source_ref(kinds, &l.source_system, "")),

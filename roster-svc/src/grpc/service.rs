@@ -132,6 +132,7 @@ fn source_input(s: pb::SyncSource) -> SourceInput {
         unarchive_classes: settings.unarchive_classes,
         update_active_user_contacts: settings.update_active_user_contacts,
         deactivation_threshold_percent: settings.deactivation_threshold_percent,
+        student_account_grades: settings.student_account_grades,
     }
 }
 
@@ -667,6 +668,7 @@ impl pb::roster_service_server::RosterService for RosterApi {
                 pb::AudienceRole::Unspecified => None,
             })
             .collect();
+        let contacts = r.guardian_contacts();
         let scope = r.scope.unwrap_or_default();
         let resolved = audience::resolve(
             &self.ctx.db,
@@ -680,6 +682,13 @@ impl pb::roster_service_server::RosterService for RosterApi {
                 roles,
                 scope_schools: scope.school_ids,
                 scope_teacher: Some(scope.teacher_account_id).filter(|t| !t.is_empty()),
+                guardian_contacts: match contacts {
+                    pb::GuardianContacts::Unspecified => audience::GuardianContacts::All,
+                    pb::GuardianContacts::PrimaryOnly => audience::GuardianContacts::PrimaryOnly,
+                    pb::GuardianContacts::WithoutEmergency => {
+                        audience::GuardianContacts::WithoutEmergency
+                    }
+                },
             },
         )
         .await?;
@@ -711,6 +720,7 @@ impl pb::roster_service_server::RosterService for RosterApi {
             not_found_ids: resolved.not_found_ids,
             out_of_scope_ids: resolved.out_of_scope_ids,
             people_without_account: resolved.people_without_account,
+            students_without_account: resolved.students_without_account,
         };
         let mut pages: Vec<pb::ResolveAudienceResponse> = members
             .chunks(1_000)

@@ -254,6 +254,20 @@ pub struct Bundle {
     /// Things worth telling the district that did not stop anything (a non-spec
     /// column order, a misspelt manifest property, a status in a bulk file).
     pub warnings: Vec<String>,
+    /// What a source says about each guardian–student link, by (guardian
+    /// source id, student source id): Clever gives every link its own
+    /// relationship and contact type; OneRoster CSV has none (empty).
+    pub link_details: BTreeMap<(String, String), LinkDetail>,
+}
+
+/// One guardian–student link as the source describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkDetail {
+    /// `Parent`, `Grandparent`, `Aunt/Uncle` … (Clever `relationship`).
+    pub relationship: Option<String>,
+    /// `Parent/Guardian`, `Emergency`, `Primary`, `Secondary`, `Family`
+    /// (Clever `type`).
+    pub contact_type: Option<String>,
 }
 
 impl Bundle {
@@ -275,6 +289,7 @@ impl Bundle {
             enrollments: Vec::new(),
             row_errors: Vec::new(),
             warnings: Vec::new(),
+            link_details: BTreeMap::new(),
         }
     }
 

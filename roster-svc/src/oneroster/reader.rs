@@ -171,6 +171,7 @@ fn read(source: &mut dyn Source) -> Result<Bundle, BundleError> {
         enrollments,
         row_errors: report.row_errors,
         warnings: report.warnings,
+        link_details: Default::default(),
     };
     tracing::debug!(
         version = version.as_str(),

@@ -25,6 +25,19 @@ pub enum AudienceRole {
     Staff,
 }
 
+/// Which of a student's guardians an audience reaches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GuardianContacts {
+    /// Every guardian.
+    #[default]
+    All,
+    /// Primary contacts only; a student whose source marks none: every
+    /// guardian who is not an emergency-only contact.
+    PrimaryOnly,
+    /// Every guardian except emergency-only contacts.
+    WithoutEmergency,
+}
+
 /// An audience to resolve.
 #[derive(Debug, Clone, Default)]
 pub struct AudienceRequest {
@@ -39,6 +52,8 @@ pub struct AudienceRequest {
     pub scope_schools: Vec<String>,
     /// Limit to the classes this teacher account teaches.
     pub scope_teacher: Option<String>,
+    /// Which guardians of each student.
+    pub guardian_contacts: GuardianContacts,
 }
 
 /// Why an account is in the audience.
@@ -58,6 +73,9 @@ pub struct Audience {
     pub not_found_ids: Vec<String>,
     pub out_of_scope_ids: Vec<String>,
     pub people_without_account: u64,
+    /// Students asked for without an account of their own (their guardians
+    /// are reached).
+    pub students_without_account: u64,
 }
 
 /// Resolves an audience for a service caller, or a district's administrators
@@ -179,8 +197,10 @@ fn resolve_in(
     }
     let student_ids: Vec<String> = students.keys().cloned().collect();
     let mut people: BTreeMap<String, BTreeSet<Reason>> = BTreeMap::new();
-    if req.roles.contains(&AudienceRole::Guardian) {
-        for (g, s) in store::guardians_of(c, &student_ids)? {
+    // Students are always reached through their guardians as well.
+    if req.roles.contains(&AudienceRole::Guardian) || req.roles.contains(&AudienceRole::Student) {
+        let links = store::guardians_of(c, &student_ids)?;
+        for (g, s) in chosen_guardians(links, req.guardian_contacts) {
             people.entry(g).or_default().insert(reason(
                 AudienceRole::Guardian,
                 Some(&s),
@@ -190,7 +210,18 @@ fn resolve_in(
         }
     }
     if req.roles.contains(&AudienceRole::Student) {
-        out.people_without_account += student_ids.len() as u64;
+        let accounts = store::accounts_of(c, &student_ids)?;
+        for s in &student_ids {
+            match accounts.get(s) {
+                Some(account) => {
+                    out.members
+                        .entry(account.clone())
+                        .or_default()
+                        .insert(reason(AudienceRole::Student, Some(s), None, None));
+                }
+                None => out.students_without_account += 1,
+            }
+        }
     }
     let staff_scope = (!req.whole_district).then(|| {
         let mut s = req.school_ids.clone();
@@ -240,6 +271,33 @@ fn resolve_in(
         }
     }
     Ok(out)
+}
+
+/// The links `contacts` keeps: (guardian id, student id).
+fn chosen_guardians(
+    links: Vec<store::GuardianLink>,
+    contacts: GuardianContacts,
+) -> Vec<(String, String)> {
+    let emergency =
+        |l: &store::GuardianLink| l.contact_type.trim().eq_ignore_ascii_case("emergency");
+    let with_primary: BTreeSet<&str> = links
+        .iter()
+        .filter(|l| l.is_primary)
+        .map(|l| l.student_id.as_str())
+        .collect();
+    let keep = |l: &store::GuardianLink| match contacts {
+        GuardianContacts::All => true,
+        GuardianContacts::WithoutEmergency => !emergency(l),
+        GuardianContacts::PrimaryOnly if with_primary.contains(l.student_id.as_str()) => {
+            l.is_primary
+        }
+        GuardianContacts::PrimaryOnly => !emergency(l),
+    };
+    links
+        .iter()
+        .filter(|l| keep(l))
+        .map(|l| (l.guardian_id.clone(), l.student_id.clone()))
+        .collect()
 }
 
 fn all_schools(c: &mut homeroom_platform::db::DbConn, d: &str) -> diesel::QueryResult<Vec<String>> {

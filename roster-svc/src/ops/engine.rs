@@ -176,6 +176,7 @@ impl Engine {
             school_scope: self.scope(&source).await?,
             manages_guardians: source.manages_guardians,
             unarchive_classes: source.unarchive_classes,
+            student_account_grades: source.student_account_grades.clone(),
             phone_region: Region::parse(&district.default_phone_region).unwrap_or_default(),
             active_people_in_district: active,
             threshold_percent: u32::try_from(source.deactivation_threshold_percent).unwrap_or(20),
@@ -663,7 +664,10 @@ fn account_upsert(
             idpb::AccountKind::Guardian,
             vec![role(idpb::Role::Guardian, &district.id, "")],
         ),
-        _ => {
+        // A student account (the source's student_account_grades) is for
+        // receiving and signing in to its own account; it holds no role.
+        PersonKind::Student => (idpb::AccountKind::Student, Vec::new()),
+        PersonKind::Staff => {
             let r = if d.role == "teacher" {
                 idpb::Role::Teacher
             } else {
@@ -704,8 +708,10 @@ fn account_upsert(
         family_name: d.family_name.clone(),
         preferred_language: d.preferred_language.clone(),
         email: Some(d.email.clone().unwrap_or_default()),
-        mobile_phone: Some(d.phone.clone().unwrap_or_default()),
-        home_phone: Some(d.home_phone.clone().unwrap_or_default()),
+        // A student account is reached at its SIS email only.
+        mobile_phone: (d.kind != PersonKind::Student).then(|| d.phone.clone().unwrap_or_default()),
+        home_phone: (d.kind != PersonKind::Student)
+            .then(|| d.home_phone.clone().unwrap_or_default()),
         roles,
         contact_managed_by_sync: source.update_active_user_contacts,
         linked_students,

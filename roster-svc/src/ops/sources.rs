@@ -40,6 +40,27 @@ pub struct SourceInput {
     pub unarchive_classes: bool,
     pub update_active_user_contacts: bool,
     pub deactivation_threshold_percent: Option<u32>,
+    /// Grades whose students get accounts (CEDS codes); empty: none.
+    pub student_account_grades: Vec<String>,
+}
+
+/// `settings.student_account_grades` as stored: CEDS codes (`9` → `09`),
+/// each once, space-separated.
+fn grades(input: &[String]) -> Result<String, RosterError> {
+    let mut out: Vec<&str> = Vec::new();
+    for raw in input {
+        let raw = raw.trim();
+        let code = crate::domain::grades::code(raw).ok_or_else(|| {
+            RosterError::InvalidArgument(format!(
+                "settings.student_account_grades: {raw:?} is not a grade; use CEDS codes \
+                     such as KG, 01 … 12"
+            ))
+        })?;
+        if !out.contains(&code) {
+            out.push(code);
+        }
+    }
+    Ok(out.join(" "))
 }
 
 fn check(row: &SourceRow) -> Result<(), RosterError> {
@@ -105,6 +126,7 @@ pub async fn create(
         send_invitations: input.send_invitations,
         unarchive_classes: input.unarchive_classes,
         update_active_user_contacts: input.update_active_user_contacts,
+        student_account_grades: grades(&input.student_account_grades)?,
         deactivation_threshold_percent: i32::try_from(
             input.deactivation_threshold_percent.unwrap_or(20),
         )
@@ -201,6 +223,9 @@ pub async fn update(
             "settings.manages_guardians" => row.manages_guardians = input.manages_guardians,
             "settings.send_invitations" => row.send_invitations = input.send_invitations,
             "settings.unarchive_classes" => row.unarchive_classes = input.unarchive_classes,
+            "settings.student_account_grades" => {
+                row.student_account_grades = grades(&input.student_account_grades)?;
+            }
             "settings.update_active_user_contacts" => {
                 row.update_active_user_contacts = input.update_active_user_contacts;
             }

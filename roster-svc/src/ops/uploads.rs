@@ -197,6 +197,7 @@ fn upload_source_row(district_id: &str, school_id: Option<&str>, now: NaiveDateT
         update_active_user_contacts: false,
         deactivation_threshold_percent: 20,
         deleted: false,
+        student_account_grades: String::new(),
         created_at: now,
         updated_at: now,
     }

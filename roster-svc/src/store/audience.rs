@@ -89,14 +89,29 @@ pub fn enrolled(
     Ok(out)
 }
 
-/// Active guardian links of `students`: (guardian id, student id).
-pub fn guardians_of(conn: &mut DbConn, students: &[String]) -> QueryResult<Vec<(String, String)>> {
+/// An active guardian link with what the source says about it.
+#[derive(Debug, Clone, Queryable)]
+pub struct GuardianLink {
+    pub guardian_id: String,
+    pub student_id: String,
+    /// Clever contact type (`Emergency` …); empty for OneRoster.
+    pub contact_type: String,
+    pub is_primary: bool,
+}
+
+/// Active guardian links of `students`.
+pub fn guardians_of(conn: &mut DbConn, students: &[String]) -> QueryResult<Vec<GuardianLink>> {
     let mut out = Vec::new();
     for chunk in students.chunks(CHUNK) {
-        let found: Vec<(String, String)> = guardian_links::table
+        let found: Vec<GuardianLink> = guardian_links::table
             .filter(guardian_links::student_id.eq_any(chunk))
             .filter(guardian_links::status.eq(ACTIVE))
-            .select((guardian_links::guardian_id, guardian_links::student_id))
+            .select((
+                guardian_links::guardian_id,
+                guardian_links::student_id,
+                guardian_links::contact_type,
+                guardian_links::is_primary,
+            ))
             .load(conn)?;
         out.extend(found);
     }

@@ -206,6 +206,7 @@ pub fn load_state(conn: &mut DbConn, district_id: &str, source: &str) -> QueryRe
                 active: r.status == ACTIVE,
                 data: LinkData {
                     relationship: r.relationship,
+                    contact_type: r.contact_type,
                     is_primary: r.is_primary,
                 },
             },
@@ -564,6 +565,7 @@ pub fn apply(
                     source_system: source.into(),
                     relationship: d.relationship.clone(),
                     is_primary: d.is_primary,
+                    contact_type: d.contact_type.clone(),
                     status: ACTIVE.into(),
                     created_at: now,
                     updated_at: now,
@@ -622,6 +624,7 @@ fn update_link(conn: &mut DbConn, l: &LinkChange, now: NaiveDateTime) -> QueryRe
             .set((
                 guardian_links::relationship.eq(&d.relationship),
                 guardian_links::is_primary.eq(d.is_primary),
+                guardian_links::contact_type.eq(&d.contact_type),
                 guardian_links::status.eq(ACTIVE),
                 guardian_links::updated_at.eq(now),
             ))
@@ -851,6 +854,7 @@ pub struct LinkRow {
     pub source_system: String,
     pub relationship: String,
     pub is_primary: bool,
+    pub contact_type: String,
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -133,6 +133,7 @@ diesel::table! {
         source_system -> Text,
         relationship -> Text,
         is_primary -> Bool,
+        contact_type -> Text,
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -158,6 +159,7 @@ diesel::table! {
         deleted -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        student_account_grades -> Text,
     }
 }
 

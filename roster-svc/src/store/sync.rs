@@ -32,6 +32,8 @@ pub struct SourceRow {
     pub deleted: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Grades (CEDS codes, space-separated) whose students get accounts.
+    pub student_account_grades: String,
 }
 
 /// Inserts a source.

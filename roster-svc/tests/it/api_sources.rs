@@ -283,6 +283,239 @@ async fn a_clever_source_syncs_through_the_engine_into_the_roster() {
     assert!(mock.requests().iter().any(|r| r.contains("role=contact")));
 }
 
+/// Roster ids of people and classes by their source ids.
+async fn ids_of(f: &Fixture, table: &'static str, source_ids: &[&str]) -> Vec<String> {
+    let wanted: Vec<String> = source_ids.iter().map(|s| (*s).to_owned()).collect();
+    let found: Vec<(String, String)> = f
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use roster_svc::store::schema::{classes, people};
+            match table {
+                "classes" => classes::table
+                    .filter(classes::source_id.eq_any(&wanted))
+                    .select((classes::source_id, classes::id))
+                    .load(c),
+                _ => people::table
+                    .filter(people::source_id.eq_any(&wanted))
+                    .select((people::source_id, people::id))
+                    .load(c),
+            }
+            .map_err(DbError::Query)
+        })
+        .await
+        .unwrap();
+    source_ids
+        .iter()
+        .map(|sid| {
+            found
+                .iter()
+                .find(|(s, _)| s == sid)
+                .map(|(_, id)| id.clone())
+                .unwrap_or_else(|| panic!("{sid} is not rostered"))
+        })
+        .collect()
+}
+
+/// Who an audience reaches: account id → the student ids of its reasons,
+/// and the summary.
+async fn audience(
+    f: &Fixture,
+    request_: pb::ResolveAudienceRequest,
+) -> (
+    std::collections::BTreeMap<String, Vec<String>>,
+    pb::AudienceSummary,
+) {
+    let api = RosterApi::new(f.ctx.clone());
+    let mut stream = api
+        .resolve_audience(request(request_))
+        .await
+        .unwrap()
+        .into_inner();
+    let (mut members, mut summary) = (std::collections::BTreeMap::new(), None);
+    while let Some(page) = futures::StreamExt::next(&mut stream).await {
+        let page = page.unwrap();
+        for m in page.members {
+            let students = m.reasons.iter().map(|r| r.student_id.clone()).collect();
+            members.insert(m.account_id, students);
+        }
+        summary = page.summary.or(summary);
+    }
+    (members, summary.unwrap())
+}
+
+/// Clever gives each guardian–student link its own relationship and contact
+/// type: they stay with that one link, reads answer them, and an audience
+/// can take primary contacts only or leave out emergency-only contacts.
+#[tokio::test]
+async fn clever_links_keep_their_own_relationship_and_contact_type() {
+    let f = Fixture::new().await;
+    let mut data = CleverData::from_district(&district::small(), true);
+    for user in &mut data.users {
+        if let Some(phone) = user.pointer_mut("/roles/contact/phone") {
+            dialable(phone);
+        }
+        // Chief Wiggum is also Sherri's secondary contact; Sara is her primary.
+        if user["id"] == "g08" {
+            user["roles"]["contact"]["student_relationships"]
+                .as_array_mut()
+                .unwrap()
+                .push(
+                    json!({"student": "st10", "relationship": "Aunt/Uncle", "type": "Secondary"}),
+                );
+        }
+    }
+    let mock = MockClever::start(data).await;
+    let source = create(&f, clever(&f, &mock, mock_clever::TOKEN, false)).await;
+    assert_eq!(sync(&f, &source, false, false).await.status, "completed");
+
+    // Martha is Martin's parent and Wendell's emergency contact: two links,
+    // each with its own relationship and type.
+    let ids = ids_of(&f, "people", &["st08", "st09", "st10", "g09", "g10"]).await;
+    let api = RosterApi::new(f.ctx.clone());
+    let guardians = |student: String| {
+        let api = api.clone();
+        async move {
+            api.list_student_guardians(request(pb::ListStudentGuardiansRequest {
+                student_id: student,
+                include_inactive: false,
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .guardians
+        }
+    };
+    let link_of = |list: &[pb::StudentGuardian], guardian: &str| {
+        list.iter()
+            .map(|g| g.link.clone().unwrap())
+            .find(|l| l.guardian_id == guardian)
+            .unwrap()
+    };
+    let martin = guardians(ids[0].clone()).await;
+    let parent = link_of(&martin, &ids[3]);
+    assert_eq!(parent.relationship(), pb::GuardianRelationship::Parent);
+    assert_eq!(
+        parent.contact_type(),
+        pb::GuardianContactType::ParentGuardian
+    );
+    assert!(!parent.primary);
+    let wendell = guardians(ids[1].clone()).await;
+    let emergency = link_of(&wendell, &ids[3]);
+    assert_eq!(emergency.relationship(), pb::GuardianRelationship::Other);
+    assert_eq!(emergency.contact_type(), pb::GuardianContactType::Emergency);
+    let sherri = guardians(ids[2].clone()).await;
+    let primary = link_of(&sherri, &ids[4]);
+    assert_eq!(primary.contact_type(), pb::GuardianContactType::Primary);
+    assert!(primary.primary);
+    assert_eq!(
+        sherri[0].link.as_ref().unwrap().guardian_id,
+        ids[4],
+        "primary first"
+    );
+
+    // Audiences of both classes, by who they keep.
+    let classes = ids_of(&f, "classes", &["sec1", "sec2"]).await;
+    let reach = |contacts: pb::GuardianContacts| {
+        audience(
+            &f,
+            pb::ResolveAudienceRequest {
+                district_id: f.district_id.clone(),
+                class_ids: classes.clone(),
+                guardian_contacts: contacts.into(),
+                ..Default::default()
+            },
+        )
+    };
+    let (all, _) = reach(pb::GuardianContacts::Unspecified).await;
+    let (no_emergency, _) = reach(pb::GuardianContacts::WithoutEmergency).await;
+    let (primary_only, _) = reach(pb::GuardianContacts::PrimaryOnly).await;
+    // Rosa is only ever an emergency contact.
+    assert!(all.contains_key("acct-g04"), "{all:?}");
+    assert!(!no_emergency.contains_key("acct-g04"), "{no_emergency:?}");
+    assert!(!primary_only.contains_key("acct-g04"), "{primary_only:?}");
+    // Martha stays for Martin, not for Wendell.
+    assert_eq!(all["acct-g09"].len(), 2);
+    assert_eq!(no_emergency["acct-g09"], vec![ids[0].clone()]);
+    // Sherri has a primary contact: only Sara is hers; Martin has none, so
+    // his parent and his secondary contact both stay.
+    assert_eq!(all["acct-g08"].len(), 2);
+    assert_eq!(primary_only["acct-g08"], vec![ids[0].clone()]);
+    assert_eq!(primary_only["acct-g10"], vec![ids[2].clone()]);
+    assert_eq!(primary_only["acct-g09"], vec![ids[0].clone()]);
+}
+
+/// A student audience reaches the students' guardians; the students
+/// themselves only where the source gives them accounts (the grades the
+/// district chooses, with their SIS email), and the rest are counted.
+#[tokio::test]
+async fn a_student_audience_reaches_guardians_and_students_with_accounts() {
+    let f = Fixture::new().await;
+    let mock = clever_mock().await;
+    let input = SourceInput {
+        student_account_grades: vec!["3".into()],
+        ..clever(&f, &mock, mock_clever::TOKEN, false)
+    };
+    let source = create(&f, input).await;
+    assert_eq!(row(&f, &source).await.student_account_grades, "03");
+    assert_eq!(sync(&f, &source, false, false).await.status, "completed");
+
+    // Bart and Lisa (grade 3, with SIS emails) got student accounts; the
+    // other third graders have no email, the seventh graders the wrong grade.
+    let upserts = f.identity.upserts.lock().unwrap().clone();
+    let students: Vec<&str> = upserts
+        .iter()
+        .flat_map(|u| &u.accounts)
+        .filter(|a| a.kind() == homeroom_proto::identity::v1::AccountKind::Student)
+        .map(|a| a.source_id.as_str())
+        .collect();
+    assert_eq!(students, ["st01", "st02"]);
+    let bart = upserts
+        .iter()
+        .flat_map(|u| &u.accounts)
+        .find(|a| a.source_id == "st01")
+        .unwrap();
+    assert_eq!(
+        bart.email.as_deref(),
+        Some("bart@students.springfield.example")
+    );
+    assert!(bart.roles.is_empty() && bart.mobile_phone.is_none());
+
+    let class = ids_of(&f, "classes", &["sec1"]).await;
+    let ask = |roles: Vec<pb::AudienceRole>| pb::ResolveAudienceRequest {
+        district_id: f.district_id.clone(),
+        class_ids: class.clone(),
+        roles: roles.into_iter().map(i32::from).collect(),
+        ..Default::default()
+    };
+    let (to_students, summary) = audience(&f, ask(vec![pb::AudienceRole::Student])).await;
+    assert!(to_students.contains_key("acct-st01") && to_students.contains_key("acct-st02"));
+    // Every third grader's guardians too: Marge, Homer, Maria, Rosa, Ana, Mrs Muntz.
+    for g in ["g01", "g02", "g03", "g04", "g05", "g07"] {
+        assert!(
+            to_students.contains_key(&format!("acct-{g}")),
+            "{g}: {to_students:?}"
+        );
+    }
+    assert_eq!(to_students.len(), 8, "{to_students:?}");
+    assert_eq!(summary.students_without_account, 3);
+    // A guardian audience does not reach the students.
+    let (to_guardians, summary) = audience(&f, ask(vec![pb::AudienceRole::Guardian])).await;
+    assert_eq!(to_guardians.len(), 6, "{to_guardians:?}");
+    assert_eq!(summary.students_without_account, 0);
+    // A grade that is not one is refused naming the field.
+    let bad = SourceInput {
+        student_account_grades: vec!["14".into()],
+        ..clever(&f, &mock, mock_clever::TOKEN, false)
+    };
+    let err = sources::create(&f.ctx, &service(), bad).await.unwrap_err();
+    assert!(
+        err.to_string().contains("settings.student_account_grades"),
+        "{err}"
+    );
+}
+
 /// ClassLink's documented OAuth 2 route: its OneRoster proxy with a bearer
 /// token from the ClassLink console, sent as is.
 #[tokio::test]

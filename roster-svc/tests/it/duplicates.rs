@@ -116,6 +116,7 @@ fn link(f: &Fixture, guardian_id: &str, student_id: &str) -> LinkRow {
         source_system: f.source_id.clone(),
         relationship: "guardian".into(),
         is_primary: false,
+        contact_type: String::new(),
         status: "active".into(),
         created_at: now,
         updated_at: now,
@@ -180,6 +181,7 @@ impl Fixture {
             update_active_user_contacts: false,
             deactivation_threshold_percent: 10,
             deleted: false,
+            student_account_grades: String::new(),
             created_at: now,
             updated_at: now,
         };

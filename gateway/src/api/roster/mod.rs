@@ -155,7 +155,11 @@ mod tests {
         let schemas = &doc["components"]["schemas"];
         assert_eq!(
             schemas["AuthMethod"]["enum"],
-            serde_json::json!(["OAUTH2_CLIENT_CREDENTIALS", "OAUTH1_HMAC_SHA256"])
+            serde_json::json!([
+                "OAUTH2_CLIENT_CREDENTIALS",
+                "OAUTH1_HMAC_SHA256",
+                "BEARER_TOKEN"
+            ])
         );
         let form = schemas["UploadForm"]["properties"].as_object().unwrap();
         assert!(form.contains_key("file") && form.contains_key("districtId"));
@@ -171,7 +175,12 @@ mod tests {
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         for name in ["SyncSourceView", "RestView", "CleverView"] {
             let fields = schemas[name]["properties"].as_object().unwrap();
-            for secret in ["clientSecret", "oauth1Secret", "districtToken"] {
+            for secret in [
+                "clientSecret",
+                "oauth1Secret",
+                "bearerToken",
+                "districtToken",
+            ] {
                 assert!(!fields.contains_key(secret), "{name} has {secret}");
             }
         }

@@ -127,6 +127,9 @@ pub struct SettingsInput {
     pub unarchive_classes: Option<bool>,
     /// RO-6: "Allow the sync to update contact details of active users".
     pub update_active_user_contacts: Option<bool>,
+    /// Students of these grades (`KG`, `01` … `12`) get accounts with their
+    /// SIS email; empty (the default): no student accounts.
+    pub student_account_grades: Option<Vec<String>>,
     /// RO-3: the share of people a run may deactivate unforced (default 20).
     #[schema(maximum = 100)]
     pub deactivation_threshold_percent: Option<u32>,
@@ -222,6 +225,10 @@ impl SettingsInput {
                 self.update_active_user_contacts,
             ),
             deactivation_threshold_percent: threshold,
+            student_account_grades: mask.take(
+                "settings.student_account_grades",
+                self.student_account_grades,
+            ),
         }
     }
 }

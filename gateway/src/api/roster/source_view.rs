@@ -97,6 +97,8 @@ pub struct SettingsView {
     pub unarchive_classes: bool,
     pub update_active_user_contacts: bool,
     pub deactivation_threshold_percent: Option<u32>,
+    /// Grades whose students get accounts; empty: none.
+    pub student_account_grades: Vec<String>,
 }
 
 impl From<pb::SyncSource> for SyncSourceView {
@@ -122,6 +124,7 @@ impl From<pb::SyncSource> for SyncSourceView {
                 unarchive_classes: settings.unarchive_classes,
                 update_active_user_contacts: settings.update_active_user_contacts,
                 deactivation_threshold_percent: settings.deactivation_threshold_percent,
+                student_account_grades: settings.student_account_grades,
             },
             sync_source_id: s.sync_source_id,
             district_id: s.district_id,

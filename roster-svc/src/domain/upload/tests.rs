@@ -90,6 +90,7 @@ fn state(guardians: &[(&str, &str, PersonData, &[u32])]) -> State {
                     active: true,
                     data: LinkData {
                         relationship: RELATIONSHIP.into(),
+                        contact_type: String::new(),
                         is_primary: false,
                     },
                 },

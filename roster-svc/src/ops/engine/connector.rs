@@ -86,7 +86,7 @@ impl Engine {
             "oneroster rest source read"
         );
         Ok(Input {
-            bundle: fetched.bundle,
+            bundle: fetched.into_bundle(),
             cursor: None,
         })
     }
@@ -143,12 +143,12 @@ impl Engine {
             None => clever.full().await.map_err(rejected)?,
         };
         let cursor = settings.use_events.then(|| Cursor {
-            event_id: fetched.cursor,
+            event_id: fetched.cursor.clone(),
             base_url: settings.base_url.clone(),
             sealed: source.secret_ciphertext.clone(),
         });
         Ok(Input {
-            bundle: fetched.bundle,
+            bundle: fetched.into_bundle(),
             cursor,
         })
     }

@@ -1,0 +1,1 @@
+ALTER TABLE guardian_links DROP COLUMN contact_type;

@@ -1,0 +1,1 @@
+ALTER TABLE sync_sources DROP COLUMN student_account_grades;
