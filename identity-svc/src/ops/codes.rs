@@ -419,8 +419,17 @@ pub async fn confirm(
     let id = account_id.to_string();
     let now = chrono::Utc::now().naive_utc();
     ctx.db
-        .run(move |conn| {
-            store::accounts::confirm_credential(conn, &id, kind, now).map_err(IdentityError::from)
+        .transaction(move |conn| {
+            store::accounts::confirm_credential(conn, &id, kind, now)?;
+            // The account confirmed its own address: the audit says which.
+            if let Some(account) = store::accounts::find(conn, &id)? {
+                let mut audit = AuditRow::new("credential_confirmed", &account.district_id, now);
+                audit.actor_id = Some(id.clone());
+                audit.subject_account_id = Some(id.clone());
+                audit.detail = kind.as_str().to_owned();
+                store::audit::insert(conn, &[audit])?;
+            }
+            Ok::<_, IdentityError>(())
         })
         .await?;
     Ok(())

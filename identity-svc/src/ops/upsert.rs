@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use homeroom_platform::db::Db;
+use homeroom_platform::{db::Db, telemetry::mask_address};
 
 use crate::{
     domain::{
@@ -10,7 +10,7 @@ use crate::{
         error::IdentityError,
         upsert::{Decision, Difference, Field, Incoming, plan},
     },
-    store::{self, accounts::Write},
+    store::{self, accounts::Write, audit::AuditRow},
 };
 
 /// Most accounts one call takes.
@@ -129,6 +129,40 @@ const BULK_TABLES: &[&str] = &[
     "role_grants",
 ];
 
+/// The audit rows of credential changes a sync applied to active accounts:
+/// which fields, masked, and which source (the actor is the sync).
+fn sync_changes(
+    batch: &UpsertBatch,
+    changes: &[(&str, &[Difference])],
+    now: chrono::NaiveDateTime,
+) -> Vec<AuditRow> {
+    changes
+        .iter()
+        .filter_map(|(id, applied)| {
+            let detail: Vec<String> = applied
+                .iter()
+                .filter_map(|d| match d.field {
+                    Field::Credential(kind) => Some(format!(
+                        "{}={} (was {})",
+                        kind.as_str(),
+                        mask_address(&d.incoming),
+                        mask_address(&d.current)
+                    )),
+                    _ => None,
+                })
+                .collect();
+            if detail.is_empty() {
+                return None;
+            }
+            let mut row = AuditRow::new("credential_changed", &batch.district_id, now);
+            row.actor_id = Some(format!("sync:{}", batch.source_system));
+            row.subject_account_id = Some((*id).to_owned());
+            row.detail = detail.join(" ");
+            Some(row)
+        })
+        .collect()
+}
+
 fn apply_batch(
     conn: &mut homeroom_platform::db::DbConn,
     batch: &UpsertBatch,
@@ -232,6 +266,11 @@ fn apply_batch(
             .collect();
         store::accounts::apply(conn, &batch.district_id, &batch.source_system, &writes, now)?;
         store::accounts::save_org_labels(conn, &batch.org_labels)?;
+        let applied: Vec<(&str, &[Difference])> = planned
+            .iter()
+            .map(|p| (p.id.as_str(), p.plan.applied.as_slice()))
+            .collect();
+        store::audit::insert(conn, &sync_changes(batch, &applied, now))?;
     }
     // RO-6 notices go to a changed email or phone's previous value: say who
     // else still holds it, so a notice to a shared phone names its account.

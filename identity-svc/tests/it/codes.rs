@@ -224,13 +224,18 @@ async fn a_credential_is_confirmed_with_the_code_sent_to_it() {
     codes::confirm(&w.ctx, &sarah, CredentialKind::MobilePhone, &code)
         .await
         .unwrap();
-    let after = accounts::get(&w.ctx.db, sarah).await.unwrap();
+    let after = accounts::get(&w.ctx.db, sarah.clone()).await.unwrap();
     let phone = after
         .credentials
         .iter()
         .find(|c| c.kind == CredentialKind::MobilePhone)
         .unwrap();
     assert!(phone.confirmed_at.is_some());
+    let audit = crate::support::audit_rows(&w.ctx.db, "district-1", "credential_confirmed").await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].subject_account_id.as_deref(), Some(sarah.as_str()));
+    assert_eq!(audit[0].actor_id.as_deref(), Some(sarah.as_str()));
+    assert_eq!(audit[0].detail, "mobile_phone");
 }
 
 #[tokio::test]

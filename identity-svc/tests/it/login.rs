@@ -244,6 +244,10 @@ async fn guessing_at_kevin_slows_down_guesses_but_sarah_still_signs_in() {
     }
     let retry_after = throttled.expect("guessing was never slowed down");
     assert!(retry_after.as_secs() >= 1);
+    // The throttled attempt is in the audit log with the address it came from.
+    let audit = crate::support::audit_rows(&w.ctx.db, "district-1", "login_throttled").await;
+    assert!(!audit.is_empty());
+    assert_eq!(audit[0].client_address.as_deref(), Some("198.51.100.9"));
     // Kevin's correct password is also held back while his account cools down…
     assert!(matches!(
         w.login_from("(123) 456-7890", "kevin-secret-2", "198.51.100.9")

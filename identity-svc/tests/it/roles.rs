@@ -4,7 +4,6 @@ use homeroom_platform::auth::{Principal, Role, RoleGrant};
 use identity_svc::{
     domain::{accounts::ScopedRole, error::IdentityError},
     ops::{roles, upsert::upsert_accounts},
-    store,
 };
 
 use crate::{
@@ -65,15 +64,7 @@ async fn a_district_admin_grants_and_revokes_roles_and_each_change_is_audited() 
     .unwrap();
     assert!(view.roles.is_empty());
 
-    let rows = w
-        .ctx
-        .db
-        .run(|c| {
-            store::audit::list(c, "district-1", Some("role_changed"), 10)
-                .map_err(homeroom_platform::db::DbError::from)
-        })
-        .await
-        .unwrap();
+    let rows = crate::support::audit_rows(&w.ctx.db, "district-1", "role_changed").await;
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.actor_id.as_deref() == Some("admin-1")
         && r.subject_account_id.as_deref() == Some(sarah.as_str())));

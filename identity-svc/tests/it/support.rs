@@ -124,3 +124,18 @@ pub fn bearer<T>(message: T, token: &str) -> Request<T> {
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     request
 }
+
+/// The district's audit rows of one kind, newest first.
+pub async fn audit_rows(
+    db: &Db,
+    district: &str,
+    kind: &'static str,
+) -> Vec<identity_svc::store::audit::AuditRow> {
+    let district = district.to_owned();
+    db.run(move |c| {
+        identity_svc::store::audit::list(c, &district, Some(kind), 100)
+            .map_err(homeroom_platform::db::DbError::from)
+    })
+    .await
+    .unwrap()
+}

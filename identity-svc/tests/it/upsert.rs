@@ -171,6 +171,26 @@ async fn an_active_users_contacts_stay_and_the_difference_is_reported_unless_the
     let results = upsert_accounts(&test_db.db, batch(moved)).await.unwrap();
     assert_eq!(results[0].outcome, Outcome::Updated);
     assert_eq!(results[0].applied[0].incoming, "sarah@new.example");
+    // The change is in the audit log, by the sync, with both addresses masked.
+    let audit = crate::support::audit_rows(&test_db.db, "district-1", "credential_changed").await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].subject_account_id.as_deref(), Some(sarah.as_str()));
+    assert_eq!(audit[0].actor_id.as_deref(), Some("sync:sis"));
+    assert!(
+        audit[0].detail.starts_with("email=s"),
+        "{}",
+        audit[0].detail
+    );
+    assert!(
+        !audit[0].detail.contains("sarah@new.example"),
+        "{}",
+        audit[0].detail
+    );
+    assert!(
+        !audit[0].detail.contains("smithparent@mail.com"),
+        "{}",
+        audit[0].detail
+    );
     let account = accounts::get(&test_db.db, sarah).await.unwrap();
     assert!(
         account

@@ -24,23 +24,12 @@ const ZONE: &str = "America/New_York";
 
 async fn scheduled(f: &Fixture, daily_at: &str, paused: bool) -> SourceRow {
     write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
-    sources::create(
-        &f.ctx,
-        &service(),
-        SourceInput {
-            district_id: f.district_id.clone(),
-            name: "SIS".into(),
-            kind: "oneroster_csv".into(),
-            location: Some(f.dir.path().display().to_string()),
-            daily_at: Some(daily_at.into()),
-            paused,
-            manages_guardians: true,
-            unarchive_classes: true,
-            ..SourceInput::default()
-        },
-    )
-    .await
-    .unwrap()
+    let input = SourceInput {
+        daily_at: Some(daily_at.into()),
+        paused,
+        ..f.csv_source()
+    };
+    sources::create(&f.ctx, &service(), input).await.unwrap()
 }
 
 fn scheduler(f: &Fixture) -> Scheduler {

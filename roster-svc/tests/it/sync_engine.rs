@@ -264,24 +264,29 @@ impl Fixture {
     }
 
     pub(crate) async fn source(&self, school_id: Option<String>, invite: bool) -> String {
-        sources::create(
-            &self.ctx,
-            &service(),
-            SourceInput {
-                district_id: self.district_id.clone(),
-                school_id,
-                name: "SIS".into(),
-                kind: "oneroster_csv".into(),
-                location: Some(self.dir.path().display().to_string()),
-                manages_guardians: true,
-                send_invitations: invite,
-                unarchive_classes: true,
-                ..SourceInput::default()
-            },
-        )
-        .await
-        .unwrap()
-        .id
+        let input = SourceInput {
+            school_id,
+            send_invitations: invite,
+            ..self.csv_source()
+        };
+        sources::create(&self.ctx, &service(), input)
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// A OneRoster CSV source of the district reading this fixture's folder,
+    /// managing guardians and unarchiving classes.
+    pub(crate) fn csv_source(&self) -> SourceInput {
+        SourceInput {
+            district_id: self.district_id.clone(),
+            name: "SIS".into(),
+            kind: "oneroster_csv".into(),
+            location: Some(self.dir.path().display().to_string()),
+            manages_guardians: true,
+            unarchive_classes: true,
+            ..SourceInput::default()
+        }
     }
 
     /// Queues and runs one sync in this task; returns the run.
@@ -689,6 +694,71 @@ async fn a_bulk_run_archives_a_dropped_class_and_deactivates_what_else_it_no_lon
         [("e1", "active"), ("e2", "active"), ("e3", "deactivated")]
     );
     assert_eq!(stored.2, "deactivated");
+}
+
+/// A class the source drops is archived; when it reappears it stays archived
+/// (a SKIPPED row saying why) unless the source unarchives classes, and then
+/// it is active again.
+#[tokio::test]
+async fn a_reappearing_class_is_unarchived_only_when_the_source_says_so() {
+    use diesel::prelude::*;
+    use roster_svc::store::schema::classes;
+
+    let f = Fixture::new().await;
+    let source = f.synced().await;
+    write(
+        f.dir.path(),
+        "bulk",
+        ORGS,
+        USERS,
+        &CLASSES[..1],
+        &ENROLLMENTS[..2],
+    );
+    assert_eq!(f.sync(&source, false).await.status, "completed");
+    let status_of_c2 = || async {
+        f.ctx
+            .db
+            .run(|c| {
+                classes::table
+                    .filter(classes::source_id.eq("c2"))
+                    .select(classes::status)
+                    .first::<String>(c)
+                    .map_err(homeroom_platform::db::DbError::Query)
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(status_of_c2().await, "archived");
+    let (caller, paths) = (service(), ["settings.unarchive_classes".to_owned()]);
+    let unarchive = |on: bool| {
+        let input = SourceInput {
+            unarchive_classes: on,
+            ..SourceInput::default()
+        };
+        sources::update(&f.ctx, &caller, &source, input, &paths)
+    };
+
+    // Off: Science 7 is back in the file and stays archived, saying why.
+    unarchive(false).await.unwrap();
+    write(f.dir.path(), "bulk", ORGS, USERS, CLASSES, ENROLLMENTS);
+    let kept = f.sync(&source, false).await;
+    assert_eq!(kept.status, "completed", "{kept:?}");
+    let rows = f.rows(&kept.id).await;
+    assert_eq!(action(&rows, "c2"), "SKIPPED", "{rows:?}");
+    let note = rows.iter().find(|r| r.1 == "c2").map(|r| r.3.clone());
+    assert!(
+        note.as_deref()
+            .is_some_and(|n| n.contains("does not unarchive classes")),
+        "{note:?}"
+    );
+    assert_eq!(status_of_c2().await, "archived");
+
+    // On: the next run brings it back.
+    unarchive(true).await.unwrap();
+    let back = f.sync(&source, false).await;
+    assert_eq!(back.status, "completed", "{back:?}");
+    assert_eq!(action(&f.rows(&back.id).await, "c2"), "UPDATED");
+    assert_eq!(status_of_c2().await, "active");
 }
 
 /// A person stored with a fingerprint the reader no longer makes (an older

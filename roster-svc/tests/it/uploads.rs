@@ -554,3 +554,84 @@ async fn invitations_identity_does_not_take_are_kept_and_sent_later() {
         .collect();
     assert_eq!(invited.len(), 1);
 }
+
+/// The SIS source does not manage guardians (the district uploads them): its
+/// runs leave the uploaded guardians and their links alone, even when its
+/// own file lists a guardian of the same students.
+#[tokio::test]
+async fn a_source_that_does_not_manage_guardians_leaves_uploaded_guardians_alone() {
+    use diesel::prelude::*;
+    use roster_svc::{
+        ops::sources::{self, SourceInput},
+        store::schema::{guardian_links, people},
+    };
+
+    let f = Fixture::new().await;
+    crate::sync_engine::write(
+        f.dir.path(),
+        "bulk",
+        crate::sync_engine::ORGS,
+        crate::sync_engine::USERS,
+        crate::sync_engine::CLASSES,
+        crate::sync_engine::ENROLLMENTS,
+    );
+    let input = SourceInput {
+        manages_guardians: false,
+        ..f.csv_source()
+    };
+    let source = sources::create(&f.ctx, &service(), input).await.unwrap().id;
+    assert_eq!(f.sync(&source, false).await.status, "completed");
+    let up = upload(
+        &f,
+        options(&f),
+        &csv(&["1001,P1,Maria,Lopez,maria@mail.com,(555) 201-0001,,es"]),
+    )
+    .await;
+    assert_eq!(up.run.status, "completed", "{:?}", up.run.failure_message);
+
+    // Two more SIS runs, the second without Ana's guardian line in the file.
+    let run = f.sync(&source, false).await;
+    assert_eq!(run.status, "completed", "{run:?}");
+    let users: Vec<&str> = crate::sync_engine::USERS
+        .iter()
+        .copied()
+        .filter(|u| !u.starts_with("g1,"))
+        .collect();
+    crate::sync_engine::write(
+        f.dir.path(),
+        "bulk",
+        crate::sync_engine::ORGS,
+        &users,
+        crate::sync_engine::CLASSES,
+        crate::sync_engine::ENROLLMENTS,
+    );
+    let again = f.sync(&source, false).await;
+    assert_eq!(again.status, "completed", "{again:?}");
+    for run in [&run, &again] {
+        let rows = f.rows(&run.id).await;
+        // The SIS's own guardian line is skipped, saying why; no link rows.
+        assert!(
+            rows.iter().all(|r| r.0 != "guardian_link"
+                && (r.0 != "guardian"
+                    || (r.2 == "SKIPPED" && r.3 == "the source does not manage guardians"))),
+            "{rows:?}"
+        );
+    }
+    let (guardians, links) = f
+        .ctx
+        .db
+        .run(|c| {
+            let guardians: Vec<(String, String)> = people::table
+                .filter(people::kind.eq("guardian"))
+                .select((people::given_name, people::status))
+                .load(c)?;
+            let links: Vec<String> = guardian_links::table
+                .select(guardian_links::status)
+                .load(c)?;
+            Ok::<_, homeroom_platform::db::DbError>((guardians, links))
+        })
+        .await
+        .unwrap();
+    assert_eq!(guardians, [("Maria".to_owned(), "active".to_owned())]);
+    assert_eq!(links, ["active"]);
+}
