@@ -80,6 +80,9 @@ pub const BROWSER_RPCS: &[&str] = &[
     "/homeroom.roster.v1.RosterService/DownloadGuardianUploadResult",
     "/homeroom.roster.v1.RosterService/ListDuplicateGuardians",
     "/homeroom.roster.v1.RosterService/DownloadDuplicateGuardians",
+    "/homeroom.roster.v1.RosterService/PreviewGuardianMerge",
+    "/homeroom.roster.v1.RosterService/MergeGuardians",
+    "/homeroom.roster.v1.RosterService/UndoGuardianMerge",
     // messaging-svc
     "/homeroom.messaging.v1.MessagingService/SendCommunication",
     "/homeroom.messaging.v1.MessagingService/PreviewAudience",

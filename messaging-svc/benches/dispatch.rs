@@ -130,6 +130,7 @@ async fn enqueue(db: &Db, channel: Channel, addresses: &[String]) {
             language: String::new(),
             email: (channel == Channel::Email).then(|| address.clone()),
             phone: (channel != Channel::Email).then(|| address.clone()),
+            merged_account_ids: Vec::new(),
         })
         .collect();
     let inputs = PlanInputs {

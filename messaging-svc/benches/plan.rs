@@ -74,6 +74,7 @@ impl Directory for District {
                     },
                     email: Some(format!("family{owner}@example.org")),
                     phone: Some(format!("+1202{owner:07}")),
+                    merged_account_ids: Vec::new(),
                 }
             })
             .collect();

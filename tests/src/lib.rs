@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod district;
 pub mod oidc;
+pub mod sync;
 
 /// The console's address as the stack's invitations name it (join links).
 pub const PUBLIC_URL: &str = "https://homeroom.e2e.test";

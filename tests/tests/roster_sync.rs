@@ -5,19 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    path::{Path, PathBuf},
-    time::{Duration, Instant},
-};
+use std::path::{Path, PathBuf};
 
 use diesel::{QueryableByName, RunQueryDsl, sql_types::BigInt};
-use e2e::{Stack, bearer, district::oneroster_csv_source};
+use e2e::{bearer, sync::Harness};
 use homeroom_platform::db::Db;
-use homeroom_proto::{
-    identity::v1 as idpb,
-    roster::v1::{self as pb, roster_service_client::RosterServiceClient},
-};
-use tonic::transport::Channel;
+use homeroom_proto::{identity::v1 as idpb, roster::v1 as pb};
 
 fn samples() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/oneroster-samples");
@@ -52,152 +45,6 @@ fn write_manifest(dir: &Path) {
          \"file.enrollments\",\"absent\"\r\n\"source.systemName\",\"ClassLink OneRoster\"",
     )
     .unwrap();
-}
-
-struct Harness {
-    stack: Stack,
-    roster: RosterServiceClient<Channel>,
-    token: String,
-    district_id: String,
-}
-
-impl Harness {
-    async fn start() -> Harness {
-        let stack = Stack::start().await.unwrap();
-        stack.wait_serving().await.unwrap();
-        let token = stack.service_token("gateway").await.unwrap();
-        let mut roster = stack.roster_client().await.unwrap();
-        let district = roster
-            .create_district(bearer(
-                pb::CreateDistrictRequest {
-                    name: "Morgan County".into(),
-                    settings: None,
-                    idempotency_key: "create-morgan".into(),
-                },
-                &token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .district
-            .unwrap();
-        Harness {
-            stack,
-            roster,
-            token,
-            district_id: district.district_id,
-        }
-    }
-
-    /// A folder for a bundle in the district's import folder.
-    fn bundle_dir(&self) -> tempfile::TempDir {
-        self.stack.bundle_dir(&self.district_id)
-    }
-
-    async fn source(&mut self, location: &Path, update_active: bool) -> String {
-        let source = oneroster_csv_source(
-            &self.district_id,
-            location,
-            pb::SyncSettings {
-                manages_guardians: true,
-                send_invitations: false,
-                unarchive_classes: true,
-                update_active_user_contacts: update_active,
-                deactivation_threshold_percent: None,
-                ..Default::default()
-            },
-        );
-        self.roster
-            .create_sync_source(bearer(
-                pb::CreateSyncSourceRequest {
-                    sync_source: Some(source),
-                },
-                &self.token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .sync_source
-            .unwrap()
-            .sync_source_id
-    }
-
-    async fn sync(&mut self, source: &str, dry_run: bool, force: bool) -> pb::SyncRun {
-        let run = self
-            .roster
-            .start_sync(bearer(
-                pb::StartSyncRequest {
-                    sync_source_id: source.into(),
-                    dry_run,
-                    force,
-                    ..Default::default()
-                },
-                &self.token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .sync_run
-            .unwrap();
-        self.wait(&run.sync_run_id).await
-    }
-
-    async fn wait(&mut self, run_id: &str) -> pb::SyncRun {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let run = self
-                .roster
-                .get_sync_run(bearer(
-                    pb::GetSyncRunRequest {
-                        sync_run_id: run_id.into(),
-                    },
-                    &self.token,
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-                .sync_run
-                .unwrap();
-            if matches!(
-                run.status(),
-                pb::SyncRunStatus::Completed | pb::SyncRunStatus::Failed
-            ) {
-                return run;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the sync did not finish: {run:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn rows(&mut self, run: &str, action: pb::RecordAction) -> Vec<pb::SyncReportRow> {
-        let mut out = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = self
-                .roster
-                .list_sync_report_rows(bearer(
-                    pb::ListSyncReportRowsRequest {
-                        sync_run_id: run.into(),
-                        actions: vec![action.into()],
-                        page_size: 1_000,
-                        page_token: token.clone(),
-                        ..Default::default()
-                    },
-                    &self.token,
-                ))
-                .await
-                .unwrap()
-                .into_inner();
-            out.extend(page.rows);
-            if page.next_page_token.is_empty() {
-                return out;
-            }
-            token = page.next_page_token;
-        }
-    }
 }
 
 fn totals(run: &pb::SyncRun, entity: pb::RosterEntity) -> pb::EntityTotals {

@@ -50,6 +50,22 @@ impl Incoming {
             CredentialKind::HomePhone => self.home_phone.as_ref(),
         }
     }
+
+    /// The record of an account merged into `survivor` (RO-8): it still
+    /// brings its students and its source's roles, but the survivor's names,
+    /// contact details, language and settings are the ones that stay.
+    pub fn as_merged_into(&self, survivor: &AccountSnapshot) -> Incoming {
+        Incoming {
+            names: survivor.names.clone(),
+            language: None,
+            email: None,
+            mobile_phone: None,
+            home_phone: None,
+            contact_managed_by_sync: survivor.contact_managed_by_sync,
+            sign_in_disabled: survivor.sign_in_disabled,
+            ..self.clone()
+        }
+    }
 }
 
 /// A contact field, for differences.

@@ -168,7 +168,7 @@ pub fn status_to_pb(status: AccountStatus) -> pb::AccountStatus {
     }
 }
 
-fn credential_kind_to_pb(kind: CredentialKind) -> pb::CredentialKind {
+pub fn credential_kind_to_pb(kind: CredentialKind) -> pb::CredentialKind {
     match kind {
         CredentialKind::Email => pb::CredentialKind::Email,
         CredentialKind::MobilePhone => pb::CredentialKind::MobilePhone,
@@ -328,6 +328,7 @@ pub fn upsert_response(results: Vec<ItemResult>) -> pb::UpsertAccountsResponse {
             contact_differences_not_applied: differences(r.not_applied),
             contact_changes_applied: differences(r.applied),
             error: r.error,
+            merged_into_name: r.merged_into.unwrap_or_default(),
         });
     }
     response
@@ -592,6 +593,7 @@ pub fn contact_point(p: crate::ops::accounts::ContactPointView) -> pb::ContactPo
         preferred_language: a.preferred_language,
         email: credential(CredentialKind::Email, p.email),
         mobile_phone: credential(CredentialKind::MobilePhone, p.mobile_phone),
+        merged_account_ids: p.merged_account_ids,
     }
 }
 

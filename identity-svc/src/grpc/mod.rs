@@ -1,6 +1,7 @@
 //! gRPC handlers: convert the request, call the domain, convert the answer.
 
 pub mod convert;
+mod merges;
 mod reports;
 mod service;
 mod status;

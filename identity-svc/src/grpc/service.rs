@@ -668,4 +668,25 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
     ) -> Answer<pb::RecordAuditEventsResponse> {
         super::reports::record_audit_events(&self.ctx, request).await
     }
+
+    async fn preview_account_merge(
+        &self,
+        request: Request<pb::MergeAccountsRequest>,
+    ) -> Answer<pb::PreviewAccountMergeResponse> {
+        super::merges::preview_account_merge(&self.ctx, request).await
+    }
+
+    async fn merge_accounts(
+        &self,
+        request: Request<pb::MergeAccountsRequest>,
+    ) -> Answer<pb::MergeAccountsResponse> {
+        super::merges::merge_accounts(&self.ctx, request).await
+    }
+
+    async fn undo_account_merge(
+        &self,
+        request: Request<pb::UndoAccountMergeRequest>,
+    ) -> Answer<pb::UndoAccountMergeResponse> {
+        super::merges::undo_account_merge(&self.ctx, request).await
+    }
 }

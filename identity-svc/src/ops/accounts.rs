@@ -330,6 +330,8 @@ pub struct ContactPointView {
     pub email: Option<(String, u32, Option<NaiveDateTime>)>,
     /// Mobile phone: value, accounts holding it, confirmed.
     pub mobile_phone: Option<(String, u32, Option<NaiveDateTime>)>,
+    /// RO-8: accounts merged into this one.
+    pub merged_account_ids: Vec<String>,
 }
 
 /// Most accounts one `GetContactPoints` call takes.
@@ -383,6 +385,10 @@ pub async fn contact_points(
         }
         let mut points: HashMap<String, ContactPointView> = HashMap::new();
         let mut missing = Vec::new();
+        let mut merged = HashMap::new();
+        for chunk in ids.chunks(1_000) {
+            merged.extend(store::merges::merged_into(conn, chunk)?);
+        }
         for id in &ids {
             match rows.remove(id) {
                 Some(account) => {
@@ -392,6 +398,7 @@ pub async fn contact_points(
                             account,
                             email: None,
                             mobile_phone: None,
+                            merged_account_ids: merged.remove(id).unwrap_or_default(),
                         },
                     );
                 }

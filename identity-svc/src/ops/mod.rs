@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod devices;
 pub mod invitations;
 pub mod login;
+pub mod merge;
 pub mod messenger;
 pub mod oidc;
 pub mod pacing;

@@ -72,6 +72,9 @@ pub struct ItemResult {
     pub applied: Vec<Difference>,
     /// Why, for errors.
     pub error: String,
+    /// RO-8: the record belongs to an account merged into this one (its
+    /// name), so it updated the survivor instead of making an account.
+    pub merged_into: Option<String>,
 }
 
 impl ItemResult {
@@ -85,6 +88,7 @@ impl ItemResult {
             not_applied: Vec::new(),
             applied: Vec::new(),
             error: message,
+            merged_into: None,
         }
     }
 }
@@ -163,6 +167,26 @@ fn sync_changes(
         .collect()
 }
 
+/// One bucket of a merged survivor's linked students.
+fn bucket_students(
+    buckets: &HashMap<(String, String), Vec<store::merges::Linked>>,
+    account: &str,
+    bucket: &str,
+) -> Vec<crate::domain::accounts::LinkedStudent> {
+    buckets
+        .get(&(account.to_owned(), bucket.to_owned()))
+        .into_iter()
+        .flatten()
+        .map(
+            |(student, name, school)| crate::domain::accounts::LinkedStudent {
+                student_id: student.clone(),
+                display_name: name.clone(),
+                school_id: school.clone(),
+            },
+        )
+        .collect()
+}
+
 fn apply_batch(
     conn: &mut homeroom_platform::db::DbConn,
     batch: &UpsertBatch,
@@ -207,6 +231,14 @@ fn apply_batch(
     ids.dedup();
     let snapshots =
         store::accounts::snapshots(conn, &batch.district_id, &batch.source_system, &ids)?;
+    // RO-8: records of accounts merged into another, and the linked students
+    // of merged survivors by record (bucket).
+    let merged_keys: HashMap<String, String> =
+        store::merges::merged_from(conn, &batch.district_id, &batch.source_system, &keys)?
+            .into_iter()
+            .collect();
+    let buckets = store::merges::buckets(conn, &ids)?;
+    let merged_survivors: HashSet<&str> = buckets.keys().map(|(a, _)| a.as_str()).collect();
 
     struct Planned<'a> {
         index: usize,
@@ -214,6 +246,10 @@ fn apply_batch(
         id: String,
         plan: crate::domain::upsert::ItemPlan,
         attached: bool,
+        /// For a merged survivor: the record's share of its linked students.
+        bucket: Option<String>,
+        /// The survivor's name, for a record merged into it.
+        merged_into: Option<String>,
     }
     let mut planned = Vec::with_capacity(valid.len());
     for (index, incoming) in valid {
@@ -228,7 +264,26 @@ fn apply_batch(
             ));
             continue;
         }
-        let plan = plan(incoming, current);
+        let merged_from = merged_keys.get(&incoming.source_id);
+        let bucket = current
+            .filter(|c| merged_survivors.contains(c.id.as_str()))
+            .map(|_| merged_from.cloned().unwrap_or_default());
+        let current = current.map(|c| match &bucket {
+            Some(b) => {
+                let mut own = c.clone();
+                own.linked_students = bucket_students(&buckets, &c.id, b);
+                std::borrow::Cow::Owned(own)
+            }
+            None => std::borrow::Cow::Borrowed(c),
+        });
+        let (plan, merged_into) = match (merged_from, current.as_deref()) {
+            (Some(_), Some(survivor)) => (
+                plan(&incoming.as_merged_into(survivor), Some(survivor)),
+                Some(survivor.names.display()),
+            ),
+            (_, current) => (plan(incoming, current), None),
+        };
+        let current = current.as_deref();
         let id = match current {
             Some(snapshot) => snapshot.id.clone(),
             None => uuid::Uuid::now_v7().to_string(),
@@ -239,10 +294,21 @@ fn apply_batch(
             id,
             plan,
             attached,
+            bucket,
+            merged_into,
         });
     }
 
     if !batch.dry_run {
+        // A merged survivor's students are written per record.
+        let mut bucket_writes = Vec::new();
+        for p in &mut planned {
+            if let (Some(bucket), Decision::Update(changes)) = (&p.bucket, &mut p.plan.decision)
+                && let Some(students) = changes.linked_students.take()
+            {
+                bucket_writes.push((p.id.clone(), bucket.clone(), students));
+            }
+        }
         let writes: Vec<Write<'_>> = planned
             .iter()
             .flat_map(|p| {
@@ -271,6 +337,13 @@ fn apply_batch(
             .map(|p| (p.id.as_str(), p.plan.applied.as_slice()))
             .collect();
         store::audit::insert(conn, &sync_changes(batch, &applied, now))?;
+        for (id, bucket, students) in bucket_writes {
+            let students: Vec<store::merges::Linked> = students
+                .into_iter()
+                .map(|s| (s.student_id, s.display_name, s.school_id))
+                .collect();
+            store::merges::set_bucket(conn, &id, &bucket, &students)?;
+        }
     }
     // RO-6 notices go to a changed email or phone's previous value: say who
     // else still holds it, so a notice to a shared phone names its account.
@@ -314,6 +387,7 @@ fn apply_batch(
             not_applied: p.plan.not_applied,
             applied: p.plan.applied,
             error: String::new(),
+            merged_into: p.merged_into,
         });
     }
     results

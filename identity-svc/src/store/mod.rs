@@ -6,6 +6,7 @@ pub mod audit;
 pub mod codes;
 pub mod devices;
 pub mod invitations;
+pub mod merges;
 pub mod reports;
 pub mod schema;
 pub mod sessions;

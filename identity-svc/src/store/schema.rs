@@ -28,6 +28,30 @@ diesel::table! {
         source_system -> Text,
         source_id -> Text,
         account_id -> Text,
+        merged_from -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    account_merges (id) {
+        id -> Text,
+        district_id -> Text,
+        survivor_id -> Text,
+        merged_ids -> Text,
+        undo -> Text,
+        actor_id -> Text,
+        created_at -> Timestamp,
+        undone_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    merged_links (account_id, bucket, student_id) {
+        account_id -> Text,
+        bucket -> Text,
+        student_id -> Text,
+        display_name -> Text,
+        school_id -> Text,
     }
 }
 
@@ -195,6 +219,8 @@ diesel::joinable!(sso_links -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    account_merges,
+    merged_links,
     account_sources,
     addresses,
     account_credentials,

@@ -8,6 +8,7 @@ mod contacts;
 mod grpc;
 mod id_token;
 mod login;
+mod merge;
 mod oidc;
 mod process;
 mod reports;

@@ -84,6 +84,9 @@ pub struct Recipient {
     pub email: Option<String>,
     /// E.164 mobile phone, if any.
     pub phone: Option<String>,
+    /// RO-8: accounts merged into this one: a channel any of them turned
+    /// off stays off.
+    pub merged_account_ids: Vec<String>,
 }
 
 /// What is known about an address on a channel.
@@ -240,6 +243,7 @@ mod tests {
             language: language.into(),
             email: email.map(str::to_owned),
             phone: phone.map(str::to_owned),
+            merged_account_ids: Vec::new(),
         }
     }
 

@@ -139,7 +139,11 @@ async fn planned(
     }
     let resolved = directory.resolve(district_id, audience).await?;
     let recipients = directory.contact_points(resolved.account_ids).await?;
-    let ids: Vec<String> = recipients.iter().map(|r| r.account_id.clone()).collect();
+    let ids: Vec<String> = recipients
+        .iter()
+        .flat_map(|r| std::iter::once(&r.account_id).chain(&r.merged_account_ids))
+        .cloned()
+        .collect();
     let addresses_of: Vec<String> = recipients
         .iter()
         .flat_map(|r| [r.email.clone(), r.phone.clone()])
@@ -152,6 +156,19 @@ async fn planned(
             Ok::<_, MessagingError>((disabled, states))
         })
         .await?;
+    // A channel turned off by an account merged into a recipient stays off.
+    let mut disabled = disabled;
+    for r in recipients
+        .iter()
+        .filter(|r| !r.merged_account_ids.is_empty())
+    {
+        let theirs: Vec<Channel> = disabled
+            .iter()
+            .filter(|(a, _)| r.merged_account_ids.contains(a))
+            .map(|(_, c)| *c)
+            .collect();
+        disabled.extend(theirs.into_iter().map(|c| (r.account_id.clone(), c)));
+    }
     let inputs = PlanInputs {
         channels: channels.clone(),
         emergency,

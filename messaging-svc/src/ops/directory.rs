@@ -90,6 +90,11 @@ pub trait Directory: Send + Sync + 'static {
         account_id: &str,
     ) -> BoxFuture<'_, Result<Option<String>, MessagingError>>;
 
+    /// RO-8: the accounts merged into an account (their history is its).
+    fn merged_into(&self, _account_id: &str) -> BoxFuture<'_, Result<Vec<String>, MessagingError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// Which of `addresses` (normalised) an account of `district_id` holds.
     fn held_in(
         &self,
@@ -123,6 +128,22 @@ impl GrpcDirectory {
             identity,
             roster,
         })
+    }
+
+    /// One account's contact point.
+    async fn point(&self, id: String) -> Result<Option<idpb::ContactPoint>, MessagingError> {
+        let request = self
+            .authorised(idpb::GetContactPointsRequest {
+                account_ids: vec![id],
+            })
+            .await?;
+        let points =
+            idpb::identity_service_client::IdentityServiceClient::new(self.identity.clone())
+                .get_contact_points(request)
+                .await
+                .map_err(|s| unavailable("identity-svc", &s))?
+                .into_inner();
+        Ok(points.contact_points.into_iter().next())
     }
 
     /// identity-svc's channel.
@@ -211,23 +232,17 @@ impl Directory for GrpcDirectory {
         account_id: &str,
     ) -> BoxFuture<'_, Result<Option<String>, MessagingError>> {
         let id = account_id.to_string();
+        Box::pin(async move { Ok(self.point(id).await?.map(|p| p.district_id)) })
+    }
+
+    fn merged_into(&self, account_id: &str) -> BoxFuture<'_, Result<Vec<String>, MessagingError>> {
+        let id = account_id.to_string();
         Box::pin(async move {
-            let request = self
-                .authorised(idpb::GetContactPointsRequest {
-                    account_ids: vec![id],
-                })
-                .await?;
-            let points =
-                idpb::identity_service_client::IdentityServiceClient::new(self.identity.clone())
-                    .get_contact_points(request)
-                    .await
-                    .map_err(|s| unavailable("identity-svc", &s))?
-                    .into_inner();
-            Ok(points
-                .contact_points
-                .into_iter()
-                .next()
-                .map(|p| p.district_id))
+            Ok(self
+                .point(id)
+                .await?
+                .map(|p| p.merged_account_ids)
+                .unwrap_or_default())
         })
     }
 
@@ -302,6 +317,7 @@ impl Directory for GrpcDirectory {
                     language: p.preferred_language,
                     email: p.email.map(|c| c.value),
                     phone: p.mobile_phone.map(|c| c.value),
+                    merged_account_ids: p.merged_account_ids,
                 }));
             }
             Ok(out)

@@ -44,11 +44,14 @@ pub async fn page(
     super::access::account_or_staff(directory, caller, &query.account_id, &STAFF).await?;
     let page = super::paging::Page::new(query.page_size, &query.page_token, 50, 500)?;
     let (before, limit) = (page.after.clone(), page.limit());
+    // RO-8: a merged survivor's history holds the merged accounts' too.
+    let mut accounts = directory.merged_into(&query.account_id).await?;
+    accounts.push(query.account_id.clone());
     let mut rows = db
         .run(move |c| {
             history::page(
                 c,
-                &query.account_id,
+                &accounts,
                 query.channel,
                 query.include_system,
                 before.as_deref(),

@@ -128,6 +128,7 @@ pub async fn send_many(
                 language: m.language.clone(),
                 email: (m.channel == Channel::Email).then(|| m.address.clone()),
                 phone: (m.channel != Channel::Email).then(|| m.address.clone()),
+                merged_account_ids: Vec::new(),
             };
             let known = (m.channel, m.address.clone());
             let inputs = PlanInputs {

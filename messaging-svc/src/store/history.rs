@@ -27,7 +27,7 @@ pub struct HistoryRow {
 /// Newest first (delivery ids are time-ordered UUIDv7), after `before` if given.
 pub fn page(
     conn: &mut DbConn,
-    account_id: &str,
+    account_ids: &[String],
     channel: Option<&str>,
     include_system: bool,
     before: Option<&str>,
@@ -35,7 +35,9 @@ pub fn page(
 ) -> QueryResult<Vec<HistoryRow>> {
     let mut q = delivery_recipients::table
         .inner_join(deliveries::table.inner_join(communications::table))
-        .filter(delivery_recipients::account_id.eq(account_id))
+        .filter(delivery_recipients::account_id.eq_any(account_ids))
+        // A delivery that served two of the accounts is one entry.
+        .distinct()
         .select((
             deliveries::id,
             deliveries::communication_id,

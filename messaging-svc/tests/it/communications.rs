@@ -91,6 +91,7 @@ impl Directory for Smiths {
                     language: String::new(),
                     email: Some(email.to_string()),
                     phone: Some(phone.to_string()),
+                    merged_account_ids: Vec::new(),
                 })
             })
             .collect();

@@ -53,6 +53,7 @@ pub async fn sent(
             language: String::new(),
             email: (channel == Channel::Email).then(|| address.clone()),
             phone: (channel != Channel::Email).then(|| address.clone()),
+            merged_account_ids: Vec::new(),
         };
         let inputs = PlanInputs {
             channels: [channel].into_iter().collect(),

@@ -31,6 +31,7 @@ async fn two_processes_send_ten_thousand_deliveries_each_exactly_once() {
                     language: String::new(),
                     email: Some(format!("family{i}@example.org")),
                     phone: None,
+                    merged_account_ids: Vec::new(),
                 })
                 .collect();
             let inputs = PlanInputs {

@@ -51,6 +51,7 @@ async fn enqueue(db: &Db, id: &str, n: usize) -> usize {
                 if i % 5 == 4 { i - 1 } else { i }
             )),
             phone: None,
+            merged_account_ids: Vec::new(),
         })
         .collect();
     let inputs = PlanInputs {

@@ -85,12 +85,14 @@ fn smiths() -> Vec<Recipient> {
             language: String::new(),
             email: Some("smithparent@mail.com".into()),
             phone: Some("+19876543210".into()),
+            merged_account_ids: Vec::new(),
         },
         Recipient {
             account_id: "kevin".into(),
             language: String::new(),
             email: Some("smithparent@mail.com".into()),
             phone: Some("+11234567890".into()),
+            merged_account_ids: Vec::new(),
         },
     ]
 }

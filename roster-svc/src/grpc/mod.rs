@@ -2,6 +2,7 @@
 
 pub mod convert;
 mod convert_records;
+mod merges;
 mod organization;
 mod people;
 mod service;

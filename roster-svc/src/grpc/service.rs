@@ -942,6 +942,36 @@ impl pb::roster_service_server::RosterService for RosterApi {
             },
         )))
     }
+
+    async fn preview_guardian_merge(
+        &self,
+        request: Request<pb::MergeGuardiansRequest>,
+    ) -> Result<Response<pb::PreviewGuardianMergeResponse>, Status> {
+        let caller = principal(&request)?;
+        super::merges::preview_merge(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn merge_guardians(
+        &self,
+        request: Request<pb::MergeGuardiansRequest>,
+    ) -> Result<Response<pb::MergeGuardiansResponse>, Status> {
+        let caller = principal(&request)?;
+        super::merges::merge(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn undo_guardian_merge(
+        &self,
+        request: Request<pb::UndoGuardianMergeRequest>,
+    ) -> Result<Response<pb::UndoGuardianMergeResponse>, Status> {
+        let caller = principal(&request)?;
+        super::merges::undo(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
 }
 
 /// A file as a stream of messages: the first names its type and file name.

@@ -31,6 +31,27 @@ pub trait Accounts: Send + Sync + 'static {
         &self,
         request: idpb::SetContactManagedBySyncRequest,
     ) -> BoxFuture<'_, Result<idpb::SetContactManagedBySyncResponse, Status>>;
+    /// RO-8: what merging guardian accounts would do.
+    fn preview_merge(
+        &self,
+        _request: idpb::MergeAccountsRequest,
+    ) -> BoxFuture<'_, Result<idpb::PreviewAccountMergeResponse, Status>> {
+        Box::pin(async { Err(Status::unimplemented("merging is not available here")) })
+    }
+    /// RO-8: merge guardian accounts.
+    fn merge(
+        &self,
+        _request: idpb::MergeAccountsRequest,
+    ) -> BoxFuture<'_, Result<idpb::MergeAccountsResponse, Status>> {
+        Box::pin(async { Err(Status::unimplemented("merging is not available here")) })
+    }
+    /// RO-8: undo a merge.
+    fn undo_merge(
+        &self,
+        _request: idpb::UndoAccountMergeRequest,
+    ) -> BoxFuture<'_, Result<idpb::UndoAccountMergeResponse, Status>> {
+        Box::pin(async { Err(Status::unimplemented("merging is not available here")) })
+    }
 }
 
 /// messaging-svc's system messages.
@@ -111,6 +132,44 @@ impl Accounts for GrpcClients {
             Ok(self
                 .identity()
                 .set_contact_managed_by_sync(request)
+                .await?
+                .into_inner())
+        })
+    }
+
+    fn preview_merge(
+        &self,
+        request: idpb::MergeAccountsRequest,
+    ) -> BoxFuture<'_, Result<idpb::PreviewAccountMergeResponse, Status>> {
+        Box::pin(async move {
+            let request = self.tokens.request(request).await?;
+            Ok(self
+                .identity()
+                .preview_account_merge(request)
+                .await?
+                .into_inner())
+        })
+    }
+
+    fn merge(
+        &self,
+        request: idpb::MergeAccountsRequest,
+    ) -> BoxFuture<'_, Result<idpb::MergeAccountsResponse, Status>> {
+        Box::pin(async move {
+            let request = self.tokens.request(request).await?;
+            Ok(self.identity().merge_accounts(request).await?.into_inner())
+        })
+    }
+
+    fn undo_merge(
+        &self,
+        request: idpb::UndoAccountMergeRequest,
+    ) -> BoxFuture<'_, Result<idpb::UndoAccountMergeResponse, Status>> {
+        Box::pin(async move {
+            let request = self.tokens.request(request).await?;
+            Ok(self
+                .identity()
+                .undo_account_merge(request)
                 .await?
                 .into_inner())
         })

@@ -150,7 +150,18 @@ impl Report {
                     students_of.entry(guardian).or_default().push(student);
                 }
             }
-            let groups = group(&guardians, &students_of);
+            // Records merged into one account already are one guardian.
+            let groups = group(&guardians, &students_of)
+                .into_iter()
+                .filter(|g| {
+                    let mut accounts = g
+                        .members
+                        .iter()
+                        .map(|&i| guardians[i].account_id.as_deref());
+                    let first = accounts.next().flatten();
+                    first.is_none() || !accounts.all(|a| a == first)
+                })
+                .collect();
             let kinds = store::source_kinds(c, &district)?;
             let mut report = Report {
                 groups,

@@ -750,6 +750,10 @@ fn apply_result(
         row.account_id = Some(r.account_id.as_str().into());
         accounts.insert(w.person_id.clone(), r.account_id);
     }
+    // RO-8: the record's account was merged into another: it updates that one.
+    if !r.merged_into_name.is_empty() {
+        row.push_note(format!("merged into {}", r.merged_into_name));
+    }
     if row.action == Action::Unchanged && outcome == idpb::UpsertOutcome::Updated {
         row.action = Action::Updated;
         row.push_changed_fields(r.changed_fields.iter().cloned());

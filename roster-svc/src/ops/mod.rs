@@ -13,6 +13,7 @@ pub mod districts;
 pub mod duplicates;
 pub mod engine;
 pub mod guardians;
+pub mod merges;
 pub mod reach;
 pub mod runner;
 pub mod runs;

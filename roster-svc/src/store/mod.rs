@@ -5,6 +5,7 @@ pub mod classes;
 pub mod districts;
 pub mod duplicates;
 pub mod invitations;
+pub mod merges;
 pub mod orgs;
 pub mod people;
 pub mod query;

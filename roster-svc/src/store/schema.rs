@@ -126,6 +126,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    guardian_merges (merge_id, person_id) {
+        merge_id -> Text,
+        person_id -> Text,
+        previous_account_id -> Text,
+    }
+}
+
+diesel::table! {
     guardian_links (guardian_id, student_id) {
         guardian_id -> Text,
         student_id -> Text,

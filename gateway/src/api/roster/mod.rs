@@ -6,6 +6,7 @@ pub use super::{download, params};
 pub mod bundle_form;
 pub mod duplicates;
 pub mod enums;
+pub mod merges;
 pub mod run_view;
 pub mod runs;
 pub mod source_input;
@@ -48,13 +49,16 @@ pub fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::result))
         .routes(routes!(duplicates::list))
         .routes(routes!(duplicates::download_csv))
+        .routes(routes!(merges::preview))
+        .routes(routes!(merges::merge))
+        .routes(routes!(merges::undo))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
 
-    const PATHS: [&str; 13] = [
+    const PATHS: [&str; 16] = [
         "/sync-sources",
         "/sync-sources/{sourceId}",
         "/sync-sources/{sourceId}/runs",
@@ -68,6 +72,9 @@ mod tests {
         "/guardian-uploads/{uploadId}/result",
         "/duplicate-guardians",
         "/duplicate-guardians/download",
+        "/guardian-merges/preview",
+        "/guardian-merges",
+        "/guardian-merges/{mergeId}/undo",
     ];
 
     #[test]

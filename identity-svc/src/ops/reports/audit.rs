@@ -65,7 +65,7 @@ audit_kinds! {
     RoleChanged = "role_changed", "role changed";
     StatusChanged = "status_changed" | "account_deactivated", "account status changed";
     AddressStatusReset = "status_reset", "address status reset";
-    AccountsMerged = "accounts_merged", "accounts merged";
+    AccountsMerged = "accounts_merged" | "merge_undone", "accounts merged (or a merge undone)";
     ServiceTokenIssued = "service_token_issued", "service token issued";
 }
 
