@@ -18,7 +18,8 @@ use crate::{
 
 type Answer<T> = Result<Response<T>, Status>;
 
-fn request_of(r: pb::MergeAccountsRequest) -> MergeRequest {
+fn request_of(r: Option<pb::AccountMerge>) -> MergeRequest {
+    let r = r.unwrap_or_default();
     let choices: BTreeMap<CredentialKind, String> = [
         (CredentialKind::Email, r.email),
         (CredentialKind::MobilePhone, r.mobile_phone),
@@ -77,10 +78,10 @@ fn preview(p: MergePlan) -> pb::MergePreview {
 
 pub(super) async fn preview_account_merge(
     ctx: &Ctx,
-    request: Request<pb::MergeAccountsRequest>,
+    request: Request<pb::PreviewAccountMergeRequest>,
 ) -> Answer<pb::PreviewAccountMergeResponse> {
     let caller = principal(&request)?;
-    let plan = merge::preview(ctx, &caller, request_of(request.into_inner())).await?;
+    let plan = merge::preview(ctx, &caller, request_of(request.into_inner().merge)).await?;
     Ok(Response::new(pb::PreviewAccountMergeResponse {
         preview: Some(preview(plan)),
     }))
@@ -92,7 +93,7 @@ pub(super) async fn merge_accounts(
 ) -> Answer<pb::MergeAccountsResponse> {
     let caller = principal(&request)?;
     let client = homeroom_platform::forwarded::client_address(&request);
-    let merged = merge::merge(ctx, &caller, request_of(request.into_inner()), client).await?;
+    let merged = merge::merge(ctx, &caller, request_of(request.into_inner().merge), client).await?;
     Ok(Response::new(pb::MergeAccountsResponse {
         merge_id: merged.merge_id,
         preview: Some(preview(merged.plan)),

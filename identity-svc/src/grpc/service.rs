@@ -671,7 +671,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
 
     async fn preview_account_merge(
         &self,
-        request: Request<pb::MergeAccountsRequest>,
+        request: Request<pb::PreviewAccountMergeRequest>,
     ) -> Answer<pb::PreviewAccountMergeResponse> {
         super::merges::preview_account_merge(&self.ctx, request).await
     }

@@ -9,8 +9,8 @@ use crate::ops::{
     merges::{self, Outcome},
 };
 
-fn identity_request(r: pb::MergeGuardiansRequest) -> idpb::MergeAccountsRequest {
-    idpb::MergeAccountsRequest {
+fn identity_request(r: pb::GuardianMerge) -> idpb::AccountMerge {
+    idpb::AccountMerge {
         district_id: r.district_id,
         survivor_account_id: r.survivor_account_id,
         merged_account_ids: r.merged_account_ids,
@@ -21,13 +21,13 @@ fn identity_request(r: pb::MergeGuardiansRequest) -> idpb::MergeAccountsRequest 
     }
 }
 
-fn required(r: &pb::MergeGuardiansRequest) -> Result<(), Status> {
-    if r.district_id.is_empty() || r.survivor_account_id.is_empty() {
-        return Err(Status::invalid_argument(
-            "district_id and survivor_account_id are required",
-        ));
+fn required(r: Option<pb::GuardianMerge>) -> Result<pb::GuardianMerge, Status> {
+    match r {
+        Some(r) if !r.district_id.is_empty() && !r.survivor_account_id.is_empty() => Ok(r),
+        _ => Err(Status::invalid_argument(
+            "merge.district_id and merge.survivor_account_id are required",
+        )),
     }
-    Ok(())
 }
 
 fn kind(k: i32) -> &'static str {
@@ -97,9 +97,9 @@ fn preview(o: &Outcome) -> pb::GuardianMergePreview {
 pub async fn preview_merge(
     ctx: &Ctx,
     caller: &Principal,
-    r: pb::MergeGuardiansRequest,
+    r: pb::PreviewGuardianMergeRequest,
 ) -> Result<pb::PreviewGuardianMergeResponse, Status> {
-    required(&r)?;
+    let r = required(r.merge)?;
     let outcome = merges::preview(ctx, caller, identity_request(r)).await?;
     Ok(pb::PreviewGuardianMergeResponse {
         preview: Some(preview(&outcome)),
@@ -112,7 +112,7 @@ pub async fn merge(
     caller: &Principal,
     r: pb::MergeGuardiansRequest,
 ) -> Result<pb::MergeGuardiansResponse, Status> {
-    required(&r)?;
+    let r = required(r.merge)?;
     let outcome = merges::merge(ctx, caller, identity_request(r)).await?;
     Ok(pb::MergeGuardiansResponse {
         preview: Some(preview(&outcome)),

@@ -945,7 +945,7 @@ impl pb::roster_service_server::RosterService for RosterApi {
 
     async fn preview_guardian_merge(
         &self,
-        request: Request<pb::MergeGuardiansRequest>,
+        request: Request<pb::PreviewGuardianMergeRequest>,
     ) -> Result<Response<pb::PreviewGuardianMergeResponse>, Status> {
         let caller = principal(&request)?;
         super::merges::preview_merge(&self.ctx, &caller, request.into_inner())

@@ -34,7 +34,7 @@ pub trait Accounts: Send + Sync + 'static {
     /// RO-8: what merging guardian accounts would do.
     fn preview_merge(
         &self,
-        _request: idpb::MergeAccountsRequest,
+        _request: idpb::PreviewAccountMergeRequest,
     ) -> BoxFuture<'_, Result<idpb::PreviewAccountMergeResponse, Status>> {
         Box::pin(async { Err(Status::unimplemented("merging is not available here")) })
     }
@@ -139,7 +139,7 @@ impl Accounts for GrpcClients {
 
     fn preview_merge(
         &self,
-        request: idpb::MergeAccountsRequest,
+        request: idpb::PreviewAccountMergeRequest,
     ) -> BoxFuture<'_, Result<idpb::PreviewAccountMergeResponse, Status>> {
         Box::pin(async move {
             let request = self.tokens.request(request).await?;

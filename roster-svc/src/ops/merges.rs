@@ -65,10 +65,14 @@ fn refused(status: tonic::Status) -> RosterError {
 pub async fn preview(
     ctx: &Ctx,
     caller: &Principal,
-    mut request: idpb::MergeAccountsRequest,
+    mut merge: idpb::AccountMerge,
 ) -> Result<Outcome, RosterError> {
-    request.on_behalf_of_account_id = allowed(caller, &request.district_id)?;
-    let answer = ctx.accounts.preview_merge(request).await.map_err(refused)?;
+    merge.on_behalf_of_account_id = allowed(caller, &merge.district_id)?;
+    let answer = ctx
+        .accounts
+        .preview_merge(idpb::PreviewAccountMergeRequest { merge: Some(merge) })
+        .await
+        .map_err(refused)?;
     let preview = answer.preview.unwrap_or_default();
     outcome(ctx, String::new(), preview, false, None).await
 }
@@ -77,11 +81,15 @@ pub async fn preview(
 pub async fn merge(
     ctx: &Ctx,
     caller: &Principal,
-    mut request: idpb::MergeAccountsRequest,
+    mut merge: idpb::AccountMerge,
 ) -> Result<Outcome, RosterError> {
-    request.on_behalf_of_account_id = allowed(caller, &request.district_id)?;
-    let district = request.district_id.clone();
-    let answer = ctx.accounts.merge(request).await.map_err(refused)?;
+    merge.on_behalf_of_account_id = allowed(caller, &merge.district_id)?;
+    let district = merge.district_id.clone();
+    let answer = ctx
+        .accounts
+        .merge(idpb::MergeAccountsRequest { merge: Some(merge) })
+        .await
+        .map_err(refused)?;
     let preview = answer.preview.unwrap_or_default();
     let survivor = preview
         .survivor

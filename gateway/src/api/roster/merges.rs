@@ -167,8 +167,8 @@ impl From<pb::GuardianMergePreview> for MergePreviewView {
     }
 }
 
-fn request(body: MergeBody) -> Result<pb::MergeGuardiansRequest, ApiError> {
-    Ok(pb::MergeGuardiansRequest {
+fn request(body: MergeBody) -> Result<pb::GuardianMerge, ApiError> {
+    Ok(pb::GuardianMerge {
         district_id: id("districtId", &body.district_id)?,
         survivor_account_id: id("survivorAccountId", &body.survivor_account_id)?,
         merged_account_ids: body
@@ -203,7 +203,9 @@ pub async fn preview(
     let body: MergeBody = params::body(body)?;
     let answer = state
         .roster()
-        .preview_guardian_merge(caller.request(request(body)?))
+        .preview_guardian_merge(caller.request(pb::PreviewGuardianMergeRequest {
+            merge: Some(request(body)?),
+        }))
         .await?
         .into_inner();
     Ok(Json(answer.preview.unwrap_or_default().into()))
@@ -232,7 +234,9 @@ pub async fn merge(
     let body: MergeBody = params::body(body)?;
     let answer = state
         .roster()
-        .merge_guardians(caller.request(request(body)?))
+        .merge_guardians(caller.request(pb::MergeGuardiansRequest {
+            merge: Some(request(body)?),
+        }))
         .await?
         .into_inner();
     let status = if answer.replayed {
