@@ -6,9 +6,10 @@
 #     --build-arg VERSION=1.2.3 --build-arg REVISION="$(git rev-parse HEAD)" \
 #     -t ghcr.io/<org>/homeroom:1.2.3 --push .
 #
-# The build needs nothing but the Rust toolchain: SQLite and libpq are
+# The build needs nothing but the Rust toolchain (plus perl and make for
+# OpenSSL's build): SQLite and libpq, and the OpenSSL libpq's TLS uses, are
 # compiled from bundled sources (the toolchain image's gcc), the .proto files
-# by protox, and TLS is rustls. Dependencies are compiled in their own layer
+# by protox; every other TLS connection is rustls. Dependencies are compiled in their own layer
 # (cargo-chef), so a change to the project's sources rebuilds only its crates.
 
 # Builder and runtime must be the same Debian release (the binary links the
@@ -21,6 +22,11 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
 # --- the toolchain with cargo-chef ------------------------------------------
 FROM ${RUST_IMAGE} AS chef
+# OpenSSL's build (openssl-src, for libpq's TLS) runs perl's Configure and make.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends perl make \
+    && rm -rf /var/lib/apt/lists/*
 RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /build
 

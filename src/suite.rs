@@ -10,8 +10,9 @@
 //! `HOMEROOM_DATA_DIR`, default `./data`; `DATABASE_URL` is not used, it would
 //! put the three in one database), how they reach each other, and one service
 //! secret (`HOMEROOM_SERVICE_SECRET`, random per run when unset). Defaults the
-//! suite sets when their variable is unset: the outbox
-//! (`HOMEROOM_OUTBOX_DIR`) is `<data dir>/outbox`, the import root
+//! suite sets when their variable is unset: channels without a provider write
+//! to the outbox (`HOMEROOM_DELIVERY=outbox`), which is
+//! (`HOMEROOM_OUTBOX_DIR`) `<data dir>/outbox`, the import root
 //! (`HOMEROOM_IMPORT_ROOT`) `<data dir>/imports`. `HOMEROOM_DEMO_STUDENTS`
 //! (500) is the size of the demo district a fresh suite loads (0 for none).
 //! Port 0 picks free ports.
@@ -98,6 +99,10 @@ impl SuiteConfig {
             messaging_svc::config::DEFAULT_PORT,
         )?;
         messaging.service_secret = Some(service_secret.clone());
+        // One box on a laptop: a channel without a provider writes files.
+        if env.get("DELIVERY").is_none() {
+            messaging.delivery = messaging_svc::config::Delivery::Outbox;
+        }
         if env.get("OUTBOX_DIR").is_none() {
             messaging.outbox_dir = data_dir.join("outbox");
         }

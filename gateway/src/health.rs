@@ -1,5 +1,9 @@
-//! `GET /healthz` (the gateway itself) and `GET /readyz` (every upstream SERVING
-//! over gRPC health).
+//! `GET /healthz` (the gateway itself) and `GET /readyz` (the gateway can
+//! serve: at least one upstream SERVING over gRPC health).
+//!
+//! One service down does not take the gateway out of its load balancer:
+//! routes of that service answer 503 with a clear message while the others
+//! keep working, and `/readyz` says `degraded` and names who is down.
 
 use std::time::Duration;
 
@@ -14,7 +18,7 @@ use crate::{app::AppState, upstream::Upstream};
 /// Body of `/healthz` and `/readyz`.
 #[derive(Debug, Serialize)]
 pub struct HealthBody {
-    /// `ok` or `unavailable`.
+    /// `ok`, `degraded` (some upstream down) or `unavailable` (all down).
     pub status: &'static str,
     /// Per upstream: `SERVING`, `NOT_SERVING`, `UNREACHABLE`… (readiness only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -38,18 +42,18 @@ pub async fn healthz() -> Json<HealthBody> {
     })
 }
 
-/// 200 when every upstream answers SERVING, else 503 naming who is not.
+/// 200 `ok` when every upstream answers SERVING, 200 `degraded` naming who
+/// does not when some do, 503 `unavailable` when none does.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<HealthBody>) {
     let timeout = state.config.upstream_timeout;
     let checks = state.upstreams.all().map(|u| check(u.clone(), timeout));
     let upstreams: Vec<UpstreamHealth> = futures::future::join_all(checks).await;
-    let ready = upstreams.iter().all(|u| u.status == "SERVING");
-    let code = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let serving = upstreams.iter().filter(|u| u.status == "SERVING").count();
+    let (code, status) = match serving {
+        0 => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        n if n == upstreams.len() => (StatusCode::OK, "ok"),
+        _ => (StatusCode::OK, "degraded"),
     };
-    let status = if ready { "ok" } else { "unavailable" };
     (code, Json(HealthBody { status, upstreams }))
 }
 

@@ -52,6 +52,7 @@ impl App {
         listener: tokio::net::TcpListener,
         config: Config,
     ) -> anyhow::Result<App> {
+        config.check_delivery()?;
         let db = Db::new(&config.service.database)?;
         let (email, phone) = providers(&config)?;
         let workers = (0..config.workers)
@@ -105,12 +106,18 @@ impl App {
     /// while the server drains.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
+        // Workers start once migrations ran and the service serves.
+        let started = self.host.started();
         let mut workers: Vec<_> = self
             .workers
             .into_iter()
-            .map(|w| tokio::spawn(w.run_until(stop.clone())))
+            .map(|w| {
+                let work = w.run_until(stop.clone());
+                tokio::spawn(started.clone().then(stop.clone(), work))
+            })
             .collect();
-        workers.push(tokio::spawn(self.audit.run_until(stop.clone())));
+        let audit = self.audit.run_until(stop.clone());
+        workers.push(tokio::spawn(started.then(stop.clone(), audit)));
         let served = self.host.run_until(shutdown).await;
         stop.cancel();
         for w in workers {
@@ -120,7 +127,7 @@ impl App {
     }
 }
 
-/// The configured providers: SMTP and Twilio when set, else the outbox.
+/// The configured providers: SMTP and Twilio when set, else (when chosen) the outbox.
 fn providers(config: &Config) -> anyhow::Result<(Arc<dyn EmailProvider>, Arc<dyn PhoneProvider>)> {
     let email: Arc<dyn EmailProvider> = match &config.smtp {
         Some(smtp) => Arc::new(SmtpProvider::new(smtp.clone())?),

@@ -13,8 +13,14 @@
 //!   (contact points, audit events); unset, communications cannot be planned
 //!   and Reset Status audit events wait in the outbox
 //! - `HOMEROOM_WORKERS` (default 2): delivery workers in this process
-//! - `HOMEROOM_OUTBOX_DIR` (default `data/outbox`): without SMTP, email is
-//!   written there as `.eml` files; without Twilio, SMS and calls go to `sms.jsonl`
+//! - `HOMEROOM_DELIVERY`: `outbox` lets a channel without a provider write to
+//!   the outbox folder. Unset, `homeroom serve messaging` refuses to start
+//!   unless both SMTP and Twilio are configured, so production never drops
+//!   mail into a folder silently (the all-in-one `homeroom run` defaults to
+//!   `outbox`)
+//! - `HOMEROOM_OUTBOX_DIR` (default `data/outbox`): with the outbox chosen,
+//!   email without SMTP is written there as `.eml` files (one per attempt);
+//!   SMS and calls without Twilio go to `sms.jsonl`
 //! - `HOMEROOM_EMAIL_FROM` (default `no-reply@homeroom.local`), `HOMEROOM_EMAIL_FROM_NAME` (default `Homeroom`)
 //! - `HOMEROOM_SMTP_HOST` (enables SMTP), `HOMEROOM_SMTP_PORT`, `HOMEROOM_SMTP_TLS`
 //!   (`none`, `starttls`, `tls`; default `starttls`), `HOMEROOM_SMTP_USERNAME`, `HOMEROOM_SMTP_PASSWORD`
@@ -57,6 +63,32 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     /// Twilio, when configured.
     pub twilio: Option<TwilioSettings>,
+    /// Whether a channel without a provider may write to the outbox.
+    pub delivery: Delivery,
+}
+
+/// What a channel without a configured provider does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// It writes to the outbox folder (`HOMEROOM_DELIVERY=outbox`).
+    Outbox,
+    /// Every channel needs its provider; the service refuses to start without.
+    ProvidersRequired,
+}
+
+impl std::str::FromStr for Delivery {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Delivery, String> {
+        match s {
+            "outbox" => Ok(Delivery::Outbox),
+            "providers" => Ok(Delivery::ProvidersRequired),
+            other => Err(format!(
+                "{other:?} is not a delivery mode: use outbox (files in HOMEROOM_OUTBOX_DIR) \
+                 or providers (SMTP and Twilio required)"
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -72,7 +104,33 @@ impl Config {
             email_from: ("no-reply@homeroom.local".into(), "Homeroom".into()),
             smtp: None,
             twilio: None,
+            delivery: Delivery::Outbox,
         }
+    }
+
+    /// Refuses a configuration whose channels would fall back to the outbox
+    /// without the outbox having been chosen, naming what to set.
+    pub fn check_delivery(&self) -> anyhow::Result<()> {
+        if self.delivery == Delivery::Outbox {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        if self.smtp.is_none() {
+            missing.push("email has no SMTP server (set HOMEROOM_SMTP_HOST and its settings)");
+        }
+        if self.twilio.is_none() {
+            missing.push(
+                "SMS and voice have no Twilio account (set HOMEROOM_TWILIO_ACCOUNT_SID, \
+                 HOMEROOM_TWILIO_AUTH_TOKEN and HOMEROOM_TWILIO_FROM)",
+            );
+        }
+        anyhow::ensure!(
+            missing.is_empty(),
+            "messaging-svc will not start: {}. To write those messages to files in \
+             HOMEROOM_OUTBOX_DIR instead (nothing is sent), set HOMEROOM_DELIVERY=outbox.",
+            missing.join("; ")
+        );
+        Ok(())
     }
 
     /// Reads the environment over the defaults.
@@ -127,6 +185,7 @@ impl Config {
             email_from,
             smtp,
             twilio,
+            delivery: env.parse_or("DELIVERY", Delivery::ProvidersRequired)?,
         })
     }
 }

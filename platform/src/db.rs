@@ -374,8 +374,11 @@ struct Manager {
     backend: Backend,
 }
 
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+/// The busy timeout comes first: switching to WAL takes a lock, and
+/// connections opened at once (a pool filling up at start) would otherwise
+/// fail with "database is locked" instead of waiting their turn.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 impl ManageConnection for Manager {
     type Connection = DbConn;

@@ -2,10 +2,18 @@
 //! ran and the database answers, NOT_SERVING again on shutdown), reflection,
 //! request spans, token verification, connection recycling and a bounded drain.
 
-use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::pin,
+    sync::Arc,
+    task::{Context as TaskContext, Poll},
+    time::Duration,
+};
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use futures::future::{Either, Ready, ready};
+use tokio::{net::TcpListener, sync::watch};
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{service::Routes, transport::Server};
@@ -41,6 +49,30 @@ pub struct GrpcHost {
     db: Db,
     spec: ServiceSpec,
     health: HealthReporter,
+    started: watch::Sender<bool>,
+}
+
+/// Resolves once a host has run its migrations and reported SERVING: a
+/// service's own workers wait for it, so none touches a table before it
+/// exists.
+#[derive(Debug, Clone)]
+pub struct Started(watch::Receiver<bool>);
+
+impl Started {
+    /// Waits for the first SERVING (returns at once if it came already, or
+    /// if the host stopped before it came: the caller's stop signal decides
+    /// then).
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|started| *started).await;
+    }
+
+    /// Runs `work` once the host started, or nothing if `stop` comes first.
+    pub async fn then<F: Future<Output = ()>>(self, stop: CancellationToken, work: F) {
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = self.wait() => work.await,
+        }
+    }
 }
 
 impl GrpcHost {
@@ -85,12 +117,18 @@ impl GrpcHost {
             db,
             spec,
             health,
+            started: watch::Sender::new(false),
         })
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// Resolves once migrations ran and the service reports SERVING.
+    pub fn started(&self) -> Started {
+        Started(self.started.subscribe())
     }
 
     /// Serves until `shutdown` resolves, then reports NOT_SERVING and drains
@@ -102,8 +140,10 @@ impl GrpcHost {
             db,
             spec,
             health,
+            started,
         } = self;
         let name = settings.name;
+        let gate = StartGateLayer(started.subscribe());
 
         let stop_serving = CancellationToken::new();
         let stop_checks = CancellationToken::new();
@@ -114,10 +154,12 @@ impl GrpcHost {
             health.clone(),
             spec.names.clone(),
             stop_checks.clone(),
+            started,
         ));
         let server = Server::builder()
             .max_connection_age(settings.max_connection_age)
             .trace_fn(request_span)
+            .layer(gate)
             .layer(tower::util::option_layer(spec.verifier.map(AuthLayer::new)))
             .add_routes(spec.routes)
             .serve_with_incoming_shutdown(
@@ -223,6 +265,7 @@ async fn readiness(
     health: HealthReporter,
     names: Vec<&'static str>,
     stop: CancellationToken,
+    started: watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     let set_all = |status: ServingStatus| {
         let health = health.clone();
@@ -247,6 +290,7 @@ async fn readiness(
         tracing::info!(ran, backend = %db.backend(), "migrations applied");
     }
     set_all(ServingStatus::Serving).await;
+    started.send_replace(true);
     tracing::info!("serving");
     let mut serving = true;
     loop {
@@ -265,5 +309,54 @@ async fn readiness(
                 set_all(ServingStatus::NotServing).await;
             }
         }
+    }
+}
+
+/// Answers UNAVAILABLE to every call but health and reflection until the
+/// service started: a call that reached the database before its migrations
+/// ran would fail on a missing table and be logged as an internal error;
+/// UNAVAILABLE is what callers already retry.
+#[derive(Debug, Clone)]
+struct StartGateLayer(watch::Receiver<bool>);
+
+impl<S> tower::Layer<S> for StartGateLayer {
+    type Service = StartGate<S>;
+
+    fn layer(&self, inner: S) -> StartGate<S> {
+        StartGate {
+            inner,
+            started: self.0.clone(),
+        }
+    }
+}
+
+/// The service [`StartGateLayer`] wraps around.
+#[derive(Debug, Clone)]
+struct StartGate<S> {
+    inner: S,
+    started: watch::Receiver<bool>,
+}
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for StartGate<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<S::Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        if *self.started.borrow() || request.uri().path().starts_with("/grpc.") {
+            return Either::Right(self.inner.call(request));
+        }
+        let status = tonic::Status::unavailable(
+            "the service is starting (running its migrations); try again shortly",
+        );
+        Either::Left(ready(Ok(status.into_http())))
     }
 }

@@ -355,18 +355,20 @@ impl TestSigner {
 /// Starts a service binary on a free port with a fresh database, waits until
 /// it reports SERVING (for `service` and overall), and checks that reflection
 /// lists `service` and the health service. Fails with what went wrong.
-pub async fn assert_binary_serves(program: &str, name: &str, service: &str) -> anyhow::Result<()> {
+/// `extra` adds variables the service needs (messaging-svc's delivery mode).
+pub async fn assert_binary_serves(
+    program: &str,
+    name: &str,
+    service: &str,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<()> {
     let test_db = TestDb::empty().await?;
-    let process = ServiceProcess::spawn(
-        program,
-        &[],
-        &[
-            ("HOMEROOM_LISTEN_ADDR", "127.0.0.1:0"),
-            ("DATABASE_URL", test_db.url.as_str()),
-        ],
-        &[name],
-    )
-    .await?;
+    let mut env = vec![
+        ("HOMEROOM_LISTEN_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", test_db.url.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    let process = ServiceProcess::spawn(program, &[], &env, &[name]).await?;
     let addr = process.addr(name)?;
     wait_serving(addr, service, Duration::from_secs(30)).await?;
     wait_serving(addr, "", Duration::from_secs(5)).await?;

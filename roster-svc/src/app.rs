@@ -100,12 +100,18 @@ impl App {
     /// finishes (its lease covers it if the process dies first).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
+        // Runners and the scheduler start once migrations ran and the service serves.
+        let started = self.host.started();
         let mut runners: Vec<_> = self
             .runners
             .into_iter()
-            .map(|r| tokio::spawn(r.run_until(stop.clone())))
+            .map(|r| {
+                let work = r.run_until(stop.clone());
+                tokio::spawn(started.clone().then(stop.clone(), work))
+            })
             .collect();
-        runners.push(tokio::spawn(self.scheduler.run_until(stop.clone())));
+        let scheduler = self.scheduler.run_until(stop.clone());
+        runners.push(tokio::spawn(started.then(stop.clone(), scheduler)));
         let served = self.host.run_until(shutdown).await;
         stop.cancel();
         for r in runners {

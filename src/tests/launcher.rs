@@ -451,3 +451,52 @@ async fn the_all_in_one_sends_through_the_configured_smtp_server_and_twilio() {
         "nothing goes to the outbox: {written:?}"
     );
 }
+
+#[tokio::test]
+async fn a_fresh_suite_starts_without_errors_workers_wait_for_migrations() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("suite.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .envs([
+            ("HOMEROOM_DATA_DIR", data.path().join("data").to_str().unwrap()),
+            ("HOMEROOM_IDENTITY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_ROSTER_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_MESSAGING_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_GATEWAY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_DEMO_STUDENTS", "20"),
+            ("HOMEROOM_DRAIN_SECONDS", "5"),
+            ("HOMEROOM_LOG_LEVEL", "info"),
+        ])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let read = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    while !read().contains("demo district loaded") {
+        assert!(
+            Instant::now() < deadline,
+            "the demo district never loaded:\n{}",
+            read()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A moment for every worker's first round.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let log = read();
+    for bad in ["no such table", "database is locked", "ERROR"] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
+        assert!(lines.is_empty(), "{bad}:\n{}", lines.join("\n"));
+    }
+}

@@ -113,7 +113,31 @@ async fn a_forwarded_header_from_an_untrusted_peer_is_ignored_and_the_wait_is_sa
     let (stack, admin) = stack_with_dana().await;
     // No trusted proxies: every caller is its TCP peer, whatever it claims.
     let attacker = Api::from_address(&stack, ip("127.0.0.2"));
-    guess(&attacker, 40, |i| Some(format!("198.51.100.{}", i + 1))).await;
+    // Until the address must wait long enough that the next request surely
+    // lands inside the wait (a slow machine must not let it expire first).
+    let mut i = 0;
+    loop {
+        let answer = attacker
+            .http
+            .post(format!("{}/auth/login", attacker.base))
+            .header("x-forwarded-for", format!("198.51.100.{}", i % 200 + 1))
+            .json(&json!({"identifier": format!("nobody{i}@example.org"), "password": "guess"}))
+            .send()
+            .await
+            .unwrap();
+        let wait = answer
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        match (answer.status().as_u16(), wait) {
+            (429, Some(w)) if w >= 4 => break,
+            // A short wait: let it pass, so the next failure counts.
+            (429, Some(w)) => tokio::time::sleep(std::time::Duration::from_secs(w)).await,
+            (status, _) => assert_eq!(status, 401, "guess {i}"),
+        }
+        i += 1;
+        assert!(i < 100, "guessing from one address was never slowed down");
+    }
     let answer = attacker
         .http
         .post(format!("{}/auth/login", attacker.base))

@@ -100,9 +100,12 @@ impl ApiError {
 impl From<tonic::Status> for ApiError {
     fn from(status: tonic::Status) -> ApiError {
         // The services' messages are written for people and never carry
-        // internals; an unreachable upstream says so plainly.
+        // internals; an unreachable upstream (the transport's own error,
+        // "tcp connect error" and the like) says so plainly.
+        let from_transport =
+            status.message().is_empty() || std::error::Error::source(&status).is_some();
         let message = match status.code() {
-            tonic::Code::Unavailable if status.message().is_empty() => {
+            tonic::Code::Unavailable if from_transport => {
                 "the service is unavailable; try again shortly".to_string()
             }
             _ => status.message().to_string(),

@@ -9,6 +9,7 @@ async fn the_binary_reaches_serving_and_lists_its_service_by_reflection() {
         env!("CARGO_BIN_EXE_identity-svc"),
         "identity",
         pb::SERVICE_NAME,
+        &[],
     )
     .await
     .unwrap();

@@ -74,6 +74,7 @@ async fn two_processes_send_ten_thousand_deliveries_each_exactly_once() {
                     ("HOMEROOM_LISTEN_ADDR", "127.0.0.1:0"),
                     ("DATABASE_URL", test_db.url.as_str()),
                     ("HOMEROOM_OUTBOX_DIR", dir.as_str()),
+                    ("HOMEROOM_DELIVERY", "outbox"),
                     ("HOMEROOM_WORKERS", "3"),
                     ("HOMEROOM_LOG_LEVEL", "warn"),
                 ],

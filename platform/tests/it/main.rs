@@ -4,3 +4,4 @@
 
 mod auth;
 mod db;
+mod pg_tls;
