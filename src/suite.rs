@@ -49,6 +49,9 @@ pub struct SuiteConfig {
     pub messaging: messaging_svc::config::Config,
     /// The gateway's settings, as `homeroom serve gateway` reads them.
     pub gateway: gateway::config::Config,
+    /// One `/metrics` endpoint for the four components
+    /// (`HOMEROOM_METRICS_ADDR`, default off).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl SuiteConfig {
@@ -72,6 +75,8 @@ impl SuiteConfig {
         let service = |name: &'static str, addr_var: &str, port: u16| {
             let mut s = ServiceSettings::from_env(env, name, loopback(port))?;
             s.listen_addr = env.parse_or(addr_var, loopback(port))?;
+            // One process, one metrics endpoint: the suite's.
+            s.metrics_addr = None;
             s.database.url = data_dir
                 .join(format!("{name}.db"))
                 .to_string_lossy()
@@ -110,8 +115,10 @@ impl SuiteConfig {
         gateway.listen_addr =
             env.parse_or("GATEWAY_ADDR", loopback(gateway::config::DEFAULT_PORT))?;
         gateway.drain_timeout = drain_timeout;
+        gateway.metrics_addr = None;
         gateway.service_secret = Some(service_secret.clone());
         Ok(SuiteConfig {
+            metrics_addr: homeroom_platform::config::metrics_addr(env)?,
             demo_students: env.parse_or("DEMO_STUDENTS", 500)?,
             data_dir,
             drain_timeout,
@@ -126,6 +133,7 @@ impl SuiteConfig {
 
 /// The four components, bound and ready to run.
 pub struct Suite {
+    metrics: Option<homeroom_platform::metrics::MetricsServer>,
     identity: identity_svc::app::App,
     roster: roster_svc::app::App,
     messaging: messaging_svc::app::App,
@@ -150,6 +158,10 @@ impl Suite {
     /// a `<name> listening on <addr>` line for each.
     pub async fn start(config: SuiteConfig) -> anyhow::Result<Suite> {
         let gateway_public = config.gateway.public_url.clone();
+        let metrics = match config.metrics_addr {
+            Some(addr) => Some(homeroom_platform::metrics::MetricsServer::bind(addr).await?),
+            None => None,
+        };
         let SuiteConfig {
             identity: identity_config,
             roster: roster_config,
@@ -208,7 +220,11 @@ impl Suite {
         )
         .await?;
 
+        if let Some(m) = &metrics {
+            announce("metrics", format!("http://{}", m.local_addr()?));
+        }
         let suite = Suite {
+            metrics,
             identity,
             roster,
             messaging,
@@ -237,6 +253,9 @@ impl Suite {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        if let Some(metrics) = self.metrics {
+            tasks.spawn(metrics.run_until(stop.clone()));
+        }
         tasks.spawn(self.identity.run_until(stop.clone().cancelled_owned()));
         tasks.spawn(self.roster.run_until(stop.clone().cancelled_owned()));
         tasks.spawn(self.messaging.run_until(stop.clone().cancelled_owned()));

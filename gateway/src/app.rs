@@ -105,6 +105,9 @@ impl App {
     ) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         let stopped = stop.clone();
+        let metrics_stop = CancellationToken::new();
+        let _metrics_guard = metrics_stop.clone().drop_guard();
+        homeroom_platform::metrics::spawn_if(self.config.metrics_addr, metrics_stop).await?;
         let server = axum::serve(
             self.listener,
             self.router
@@ -246,6 +249,7 @@ pub fn router(state: AppState) -> Router {
             crate::client_ip::decide,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(axum::middleware::from_fn(crate::observe::observe))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

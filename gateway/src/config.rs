@@ -37,6 +37,8 @@ pub const DEFAULT_PORT: u16 = 8080;
 pub struct Config {
     /// HTTP listen address.
     pub listen_addr: SocketAddr,
+    /// Where Prometheus scrapes `/metrics` (`HOMEROOM_METRICS_ADDR`; unset: off).
+    pub metrics_addr: Option<SocketAddr>,
     /// identity-svc gRPC URL.
     pub identity_url: String,
     /// roster-svc gRPC URL.
@@ -76,6 +78,7 @@ impl Config {
     pub fn defaults() -> Config {
         Config {
             listen_addr: loopback(DEFAULT_PORT),
+            metrics_addr: None,
             identity_url: "http://127.0.0.1:50051".into(),
             roster_url: "http://127.0.0.1:50052".into(),
             messaging_url: "http://127.0.0.1:50053".into(),
@@ -100,6 +103,7 @@ impl Config {
         let d = Config::defaults();
         Ok(Config {
             listen_addr: env.parse_or("LISTEN_ADDR", d.listen_addr)?,
+            metrics_addr: homeroom_platform::config::metrics_addr(env)?,
             identity_url: uri_or(env, "IDENTITY_URL", &d.identity_url)?,
             roster_url: uri_or(env, "ROSTER_URL", &d.roster_url)?,
             messaging_url: uri_or(env, "MESSAGING_URL", &d.messaging_url)?,

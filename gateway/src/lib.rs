@@ -9,5 +9,6 @@ pub mod config;
 pub mod grpc_web;
 pub mod health;
 pub mod limits;
+pub mod observe;
 pub mod upstream;
 pub mod webhooks;

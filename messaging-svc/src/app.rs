@@ -36,9 +36,13 @@ use crate::{
 /// workers and the audit forwarder.
 pub struct App {
     host: GrpcHost,
+    db: Db,
     workers: Vec<Worker>,
     audit: AuditForwarder,
 }
+
+/// How often the delivery backlog is measured for metrics.
+const BACKLOG_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl App {
     /// Opens the database pool and binds the listener (port 0 works).
@@ -90,7 +94,8 @@ impl App {
             migrations: &MIGRATIONS,
         };
         Ok(App {
-            host: GrpcHost::on(listener, config.service, db, spec).await?,
+            host: GrpcHost::on(listener, config.service, db.clone(), spec).await?,
+            db,
             workers,
             audit,
         })
@@ -116,6 +121,8 @@ impl App {
                 tokio::spawn(started.clone().then(stop.clone(), work))
             })
             .collect();
+        let backlog = crate::queue::worker::watch_backlog(self.db, BACKLOG_EVERY, stop.clone());
+        workers.push(tokio::spawn(started.clone().then(stop.clone(), backlog)));
         let audit = self.audit.run_until(stop.clone());
         workers.push(tokio::spawn(started.then(stop.clone(), audit)));
         let served = self.host.run_until(shutdown).await;

@@ -8,6 +8,8 @@
 //! - `HOMEROOM_MAX_CONNECTION_AGE_SECONDS`: connections are recycled after this (default 300),
 //!   so clients rebalance over new replicas
 //! - `HOMEROOM_MIGRATE_ON_START`: run pending migrations at start (default true)
+//! - `HOMEROOM_METRICS_ADDR`: where Prometheus text is served at `/metrics`
+//!   (default unset: no endpoint; `0.0.0.0:9090` in the Kubernetes manifests)
 //!
 //! Telemetry reads `HOMEROOM_LOG_FORMAT` (`pretty` or `json`) and `HOMEROOM_LOG_LEVEL`.
 
@@ -97,18 +99,23 @@ pub struct ServiceSettings {
     pub max_connection_age: Duration,
     /// Run pending migrations at start.
     pub migrate_on_start: bool,
+    /// Where Prometheus scrapes `/metrics` (`HOMEROOM_METRICS_ADDR`; unset: off).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl ServiceSettings {
     /// Settings with laptop defaults: loopback `default_addr`, SQLite at `./data/<name>.db`.
     pub fn defaults(name: &'static str, default_addr: SocketAddr) -> ServiceSettings {
+        let mut database = DbSettings::new(format!("data/{name}.db"));
+        database.name = name;
         ServiceSettings {
             name,
             listen_addr: default_addr,
-            database: DbSettings::new(format!("data/{name}.db")),
+            database,
             drain_timeout: Duration::from_secs(10),
             max_connection_age: Duration::from_secs(300),
             migrate_on_start: true,
+            metrics_addr: None,
         }
     }
 
@@ -128,7 +135,16 @@ impl ServiceSettings {
         s.max_connection_age =
             env.seconds_or("MAX_CONNECTION_AGE_SECONDS", s.max_connection_age)?;
         s.migrate_on_start = env.parse_or("MIGRATE_ON_START", s.migrate_on_start)?;
+        s.metrics_addr = metrics_addr(env)?;
         Ok(s)
+    }
+}
+
+/// `HOMEROOM_METRICS_ADDR`: where `/metrics` is served (unset or `off`: nowhere).
+pub fn metrics_addr(env: &Env) -> anyhow::Result<Option<SocketAddr>> {
+    match env.get("METRICS_ADDR").as_deref().map(str::trim) {
+        None | Some("off") => Ok(None),
+        Some(_) => env.parse_or("METRICS_ADDR", loopback(0)).map(Some),
     }
 }
 

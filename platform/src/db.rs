@@ -148,6 +148,8 @@ pub struct DbSettings {
     pub max_connections: u32,
     /// How long a caller waits for a connection.
     pub connect_timeout: Duration,
+    /// The component whose pool this is, for metrics.
+    pub name: &'static str,
 }
 
 impl DbSettings {
@@ -157,6 +159,7 @@ impl DbSettings {
             url: url.into(),
             max_connections: 10,
             connect_timeout: Duration::from_secs(5),
+            name: "db",
         }
     }
 }
@@ -167,6 +170,7 @@ pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
     bulk: Arc<BulkWrites>,
+    name: &'static str,
 }
 
 /// Rows this process wrote in bulk, and the count at which statistics are next refreshed.
@@ -211,6 +215,7 @@ impl Db {
         Ok(Db {
             pool,
             backend,
+            name: settings.name,
             bulk: Arc::new(BulkWrites {
                 written: AtomicU64::new(0),
                 next_analyze: AtomicU64::new(FIRST_ANALYZE_AT),
@@ -223,6 +228,16 @@ impl Db {
         self.backend
     }
 
+    /// Connections held and idle now.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
+    /// Most connections the pool holds.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     /// Runs `f` with a pooled connection on the blocking thread pool, inside the caller's span.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
@@ -231,10 +246,15 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let name = self.name;
         let span = tracing::Span::current();
         let task = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(DbError::from)?;
+            let waited = std::time::Instant::now();
+            let conn = pool.get();
+            metrics::histogram!("homeroom_db_pool_wait_seconds", "component" => name)
+                .record(waited.elapsed().as_secs_f64());
+            let mut conn = conn.map_err(DbError::from)?;
             f(&mut conn)
         });
         match task.await {

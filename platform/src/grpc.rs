@@ -144,6 +144,15 @@ impl GrpcHost {
         } = self;
         let name = settings.name;
         let gate = StartGateLayer(started.subscribe());
+        let metrics_stop = CancellationToken::new();
+        let metrics = crate::metrics::spawn_if(settings.metrics_addr, metrics_stop.clone()).await?;
+        let pool_watch = tokio::spawn(crate::metrics::watch_pool(
+            db.clone(),
+            name,
+            metrics_stop.clone(),
+        ));
+        // However this ends, the metrics endpoint and the pool watch end with it.
+        let metrics_guard = metrics_stop.drop_guard();
 
         let stop_serving = CancellationToken::new();
         let stop_checks = CancellationToken::new();
@@ -159,6 +168,7 @@ impl GrpcHost {
         let server = Server::builder()
             .max_connection_age(settings.max_connection_age)
             .trace_fn(request_span)
+            .layer(crate::metrics::GrpcMetricsLayer::new(name))
             .layer(gate)
             .layer(tower::util::option_layer(spec.verifier.map(AuthLayer::new)))
             .add_routes(spec.routes)
@@ -207,6 +217,11 @@ impl GrpcHost {
         match tokio::time::timeout(settings.drain_timeout, server).await {
             Ok(result) => result.with_context(|| format!("{name} server failed while draining"))?,
             Err(_) => tracing::warn!(service = name, "drain deadline passed, closing open calls"),
+        }
+        drop(metrics_guard);
+        pool_watch.await.ok();
+        if let Some(metrics) = metrics {
+            metrics.await.ok();
         }
         tracing::info!(service = name, "stopped");
         match failure {

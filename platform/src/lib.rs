@@ -9,6 +9,7 @@ pub mod db;
 pub mod forwarded;
 pub mod grpc;
 pub mod identity_keys;
+pub mod metrics;
 pub mod paging;
 pub mod report_file;
 pub mod service;

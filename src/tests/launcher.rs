@@ -459,7 +459,10 @@ async fn a_fresh_suite_starts_without_errors_workers_wait_for_migrations() {
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = tokio::process::Command::new(BIN)
         .envs([
-            ("HOMEROOM_DATA_DIR", data.path().join("data").to_str().unwrap()),
+            (
+                "HOMEROOM_DATA_DIR",
+                data.path().join("data").to_str().unwrap(),
+            ),
             ("HOMEROOM_IDENTITY_ADDR", "127.0.0.1:0"),
             ("HOMEROOM_ROSTER_ADDR", "127.0.0.1:0"),
             ("HOMEROOM_MESSAGING_ADDR", "127.0.0.1:0"),

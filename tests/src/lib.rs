@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 
 use homeroom_platform::{
     config::{ServiceSettings, loopback},
-    db::DbSettings,
     grpc::bind,
     testing::TestDb,
 };
@@ -41,7 +40,7 @@ pub struct Stack {
 
 fn settings(name: &'static str, db: &TestDb) -> ServiceSettings {
     let mut s = ServiceSettings::defaults(name, loopback(0));
-    s.database = DbSettings::new(db.url.clone());
+    s.database.url = db.url.clone();
     s.database.max_connections = 5;
     s
 }

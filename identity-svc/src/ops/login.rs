@@ -87,6 +87,15 @@ pub enum SignIn {
 pub async fn login(ctx: &Ctx, attempt: LoginAttempt) -> Result<SignIn, IdentityError> {
     let floor = ctx.pacing.floor_from_now();
     let outcome = attempt_login(ctx, attempt).await;
+    let label = match &outcome {
+        Ok(SignIn::Tokens(_)) => "success",
+        Ok(SignIn::Choice { .. }) => "choice",
+        Err(IdentityError::Throttled { .. }) => "throttled",
+        Err(IdentityError::Unauthenticated(_)) => "failure",
+        Err(_) => "error",
+    };
+    metrics::counter!("homeroom_logins_total", "component" => "identity", "outcome" => label)
+        .increment(1);
     floor.wait().await;
     outcome
 }

@@ -137,7 +137,11 @@ impl Worker {
         let texts = &texts;
         let results: Vec<Result<(), DbError>> = futures::stream::iter(claimed)
             .map(|delivery| async move {
+                let started = std::time::Instant::now();
                 let outcome = self.send(&delivery, texts).await;
+                metrics::histogram!("homeroom_delivery_provider_seconds",
+                    "component" => "messaging", "channel" => delivery.channel.clone())
+                .record(started.elapsed().as_secs_f64());
                 self.record(delivery, outcome).await
             })
             .buffer_unordered(self.settings.concurrency.max(1))
@@ -281,12 +285,54 @@ impl Worker {
                         }
                     }
                 };
-                if !deliveries::complete(c, &d.id, &owner, &completion, now)? {
+                if deliveries::complete(c, &d.id, &owner, &completion, now)? {
+                    let status = match &completion {
+                        Completion::Sent { .. } => "sent",
+                        Completion::Retry { .. } => "retry",
+                        Completion::Final { status, .. } => status,
+                    };
+                    metrics::counter!("homeroom_deliveries_total",
+                        "component" => "messaging", "channel" => channel.as_str(), "status" => status)
+                    .increment(1);
+                } else {
                     tracing::warn!(delivery_id = %d.id, "lease lost before the outcome was recorded");
                 }
                 Ok(())
             })
             .await
+    }
+}
+
+/// Reports the due backlog (`homeroom_delivery_queue_due`) and the age of its
+/// oldest delivery (`homeroom_delivery_queue_oldest_due_seconds`) every
+/// `every` until `stop`: a queue that grows or ages means the workers or a
+/// provider cannot keep up.
+pub async fn watch_backlog(db: Db, every: std::time::Duration, stop: CancellationToken) {
+    loop {
+        let backlog = db
+            .run(|c| {
+                deliveries::due_backlog(c, chrono::Utc::now().naive_utc()).map_err(DbError::from)
+            })
+            .await;
+        match backlog {
+            Ok((due, oldest)) => {
+                let age = oldest.map_or(0.0, |at| {
+                    (chrono::Utc::now().naive_utc() - at)
+                        .num_milliseconds()
+                        .max(0) as f64
+                        / 1000.0
+                });
+                metrics::gauge!("homeroom_delivery_queue_due", "component" => "messaging")
+                    .set(due as f64);
+                metrics::gauge!("homeroom_delivery_queue_oldest_due_seconds", "component" => "messaging")
+                    .set(age);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not measure the delivery backlog"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(every) => {}
+        }
     }
 }
 

@@ -343,6 +343,22 @@ pub fn complete(
     Ok(n == 1)
 }
 
+/// How many deliveries are due now (queued, their time come) and since when
+/// the oldest of them has been due.
+pub fn due_backlog(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    deliveries::table
+        .filter(deliveries::status.eq("queued"))
+        .filter(deliveries::next_attempt_at.le(now))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(deliveries::next_attempt_at),
+        ))
+        .first(conn)
+}
+
 /// Deliveries of a communication by status (for tests and listings).
 pub fn count_by_status(
     conn: &mut DbConn,

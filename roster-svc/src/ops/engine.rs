@@ -105,6 +105,7 @@ impl Engine {
     /// Runs one claimed run to its end and records how it ended.
     #[tracing::instrument(skip_all, fields(run_id = %run.id, source_id = %run.source_id, dry_run = run.dry_run))]
     pub async fn execute(&self, run: &RunRow) -> Result<(), RosterError> {
+        let started = std::time::Instant::now();
         let finish = match self.sync(run).await {
             Ok(finish) => finish,
             Err(e) => {
@@ -135,6 +136,16 @@ impl Engine {
             records = finish.records,
             "sync run finished"
         );
+        metrics::counter!("homeroom_sync_runs_total", "component" => "roster", "status" => finish.status)
+            .increment(1);
+        let records = u64::try_from(finish.records).unwrap_or(0);
+        metrics::counter!("homeroom_sync_records_total", "component" => "roster")
+            .increment(records);
+        let seconds = started.elapsed().as_secs_f64();
+        if records > 0 && seconds > 0.0 {
+            metrics::gauge!("homeroom_sync_last_records_per_second", "component" => "roster")
+                .set(records as f64 / seconds);
+        }
         let id = run.id.clone();
         self.db
             .run(move |c| sync::finish_run(c, &id, &finish, now()).map_err(RosterError::from))
@@ -626,6 +637,8 @@ impl PhaseTimer {
         let ms = self.0.elapsed().as_millis();
         let (rss_mib, peak_mib) = homeroom_platform::telemetry::memory_mib();
         tracing::info!(phase = finished, ms, rss_mib, peak_mib, "sync phase done");
+        metrics::histogram!("homeroom_sync_phase_seconds", "component" => "roster", "phase" => finished)
+            .record(self.0.elapsed().as_secs_f64());
         self.0 = std::time::Instant::now();
     }
 }
