@@ -7,8 +7,10 @@
 //! must: where each listens (`HOMEROOM_IDENTITY_ADDR` `127.0.0.1:50051`,
 //! `HOMEROOM_ROSTER_ADDR` `…:50052`, `HOMEROOM_MESSAGING_ADDR` `…:50053`,
 //! `HOMEROOM_GATEWAY_ADDR` `127.0.0.1:8080`), their databases (SQLite files in
-//! `HOMEROOM_DATA_DIR`, default `./data`; `DATABASE_URL` is not used, it would
-//! put the three in one database), how they reach each other, and one service
+//! `HOMEROOM_DATA_DIR`, default `./data`, or for a single-box production
+//! install on PostgreSQL one database each: `HOMEROOM_IDENTITY_DATABASE_URL`,
+//! `HOMEROOM_ROSTER_DATABASE_URL`, `HOMEROOM_MESSAGING_DATABASE_URL`;
+//! `DATABASE_URL` is not used, it would put the three in one database), how they reach each other, and one service
 //! secret (`HOMEROOM_SERVICE_SECRET`, random per run when unset). Defaults the
 //! suite sets when their variable is unset: channels without a provider write
 //! to the outbox (`HOMEROOM_DELIVERY=outbox`), which is
@@ -77,10 +79,13 @@ impl SuiteConfig {
             s.listen_addr = env.parse_or(addr_var, loopback(port))?;
             // One process, one metrics endpoint: the suite's.
             s.metrics_addr = None;
-            s.database.url = data_dir
-                .join(format!("{name}.db"))
-                .to_string_lossy()
-                .into_owned();
+            s.database.url = match env.get(&format!("{}_DATABASE_URL", name.to_uppercase())) {
+                Some(url) => url,
+                None => data_dir
+                    .join(format!("{name}.db"))
+                    .to_string_lossy()
+                    .into_owned(),
+            };
             anyhow::Ok(s)
         };
         let mut identity = identity_svc::config::Config::from_env(env)?;

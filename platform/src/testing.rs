@@ -5,6 +5,7 @@
 //! `TEST_DATABASE_URL` points at a PostgreSQL server it is a new database there
 //! (`CREATE DATABASE`), dropped when the `TestDb` is.
 
+pub mod smtp;
 pub mod twilio;
 
 use std::{

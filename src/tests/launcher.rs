@@ -4,7 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use homeroom_platform::testing::{ServiceProcess, http_get};
+use homeroom_platform::testing::{
+    ServiceProcess, http_get,
+    smtp::{mails, python_with_aiosmtpd, smtp_server},
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_homeroom");
 
@@ -273,70 +276,6 @@ async fn the_demo_district_loads_and_import_roster_pushes_a_folder() {
     drop(suite);
 }
 
-/// A Python with aiosmtpd (CI installs it in `.ci/.tools/venv`;
-/// `HOMEROOM_TEST_PYTHON` names another); `None` when there is none.
-fn python_with_aiosmtpd() -> Option<String> {
-    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/.tools/venv/bin/python");
-    let candidates = std::env::var("HOMEROOM_TEST_PYTHON")
-        .into_iter()
-        .chain([venv.to_string(), "python3".to_string()]);
-    for python in candidates {
-        let ok = std::process::Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            return Some(python);
-        }
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI needs Python's aiosmtpd (pip install aiosmtpd) for the all-in-one provider test"
-    );
-    eprintln!(
-        "skipped: no Python with aiosmtpd (pip install aiosmtpd, or set HOMEROOM_TEST_PYTHON)"
-    );
-    None
-}
-
-/// A real SMTP server: aiosmtpd on a free port, keeping mail in `maildir`.
-async fn smtp_server(python: &str, maildir: &std::path::Path) -> (tokio::process::Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = tokio::process::Command::new(python)
-        .args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "aiosmtpd did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (child, port)
-}
-
-/// The text of every mail in a Maildir.
-fn mails(maildir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(maildir.join("new"))
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Issue 16: `homeroom run` reads messaging's providers as `homeroom serve
 /// messaging` does. A one-time code to a demo guardian's email reaches a real
 /// SMTP server from the configured sender; one to a phone reaches the Twilio
@@ -344,13 +283,13 @@ fn mails(maildir: &std::path::Path) -> Vec<String> {
 #[tokio::test]
 async fn the_all_in_one_sends_through_the_configured_smtp_server_and_twilio() {
     use homeroom_platform::testing::twilio::{ACCOUNT_SID, AUTH_TOKEN, MockTwilio};
-    let Some(python) = python_with_aiosmtpd() else {
+    let Some(python) = python_with_aiosmtpd("the all-in-one provider test").unwrap() else {
         return;
     };
     let mail_root = tempfile::tempdir().unwrap();
     // aiosmtpd's Mailbox makes the Maildir itself.
     let maildir = mail_root.path().join("mail");
-    let (_smtp, smtp_port) = smtp_server(&python, &maildir).await;
+    let (_smtp, smtp_port) = smtp_server(&python, &maildir).await.unwrap();
     let twilio = MockTwilio::start().await;
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().to_str().unwrap();
@@ -452,17 +391,16 @@ async fn the_all_in_one_sends_through_the_configured_smtp_server_and_twilio() {
     );
 }
 
-#[tokio::test]
-async fn a_fresh_suite_starts_without_errors_workers_wait_for_migrations() {
-    let data = tempfile::tempdir().unwrap();
-    let log_path = data.path().join("suite.log");
+/// Runs the suite with a small demo district and `extra` variables, output
+/// in `<dir>/suite.log`, until the demo district loaded and every worker had
+/// a round; stops it with SIGTERM and returns what it logged.
+async fn run_demo(dir: &std::path::Path, extra: &[(&str, &str)]) -> String {
+    let log_path = dir.join("suite.log");
     let log = std::fs::File::create(&log_path).unwrap();
+    let data = dir.join("data");
     let mut child = tokio::process::Command::new(BIN)
         .envs([
-            (
-                "HOMEROOM_DATA_DIR",
-                data.path().join("data").to_str().unwrap(),
-            ),
+            ("HOMEROOM_DATA_DIR", data.to_str().unwrap()),
             ("HOMEROOM_IDENTITY_ADDR", "127.0.0.1:0"),
             ("HOMEROOM_ROSTER_ADDR", "127.0.0.1:0"),
             ("HOMEROOM_MESSAGING_ADDR", "127.0.0.1:0"),
@@ -470,7 +408,9 @@ async fn a_fresh_suite_starts_without_errors_workers_wait_for_migrations() {
             ("HOMEROOM_DEMO_STUDENTS", "20"),
             ("HOMEROOM_DRAIN_SECONDS", "5"),
             ("HOMEROOM_LOG_LEVEL", "info"),
+            ("HOMEROOM_LOG_FORMAT", "json"),
         ])
+        .envs(extra.iter().copied())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .kill_on_drop(true)
@@ -493,13 +433,60 @@ async fn a_fresh_suite_starts_without_errors_workers_wait_for_migrations() {
         .args(["-TERM", &pid])
         .status()
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), child.wait())
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
         .unwrap()
         .unwrap();
-    let log = read();
+    assert!(exit.success(), "{exit:?}\n{}", read());
+    read()
+}
+
+#[tokio::test]
+async fn a_fresh_suite_starts_without_errors_workers_wait_for_migrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = run_demo(dir.path(), &[]).await;
     for bad in ["no such table", "database is locked", "ERROR"] {
         let lines: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
         assert!(lines.is_empty(), "{bad}:\n{}", lines.join("\n"));
+    }
+}
+
+#[tokio::test]
+async fn the_suite_runs_on_postgresql_with_a_database_per_service() {
+    if std::env::var("TEST_DATABASE_URL").map_or(true, |u| u.is_empty()) {
+        eprintln!("notice: TEST_DATABASE_URL is not set; the PostgreSQL run covers this test");
+        return;
+    }
+    let (identity, roster, messaging) = (
+        homeroom_platform::testing::TestDb::empty().await.unwrap(),
+        homeroom_platform::testing::TestDb::empty().await.unwrap(),
+        homeroom_platform::testing::TestDb::empty().await.unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = run_demo(
+        dir.path(),
+        &[
+            ("HOMEROOM_IDENTITY_DATABASE_URL", identity.url.as_str()),
+            ("HOMEROOM_ROSTER_DATABASE_URL", roster.url.as_str()),
+            ("HOMEROOM_MESSAGING_DATABASE_URL", messaging.url.as_str()),
+        ],
+    )
+    .await;
+    let migrated = log
+        .lines()
+        .filter(|l| l.contains("migrations applied") && l.contains("\"backend\":\"postgres\""))
+        .count();
+    assert_eq!(
+        migrated, 3,
+        "each service migrated its PostgreSQL database:\n{log}"
+    );
+    for db in ["identity.db", "roster.db", "messaging.db"] {
+        assert!(
+            !dir.path().join("data").join(db).exists(),
+            "{db}: the suite used SQLite"
+        );
+    }
+    for bad in ["no such table", "\"ERROR\""] {
+        assert!(!log.contains(bad), "{bad}:\n{log}");
     }
 }

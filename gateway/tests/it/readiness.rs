@@ -46,22 +46,34 @@ async fn gateway(upstream: SocketAddr) -> (SocketAddr, CancellationToken) {
 }
 
 #[tokio::test]
-async fn readyz_is_200_only_while_every_upstream_is_serving() {
+async fn readyz_is_ok_while_every_upstream_serves_degraded_with_one_down_and_503_with_none() {
     let (upstream, reporter) = fake_upstreams(ServingStatus::Serving).await;
     let (addr, _stop) = gateway(upstream).await;
 
     let (status, body) = http_get(addr, "/readyz").await.unwrap();
     assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""status":"ok""#), "{body}");
 
+    // One down: still ready (the others' routes work), naming who is down.
     reporter
         .set_service_status(roster::SERVICE_NAME, ServingStatus::NotServing)
         .await;
     let (status, body) = http_get(addr, "/readyz").await.unwrap();
-    assert_eq!(status, 503);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""status":"degraded""#), "{body}");
     assert!(
         body.contains(r#"{"name":"roster","status":"NOT_SERVING"}"#),
         "{body}"
     );
+
+    // None serving: not ready.
+    for name in [identity::SERVICE_NAME, messaging::SERVICE_NAME] {
+        reporter
+            .set_service_status(name, ServingStatus::NotServing)
+            .await;
+    }
+    let (status, body) = http_get(addr, "/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
 }
 
 #[tokio::test]

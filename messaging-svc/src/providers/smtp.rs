@@ -239,7 +239,8 @@ fn classify(error: &smtp::Error, to: &str) -> SendOutcome {
     }
 }
 
-/// Writes each message to `<dir>/<delivery_id>.eml` instead of sending it.
+/// Writes each message to `<dir>/<delivery_id>.eml` instead of sending it
+/// (a second attempt of the same delivery to `<delivery_id>.2.eml`, and so on).
 pub struct FileProvider {
     dir: PathBuf,
     composer: Composer,
@@ -286,10 +287,25 @@ impl FileProvider {
         };
         let path = self.path_for(&email.delivery_id);
         let written = tokio::task::spawn_blocking(move || {
-            // Write then rename, so a reader never sees half a message.
-            let partial = path.with_extension("eml.partial");
+            // Write, then link under the final name, so a reader never sees
+            // half a message; one file per attempt: a message sent again
+            // (after a crash mid-call) lands beside the first as
+            // `<delivery>.2.eml`, never over it.
+            let partial = path.with_extension(format!("{}.partial", uuid::Uuid::new_v4().simple()));
             std::fs::write(&partial, message.formatted())?;
-            std::fs::rename(&partial, &path)
+            let mut target = path.clone();
+            let mut attempt = 1;
+            let linked = loop {
+                match std::fs::hard_link(&partial, &target) {
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 1000 => {
+                        attempt += 1;
+                        target = path.with_extension(format!("{attempt}.eml"));
+                    }
+                    other => break other,
+                }
+            };
+            std::fs::remove_file(&partial)?;
+            linked
         })
         .await;
         match written {

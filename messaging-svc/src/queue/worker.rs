@@ -40,6 +40,10 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// Retries of transient failures.
     pub retry: RetryPolicy,
+    /// How often the worker says it is alive.
+    pub heartbeat: Duration,
+    /// A worker silent this long is dead: its claims return to the queue.
+    pub dead_after: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -51,6 +55,8 @@ impl Default for WorkerSettings {
             idle: Duration::from_millis(500),
             concurrency: 16,
             retry: RetryPolicy::default(),
+            heartbeat: Duration::from_secs(2),
+            dead_after: Duration::from_secs(10),
         }
     }
 }
@@ -95,8 +101,52 @@ impl Worker {
         }
     }
 
-    /// Works until `stop`; finishes the batch in hand first.
+    /// Works until `stop`; finishes the batch in hand first, then retires
+    /// (anything it still held returns to the queue at once). A heartbeat
+    /// runs beside the work, so a worker that dies mid-batch loses its claims
+    /// to the others within [`WorkerSettings::dead_after`], not its lease.
     pub async fn run_until(self, stop: CancellationToken) {
+        let beating = CancellationToken::new();
+        let heart = {
+            let (db, owner, every) = (
+                self.db.clone(),
+                self.settings.owner.clone(),
+                self.settings.heartbeat,
+            );
+            let beating = beating.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = beating.cancelled() => break,
+                        () = tokio::time::sleep(every) => {}
+                    }
+                    let owner = owner.clone();
+                    let beat = db
+                        .run(move |c| {
+                            deliveries::heartbeat(c, &owner, chrono::Utc::now().naive_utc())
+                                .map_err(DbError::from)
+                        })
+                        .await;
+                    if let Err(e) = beat {
+                        tracing::warn!(error = %e, "delivery worker could not record its heartbeat");
+                    }
+                }
+            })
+        };
+        self.work_until(&stop).await;
+        beating.cancel();
+        heart.await.ok();
+        let owner = self.settings.owner.clone();
+        if let Err(e) = self
+            .db
+            .run(move |c| deliveries::retire(c, &owner).map_err(DbError::from))
+            .await
+        {
+            tracing::warn!(error = %e, "delivery worker could not retire");
+        }
+    }
+
+    async fn work_until(&self, stop: &CancellationToken) {
         while !stop.is_cancelled() {
             match self.run_once().await {
                 Ok(0) => {
@@ -116,17 +166,21 @@ impl Worker {
 
     /// Claims one batch and sends it; returns how many deliveries it handled.
     pub async fn run_once(&self) -> Result<usize, DbError> {
-        let (owner, lease, limit) = (
+        let (owner, lease, limit, dead_after) = (
             self.settings.owner.clone(),
             self.settings.lease,
             self.settings.batch,
+            self.settings.dead_after,
         );
         let claimed = self
             .db
             .run(move |c| {
                 let now = chrono::Utc::now().naive_utc();
                 let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
-                deliveries::claim(c, &owner, until, now, limit).map_err(DbError::from)
+                let alive_since = now - chrono::Duration::from_std(dead_after).unwrap_or_default();
+                // Alive before claiming: nobody takes what this worker is about to hold.
+                deliveries::heartbeat(c, &owner, now)?;
+                deliveries::claim(c, &owner, until, now, alive_since, limit).map_err(DbError::from)
             })
             .await?;
         let n = claimed.len();
@@ -137,6 +191,9 @@ impl Worker {
         let texts = &texts;
         let results: Vec<Result<(), DbError>> = futures::stream::iter(claimed)
             .map(|delivery| async move {
+                if !self.start(&delivery).await? {
+                    return Ok(());
+                }
                 let started = std::time::Instant::now();
                 let outcome = self.send(&delivery, texts).await;
                 metrics::histogram!("homeroom_delivery_provider_seconds",
@@ -149,6 +206,51 @@ impl Worker {
             .await;
         results.into_iter().collect::<Result<Vec<()>, DbError>>()?;
         Ok(n)
+    }
+
+    /// Marks the provider call as started (committed before it starts, so
+    /// after a crash only marked deliveries may have gone out); false when
+    /// another worker took the delivery over. A delivery whose earlier call
+    /// was in flight when its worker died is about to go out again: its
+    /// history says so.
+    async fn start(&self, d: &Claimed) -> Result<bool, DbError> {
+        let (id, owner, channel, address, attempt, resent) = (
+            d.id.clone(),
+            self.settings.owner.clone(),
+            Channel::parse(&d.channel).unwrap_or(Channel::Email),
+            d.address.clone(),
+            d.attempts,
+            d.sending_since.is_some(),
+        );
+        self.db
+            .transaction(move |c| {
+                let now = chrono::Utc::now().naive_utc();
+                if !deliveries::mark_sending(c, &id, &owner, now)? {
+                    tracing::warn!(delivery_id = %id, "delivery taken over before sending; not sent");
+                    return Ok(false);
+                }
+                if resent {
+                    crate::store::events::record_once(
+                        c,
+                        &crate::store::events::NewEvent {
+                            id: &format!("resent-{id}-{attempt}"),
+                            channel,
+                            address: &address,
+                            kind: "resent",
+                            reason: "sent again: the previous attempt was in flight when its \
+                                     worker stopped, so this address may receive it twice",
+                            delivery_id: Some(&id),
+                            actor_id: None,
+                            at: now,
+                        },
+                    )?;
+                    metrics::counter!("homeroom_deliveries_resent_total",
+                        "component" => "messaging", "channel" => channel.as_str())
+                    .increment(1);
+                }
+                Ok(true)
+            })
+            .await
     }
 
     async fn texts(&self, claimed: &[Claimed]) -> Result<HashMap<String, Text>, DbError> {

@@ -12,7 +12,9 @@ use diesel::{
 };
 use homeroom_platform::{bulk_insert, db::DbConn, on_backend};
 
-use super::schema::{communication_recipients, communications, deliveries, delivery_recipients};
+use super::schema::{
+    communication_recipients, communications, deliveries, delivery_recipients, delivery_workers,
+};
 use crate::domain::plan::{Plan, PlannedDelivery};
 
 /// A communication row.
@@ -236,31 +238,82 @@ pub struct Claimed {
     /// Tries so far, this one included.
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    /// When an earlier try's provider call started, if that try never
+    /// recorded its outcome (its worker died mid-call): this try may send
+    /// the message a second time.
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub sending_since: Option<NaiveDateTime>,
 }
 
 const CLAIM_SQL: &str = "UPDATE deliveries SET status = 'sending', lease_owner = $1, lease_expires_at = $2, \
      attempts = attempts + 1, updated_at = $3 \
      WHERE id IN (SELECT id FROM deliveries \
                   WHERE (status = 'queued' AND next_attempt_at <= $3) \
-                     OR (status = 'sending' AND lease_expires_at < $3) \
-                  ORDER BY next_attempt_at LIMIT $4{lock}) \
-     RETURNING id, communication_id, channel, address, language, subject, body, attempts";
+                     OR (status = 'sending' AND (lease_expires_at < $3 \
+                         OR lease_owner NOT IN (SELECT owner FROM delivery_workers \
+                                                WHERE heartbeat_at >= $4))) \
+                  ORDER BY next_attempt_at LIMIT $5{lock}) \
+     RETURNING id, communication_id, channel, address, language, subject, body, attempts, sending_since";
 
-/// Claims up to `limit` due deliveries (queued and due, or whose lease ran out)
-/// for `owner` until `lease_until`.
+/// (SQLite numbers `$n` parameters by first appearance: they appear in order.)
+/// Claims up to `limit` due deliveries for `owner` until `lease_until`:
+/// queued and due, or claimed by a worker whose lease ran out or whose last
+/// heartbeat is older than `alive_since` (it died: its claims return at once).
 pub fn claim(
     conn: &mut DbConn,
     owner: &str,
     lease_until: NaiveDateTime,
     now: NaiveDateTime,
+    alive_since: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<Claimed>> {
     let query = diesel::sql_query(CLAIM_SQL.replace("{lock}", super::skip_locked(conn)))
         .bind::<Text, _>(owner)
         .bind::<Timestamp, _>(lease_until)
         .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(alive_since)
         .bind::<BigInt, _>(limit);
     on_backend!(conn, c => query.load(c))
+}
+
+/// Records that `owner` is alive at `now` (its claims stay its own).
+pub fn heartbeat(conn: &mut DbConn, owner: &str, now: NaiveDateTime) -> QueryResult<()> {
+    on_backend!(conn, c => diesel::insert_into(delivery_workers::table)
+        .values((
+            delivery_workers::owner.eq(owner),
+            delivery_workers::heartbeat_at.eq(now),
+        ))
+        .on_conflict(delivery_workers::owner)
+        .do_update()
+        .set(delivery_workers::heartbeat_at.eq(now))
+        .execute(c))?;
+    Ok(())
+}
+
+/// A worker stopping cleanly: whatever it still holds returns to the queue at once.
+pub fn retire(conn: &mut DbConn, owner: &str) -> QueryResult<()> {
+    diesel::delete(delivery_workers::table.filter(delivery_workers::owner.eq(owner)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a claimed delivery's provider call as started, if `owner` still
+/// holds it; false means another worker took it over and it must not be sent.
+pub fn mark_sending(
+    conn: &mut DbConn,
+    id: &str,
+    owner: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        deliveries::table
+            .filter(deliveries::id.eq(id))
+            .filter(deliveries::status.eq("sending"))
+            .filter(deliveries::lease_owner.eq(owner)),
+    )
+    .set(deliveries::sending_since.eq(now))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// How a claimed delivery ended (this try).
@@ -306,6 +359,7 @@ pub fn complete(
     let released = (
         deliveries::lease_owner.eq(None::<String>),
         deliveries::lease_expires_at.eq(None::<NaiveDateTime>),
+        deliveries::sending_since.eq(None::<NaiveDateTime>),
         deliveries::updated_at.eq(now),
     );
     let n = match completion {

@@ -48,6 +48,14 @@ diesel::table! {
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
+        sending_since -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    delivery_workers (owner) {
+        owner -> Text,
+        heartbeat_at -> Timestamp,
     }
 }
 

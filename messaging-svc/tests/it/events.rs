@@ -78,8 +78,15 @@ pub async fn sent(
         };
         let ids =
             deliveries::insert_planned(c, &row, &[account], &planned, &Rendered::default(), now())?;
-        let claimed =
-            deliveries::claim(c, "test-worker", now() + Duration::minutes(1), now(), 100)?;
+        deliveries::heartbeat(c, "test-worker", now())?;
+        let claimed = deliveries::claim(
+            c,
+            "test-worker",
+            now() + Duration::minutes(1),
+            now(),
+            now() - Duration::seconds(10),
+            100,
+        )?;
         assert_eq!(claimed.len(), 1);
         let done = Completion::Sent {
             provider_message_id: provider_id,

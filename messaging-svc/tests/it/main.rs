@@ -4,6 +4,7 @@
 
 mod addresses;
 mod communications;
+mod crash;
 mod events;
 mod history;
 mod mock_twilio;

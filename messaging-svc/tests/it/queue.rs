@@ -75,11 +75,14 @@ async fn claim(db: &Db, owner: &str, lease: Duration, limit: i64) -> Vec<Claimed
     let owner = owner.to_string();
     db.run(move |c| {
         let t = now();
+        // As a worker does: alive, then claiming.
+        deliveries::heartbeat(c, &owner, t)?;
         deliveries::claim(
             c,
             &owner,
             t + chrono::Duration::from_std(lease).unwrap(),
             t,
+            t - chrono::Duration::seconds(10),
             limit,
         )
         .map_err(DbError::from)
@@ -205,5 +208,82 @@ async fn the_database_refuses_a_second_delivery_to_the_same_address() {
     assert!(
         duplicate.is_err(),
         "(communication, channel, address) must be unique"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_workers_claims_return_once_its_heartbeat_stops_and_only_marked_ones_count_as_in_flight()
+ {
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    enqueue(&test_db.db, "comm-4", 4).await;
+    // "doomed" claims all four for a minute and starts the provider call of one.
+    let held = claim(&test_db.db, "doomed", Duration::from_secs(60), 10).await;
+    assert_eq!(held.len(), 4);
+    assert!(held.iter().all(|d| d.sending_since.is_none()));
+    let marked = held[0].id.clone();
+    let id = marked.clone();
+    assert!(
+        test_db
+            .db
+            .run(move |c| deliveries::mark_sending(c, &id, "doomed", now()).map_err(DbError::from))
+            .await
+            .unwrap()
+    );
+    // Alive: nobody takes them, lease or not.
+    assert!(
+        claim(&test_db.db, "rescuer", Duration::from_secs(60), 10)
+            .await
+            .is_empty()
+    );
+    // Its heartbeat stops (last seen 30 s ago): the four return at once,
+    // long before the lease; only the marked one was in flight.
+    test_db
+        .db
+        .run(|c| {
+            deliveries::heartbeat(c, "doomed", now() - chrono::Duration::seconds(30))
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    let back = claim(&test_db.db, "rescuer", Duration::from_secs(60), 10).await;
+    assert_eq!(back.len(), 4);
+    let in_flight: Vec<&String> = back
+        .iter()
+        .filter(|d| d.sending_since.is_some())
+        .map(|d| &d.id)
+        .collect();
+    assert_eq!(in_flight, [&marked]);
+    // The dead worker, waking up, can neither start a call nor record one.
+    let id = marked.clone();
+    assert!(
+        !test_db
+            .db
+            .run(move |c| deliveries::mark_sending(c, &id, "doomed", now()).map_err(DbError::from))
+            .await
+            .unwrap()
+    );
+    assert!(!complete(&test_db.db, &marked, "doomed").await);
+    for d in &back {
+        assert!(complete(&test_db.db, &d.id, "rescuer").await);
+    }
+
+    // A worker that retires cleanly hands back what it held at once.
+    enqueue(&test_db.db, "comm-5", 2).await;
+    assert_eq!(
+        claim(&test_db.db, "leaving", Duration::from_secs(60), 10)
+            .await
+            .len(),
+        2
+    );
+    test_db
+        .db
+        .run(|c| deliveries::retire(c, "leaving").map_err(DbError::from))
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&test_db.db, "rescuer", Duration::from_secs(60), 10)
+            .await
+            .len(),
+        2
     );
 }
