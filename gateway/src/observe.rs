@@ -10,8 +10,26 @@ use axum::{
     response::Response,
 };
 
-/// The middleware; outside routing's own layers, inside the request id.
-pub async fn observe(request: Request, next: Next) -> Response {
+/// The middleware; outside routing's own layers, inside the request id. A
+/// request without a well-formed W3C `traceparent` gets a new one here (the
+/// gateway starts the trace), which every service call then carries.
+pub async fn observe(mut request: Request, next: Next) -> Response {
+    use homeroom_platform::request_context::{TRACEPARENT, is_traceparent, new_traceparent};
+    let carried = request
+        .headers()
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_traceparent);
+    if !carried && let Ok(value) = new_traceparent().parse() {
+        request.headers_mut().insert(TRACEPARENT, value);
+    }
+    let trace_id = request
+        .headers()
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.get(3..35))
+        .unwrap_or("-")
+        .to_owned();
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request
@@ -34,6 +52,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
         status,
         ms = elapsed.as_millis() as u64,
         request_id = %request_id,
+        trace_id = %trace_id,
         "request"
     );
     metrics::counter!("homeroom_http_requests_total",

@@ -153,6 +153,13 @@ async fn main() {
     .unwrap();
     let addr = app.local_addr().unwrap();
     tokio::spawn(app.run_until(std::future::pending()));
+    homeroom_platform::testing::wait_serving(
+        addr,
+        homeroom_proto::identity::v1::SERVICE_NAME,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()

@@ -169,6 +169,7 @@ impl GrpcHost {
             .max_connection_age(settings.max_connection_age)
             .trace_fn(request_span)
             .layer(crate::metrics::GrpcMetricsLayer::new(name))
+            .layer(crate::request_context::RequestContextLayer)
             .layer(gate)
             .layer(tower::util::option_layer(spec.verifier.map(AuthLayer::new)))
             .add_routes(spec.routes)
@@ -263,12 +264,13 @@ fn reflection(sets: &[&'static [u8]]) -> tonic_reflection::server::Builder<'stat
 }
 
 fn request_span(request: &http::Request<()>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("grpc", method = %request.uri().path(), request_id = %request_id)
+    let context = crate::request_context::RequestContext::of_headers(request.headers());
+    tracing::info_span!(
+        "grpc",
+        method = %request.uri().path(),
+        request_id = %context.request_id.as_deref().unwrap_or("-"),
+        trace_id = %context.trace_id().unwrap_or("-"),
+    )
 }
 
 /// Waits for the database, runs migrations, reports SERVING, then keeps checking

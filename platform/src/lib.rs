@@ -12,6 +12,7 @@ pub mod identity_keys;
 pub mod metrics;
 pub mod paging;
 pub mod report_file;
+pub mod request_context;
 pub mod service;
 pub mod service_token;
 pub mod shutdown;

@@ -209,6 +209,13 @@ where
                     .map_or(tonic::Code::Ok, tonic::Code::from),
                 Err(_) => tonic::Code::Unknown,
             };
+            // A path no service has answers UNIMPLEMENTED: never a series
+            // of its own, whatever a client makes up.
+            let method = if code == tonic::Code::Unimplemented {
+                "unimplemented".to_owned()
+            } else {
+                method
+            };
             let code = code_name(code);
             metrics::counter!("homeroom_grpc_requests_total",
                 "component" => component, "method" => method.clone(), "code" => code)

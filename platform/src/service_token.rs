@@ -72,6 +72,8 @@ impl ServiceTokens {
             .parse()
             .map_err(|_| Status::internal("a service token is not a header value"))?;
         request.metadata_mut().insert("authorization", value);
+        // The request this call serves, if any: same id and trace downstream.
+        crate::request_context::tag(&mut request);
         Ok(request)
     }
 }

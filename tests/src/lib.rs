@@ -118,7 +118,7 @@ impl Stack {
         tokio::spawn(roster.run_until(stop.clone().cancelled_owned()));
         tokio::spawn(messaging.run_until(stop.clone().cancelled_owned()));
         tokio::spawn(gateway.run_until(stop.clone().cancelled_owned()));
-        Ok(Stack {
+        let stack = Stack {
             identity: identity_addr,
             roster: roster_addr,
             messaging: messaging_addr,
@@ -128,7 +128,10 @@ impl Stack {
             _dbs: vec![identity_db, roster_db, messaging_db],
             _outbox: outbox,
             imports,
-        })
+        };
+        // A service answers UNAVAILABLE until its migrations ran.
+        stack.wait_serving().await?;
+        Ok(stack)
     }
 }
 
@@ -561,6 +564,7 @@ impl Stack {
         .await?;
         stack.identity = identity.local_addr()?;
         tokio::spawn(identity.run_until(stack.stop.clone().cancelled_owned()));
+        stack.wait_serving().await?;
         stack.gateway = stack
             .start_gateway(gateway::config::Config {
                 public_url: Some(public_url.trim_end_matches('/').into()),

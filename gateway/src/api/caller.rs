@@ -1,6 +1,6 @@
 //! Who is calling: an `Authorization: Bearer` access token verified against
-//! identity-svc's JWKS (cached by `kid`), and the request id every call to a
-//! service carries.
+//! identity-svc's JWKS (cached by `kid`), and the request id and trace every
+//! call to a service carries.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use homeroom_platform::auth::Principal;
@@ -17,6 +17,8 @@ pub struct RequestId {
     pub id: String,
     /// The caller's address.
     pub client: Option<std::net::IpAddr>,
+    /// The W3C `traceparent` (the client's, or the one the gateway started).
+    pub traceparent: Option<String>,
     /// The gateway's service token, when it has one.
     forwarder: Option<String>,
 }
@@ -39,6 +41,10 @@ impl FromRequestParts<AppState> for RequestId {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_string(),
+            traceparent: homeroom_platform::request_context::RequestContext::of_headers(
+                &parts.headers,
+            )
+            .traceparent,
             client,
             // Without a service token (no secret set, identity down) the
             // services account the call to the gateway's own address.
@@ -59,9 +65,7 @@ impl RequestId {
     /// A gRPC request carrying the request id and the caller's address.
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        if let Ok(v) = self.id.parse() {
-            request.metadata_mut().insert("x-request-id", v);
-        }
+        self.carry(&mut request);
         homeroom_platform::forwarded::forward(
             &mut request,
             self.client,
@@ -78,10 +82,18 @@ impl RequestId {
         message: T,
     ) -> Result<tonic::Request<T>, ApiError> {
         let mut request = state.service_tokens.request(message).await?;
+        self.carry(&mut request);
+        Ok(request)
+    }
+
+    /// Puts the request id and the trace on a gRPC request.
+    fn carry<T>(&self, request: &mut tonic::Request<T>) {
         if let Ok(v) = self.id.parse() {
             request.metadata_mut().insert("x-request-id", v);
         }
-        Ok(request)
+        if let Some(v) = self.traceparent.as_deref().and_then(|t| t.parse().ok()) {
+            request.metadata_mut().insert("traceparent", v);
+        }
     }
 }
 

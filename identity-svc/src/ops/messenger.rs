@@ -122,6 +122,7 @@ impl Messenger for GrpcMessenger {
                 let mut call =
                     tonic::Request::new(mpb::SendSystemMessagesRequest { messages: batch });
                 call.metadata_mut().insert("authorization", bearer.clone());
+                homeroom_platform::request_context::tag(&mut call);
                 client.send_system_messages(call).await.map_err(|status| {
                     tracing::warn!(code = ?status.code(), "messaging refused system messages");
                     IdentityError::Unavailable(

@@ -90,6 +90,14 @@ pub async fn server_with_sso(sso: Vec<identity_svc::domain::sso::Provider>) -> S
     let addr = app.local_addr().unwrap();
     let stop = CancellationToken::new();
     tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
+    // Calls before migrations ran are answered UNAVAILABLE: wait, as clients do.
+    homeroom_platform::testing::wait_serving(
+        addr,
+        homeroom_proto::identity::v1::SERVICE_NAME,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let client = IdentityServiceClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
