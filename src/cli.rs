@@ -72,6 +72,28 @@ pub enum Command {
         #[command(flatten)]
         endpoints: Endpoints,
     },
+    /// Create a district administrator (the first one of a district, say) in a
+    /// running suite and print a single-use join link, valid 24 hours, with
+    /// which they set their password. Needs HOMEROOM_SERVICE_SECRET.
+    CreateAdmin {
+        /// The district: its id, or its name.
+        #[arg(long)]
+        district: String,
+        /// Create the district, named as --district says, if none has that id or name.
+        #[arg(long)]
+        create_district: bool,
+        /// The administrator's email; they sign in with it.
+        #[arg(long)]
+        email: String,
+        /// Their name, "Given Family" (default "District Administrator").
+        #[arg(long, default_value = "District Administrator")]
+        name: String,
+        /// The role.
+        #[arg(long, value_enum, default_value_t = crate::admin::AdminRole::DistrictAdmin)]
+        role: crate::admin::AdminRole,
+        #[command(flatten)]
+        endpoints: Endpoints,
+    },
     /// Print a service token of a running identity-svc (for grpcurl, or to
     /// drive the REST API as a service in tests). Needs HOMEROOM_SERVICE_SECRET.
     ServiceToken {
@@ -140,12 +162,17 @@ pub struct Endpoints {
 impl Endpoints {
     /// A roster client acting as the operator.
     async fn connect(&self, env: &Env) -> anyhow::Result<RosterClient> {
-        let secret = env.get("SERVICE_SECRET").ok_or_else(|| {
+        let secret = self.secret(env)?;
+        RosterClient::connect(&self.roster_url, &self.identity_url, &secret).await
+    }
+
+    /// The services' shared secret, which these commands need.
+    fn secret(&self, env: &Env) -> anyhow::Result<String> {
+        env.get("SERVICE_SECRET").ok_or_else(|| {
             anyhow::anyhow!(
                 "HOMEROOM_SERVICE_SECRET is not set: the command needs the services' shared secret"
             )
-        })?;
-        RosterClient::connect(&self.roster_url, &self.identity_url, &secret).await
+        })
     }
 }
 
@@ -250,6 +277,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", gateway::api::openapi_json());
             Ok(())
         }
+        Command::CreateAdmin {
+            district,
+            create_district,
+            email,
+            name,
+            role,
+            endpoints,
+        } => {
+            let secret = endpoints.secret(&env)?;
+            let (given, family) = name
+                .trim()
+                .split_once(' ')
+                .map_or((name.trim(), ""), |(g, f)| (g, f.trim()));
+            let request = crate::admin::AdminRequest {
+                district,
+                create_district,
+                email,
+                name: (given.to_string(), family.to_string()),
+                role,
+            };
+            let created = crate::admin::create_admin(
+                &endpoints.roster_url,
+                &endpoints.identity_url,
+                &secret,
+                &request,
+            )
+            .await?;
+            print!("{}", crate::admin::describe(&request, &created));
+            Ok(())
+        }
         Command::ServiceToken {
             client,
             identity_url,
@@ -324,6 +381,28 @@ async fn load_demo(config: SuiteConfig, addrs: crate::suite::SuiteAddrs) {
         match attempt.await {
             Ok(Some(run)) => {
                 println!("demo district loaded\n{}", summary(&run));
+                let admin = crate::admin::demo_admin(
+                    &roster,
+                    &identity,
+                    config.service_secret.expose_secret(),
+                    &run.district_id,
+                )
+                .await;
+                let gateway = format!(
+                    "http://{}",
+                    homeroom_platform::service::dialable(addrs.gateway)
+                );
+                match admin {
+                    Ok((email, password)) => println!(
+                        "\nSign in at {gateway}/ as the demo district's administrator:\n  \
+                         email:    {email}\n  password: {password}\n(printed once; \
+                         `homeroom create-admin` adds administrators)"
+                    ),
+                    Err(e) => tracing::warn!(
+                        error = %format!("{e:#}"),
+                        "the demo administrator was not created"
+                    ),
+                }
                 return;
             }
             Ok(None) => return,

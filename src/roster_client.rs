@@ -77,6 +77,50 @@ impl RosterClient {
         Ok(request)
     }
 
+    /// The district with this id, or else this name (any case): its id and name.
+    pub async fn find_district(&mut self, key: &str) -> anyhow::Result<Option<(String, String)>> {
+        let key = key.trim();
+        let mut page_token = String::new();
+        let mut by_name = None;
+        loop {
+            let request = self.request(pb::ListDistrictsRequest {
+                page_size: 500,
+                page_token: page_token.clone(),
+            })?;
+            let page = self.roster.list_districts(request).await?.into_inner();
+            for d in page.districts {
+                if d.district_id == key {
+                    return Ok(Some((d.district_id, d.name)));
+                }
+                if by_name.is_none() && d.name.trim().eq_ignore_ascii_case(key) {
+                    by_name = Some((d.district_id, d.name));
+                }
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(by_name);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// Creates a district named `name`: its id and name.
+    pub async fn create_district(&mut self, name: &str) -> anyhow::Result<(String, String)> {
+        let request = self.request(pb::CreateDistrictRequest {
+            name: name.trim().into(),
+            settings: None,
+            idempotency_key: format!("create-admin-district-{}", name.trim().to_lowercase()),
+        })?;
+        let district = self
+            .roster
+            .create_district(request)
+            .await
+            .map_err(|s| anyhow::anyhow!("roster-svc refused the district: {}", s.message()))?
+            .into_inner()
+            .district
+            .context("roster-svc answered no district")?;
+        Ok((district.district_id, district.name))
+    }
+
     /// Pushes a bundle into a ONEROSTER_CSV source; the queued run.
     pub async fn import(
         &mut self,

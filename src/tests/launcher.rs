@@ -490,3 +490,136 @@ async fn the_suite_runs_on_postgresql_with_a_database_per_service() {
         assert!(!log.contains(bad), "{bad}:\n{log}");
     }
 }
+
+/// ID-9: a fresh `homeroom run` prints the demo district's administrator,
+/// who signs in; `homeroom create-admin` creates a district and its first
+/// administrator, whose printed join link sets their password.
+#[tokio::test]
+async fn the_demo_administrator_signs_in_and_create_admin_makes_the_first_of_a_new_district() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("suite.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let secret = "launcher-test-secret-admins-0123456789";
+    let data = dir.path().join("data");
+    let _suite = tokio::process::Command::new(BIN)
+        .envs([
+            ("HOMEROOM_DATA_DIR", data.to_str().unwrap()),
+            ("HOMEROOM_IDENTITY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_ROSTER_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_MESSAGING_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_GATEWAY_ADDR", "127.0.0.1:0"),
+            ("HOMEROOM_DEMO_STUDENTS", "20"),
+            ("HOMEROOM_SERVICE_SECRET", secret),
+            ("HOMEROOM_LOG_LEVEL", "warn"),
+        ])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !read().contains("  password: ") {
+        assert!(
+            Instant::now() < deadline,
+            "no demo administrator:\n{}",
+            read()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let printed = read();
+    let field = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap()
+    };
+    let (email, password) = (field("email:"), field("password:"));
+    let addr = |name: &str| {
+        printed
+            .lines()
+            .filter_map(homeroom_platform::testing::parse_listening)
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a)
+            .unwrap()
+    };
+    let gateway = format!("http://{}/api/v1", addr("gateway"));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let login = |identifier: String, password: String| {
+        let (http, gateway) = (http.clone(), gateway.clone());
+        async move {
+            http.post(format!("{gateway}/auth/login"))
+                .json(&serde_json::json!({"identifier": identifier, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        login(email.clone(), password.clone()).await,
+        200,
+        "{printed}"
+    );
+
+    // The first administrator of a new district.
+    let out = std::process::Command::new(BIN)
+        .args([
+            "create-admin",
+            "--district",
+            "Shelbyville Unified",
+            "--create-district",
+            "--email",
+            "principal@shelbyville.test",
+            "--name",
+            "Pat Principal",
+            "--identity-url",
+            &format!("http://{}", addr("identity")),
+            "--roster-url",
+            &format!("http://{}", addr("roster")),
+        ])
+        .env("HOMEROOM_SERVICE_SECRET", secret)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("district: Shelbyville Unified"), "{said}");
+    let code = said
+        .split("/join?code=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let accepted = http
+        .post(format!("{gateway}/auth/accept-invitation"))
+        .json(&serde_json::json!({"code": code, "newPassword": "pat-strong-password"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(accepted, 200);
+    assert_eq!(
+        login(
+            "principal@shelbyville.test".into(),
+            "pat-strong-password".into()
+        )
+        .await,
+        200
+    );
+    // Without the secret the command says what it needs.
+    let refused = std::process::Command::new(BIN)
+        .args(["create-admin", "--district", "x", "--email", "a@b.test"])
+        .env_remove("HOMEROOM_SERVICE_SECRET")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("HOMEROOM_SERVICE_SECRET"));
+}

@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// Service clients that may ask for service tokens.
-pub const SERVICE_CLIENTS: [&str; 3] = ["roster", "messaging", "gateway"];
+pub const SERVICE_CLIENTS: [&str; 4] = ["roster", "messaging", "gateway", "operator"];
 
 /// The identity service's gRPC face.
 #[derive(Debug, Clone)]
@@ -560,6 +560,29 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         let editable = ops::accounts::editable_by(&caller, &view);
         Ok(Response::new(pb::GetMeResponse {
             account: Some(convert::account(view, editable)),
+        }))
+    }
+
+    async fn create_administrator(
+        &self,
+        request: Request<pb::CreateAdministratorRequest>,
+    ) -> Answer<pb::CreateAdministratorResponse> {
+        authz::require_service(&principal(&request)?, &["operator"])?;
+        let created = ops::admins::create(&self.ctx, request.into_inner()).await?;
+        let (join_token, expires_at) = created.link.unwrap_or_default();
+        let join_url = if join_token.is_empty() {
+            String::new()
+        } else {
+            ops::invitations::url(&self.ctx, &join_token)
+                .unwrap_or_else(|| format!("/join?code={join_token}"))
+        };
+        Ok(Response::new(pb::CreateAdministratorResponse {
+            account_id: created.account_id,
+            created: created.created,
+            already_joined: join_token.is_empty(),
+            join_url,
+            expires_at: (!join_token.is_empty()).then(|| convert::timestamp(expires_at)),
+            join_token,
         }))
     }
 

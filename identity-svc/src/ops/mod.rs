@@ -2,6 +2,7 @@
 //! `domain`, and writes the outcome through `store`, in one transaction.
 
 pub mod accounts;
+pub mod admins;
 pub mod codes;
 pub mod contacts;
 pub mod devices;

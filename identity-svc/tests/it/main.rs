@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod admins;
 mod codes;
 mod contacts;
 mod grpc;

@@ -62,7 +62,7 @@ audit_kinds! {
     CredentialChanged = "credential_changed" | "contact_details_changed", "contact details changed";
     CredentialConfirmed = "credential_confirmed", "credential confirmed";
     NameChanged = "name_changed", "name changed";
-    RoleChanged = "role_changed", "role changed";
+    RoleChanged = "role_changed" | "administrator_created", "role changed";
     StatusChanged = "status_changed" | "account_deactivated", "account status changed";
     AddressStatusReset = "status_reset", "address status reset";
     AccountsMerged = "accounts_merged" | "merge_undone", "accounts merged (or a merge undone)";
