@@ -203,7 +203,7 @@ pub enum DbService {
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = Env::process();
-    telemetry::init(&env)?;
+    telemetry::init(&env, "homeroom")?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
             let config = SuiteConfig::from_env(&env)?;
@@ -211,7 +211,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if config.demo_students > 0 {
                 tokio::spawn(load_demo(config, suite.addrs()?));
             }
-            suite.run_until(shutdown::signal()).await
+            let result = suite.run_until(shutdown::signal()).await;
+            telemetry::shutdown().await;
+            result
         }
         Command::ImportRoster {
             path,

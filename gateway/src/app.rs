@@ -183,7 +183,8 @@ async fn timeout(
     }
 }
 
-/// The gateway's routes: health, and the REST API under `/api/v1`; every
+/// The gateway's routes: health, the REST API under `/api/v1` and the
+/// console at `/`; every
 /// answer carries an `x-request-id` (the caller's, or a new one), which the
 /// services receive too. Bodies are limited in size, requests in time, browser
 /// origins by the CORS allow-list, and callers by the rate limits.
@@ -237,6 +238,8 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(grpc_web_routes(&state))
         .merge(crate::webhooks::routes())
+        .merge(crate::console::routes())
+        .fallback(crate::console::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,
         ))

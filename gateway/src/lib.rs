@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod client_ip;
 pub mod config;
+pub mod console;
 pub mod grpc_web;
 pub mod health;
 pub mod limits;

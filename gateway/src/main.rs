@@ -6,9 +6,11 @@ use homeroom_platform::{config::Env, service::announce, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let env = Env::process();
-    telemetry::init(&env)?;
+    telemetry::init(&env, "gateway")?;
     let config = Config::from_env(&env)?;
     let app = App::build(config).await?;
     announce("gateway", format!("http://{}", app.local_addr()?));
-    app.run_until(shutdown::signal()).await
+    let result = app.run_until(shutdown::signal()).await;
+    telemetry::shutdown().await;
+    result
 }

@@ -265,12 +265,14 @@ fn reflection(sets: &[&'static [u8]]) -> tonic_reflection::server::Builder<'stat
 
 fn request_span(request: &http::Request<()>) -> tracing::Span {
     let context = crate::request_context::RequestContext::of_headers(request.headers());
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "grpc",
         method = %request.uri().path(),
         request_id = %context.request_id.as_deref().unwrap_or("-"),
         trace_id = %context.trace_id().unwrap_or("-"),
-    )
+    );
+    crate::telemetry::adopt_parent(&span, context.traceparent.as_deref());
+    span
 }
 
 /// Waits for the database, runs migrations, reports SERVING, then keeps checking

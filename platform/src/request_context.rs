@@ -57,16 +57,15 @@ pub fn current() -> Option<RequestContext> {
 }
 
 /// Adds the current request id and traceparent to an outgoing call (unless
-/// it carries its own).
+/// it carries its own). With traces exported, the parent is the span making
+/// the call, so the callee's span is its child.
 pub fn tag<T>(request: &mut tonic::Request<T>) {
     let Some(context) = current() else {
         return;
     };
+    let traceparent = crate::telemetry::current_traceparent().or(context.traceparent);
     let metadata = request.metadata_mut();
-    for (name, value) in [
-        (REQUEST_ID, context.request_id),
-        (TRACEPARENT, context.traceparent),
-    ] {
+    for (name, value) in [(REQUEST_ID, context.request_id), (TRACEPARENT, traceparent)] {
         if let Some(value) = value.and_then(|v| v.parse().ok())
             && !metadata.contains_key(name)
         {

@@ -6,9 +6,11 @@ use roster_svc::{app::App, config::Config};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let env = Env::process();
-    telemetry::init(&env)?;
+    telemetry::init(&env, "roster")?;
     let config = Config::from_env(&env)?;
     let app = App::build(config).await?;
     announce("roster", app.local_addr()?);
-    app.run_until(shutdown::signal()).await
+    let result = app.run_until(shutdown::signal()).await;
+    telemetry::shutdown().await;
+    result
 }

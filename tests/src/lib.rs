@@ -10,7 +10,9 @@ use homeroom_platform::{
 };
 use tokio_util::sync::CancellationToken;
 
+pub mod browser;
 pub mod district;
+pub mod invitations;
 pub mod oidc;
 pub mod sync;
 

@@ -8,81 +8,12 @@
 
 use std::time::Duration;
 
-use e2e::{Api, Stack, bearer, until};
-use homeroom_proto::identity::v1 as idpb;
+use e2e::{
+    Api, Stack,
+    invitations::{EMAIL, PHONE, codes, invite, smiths},
+    until,
+};
 use serde_json::json;
-
-const EMAIL: &str = "smithparent@mail.com";
-const PHONE: &str = "+19876543210";
-
-/// Sarah (Spanish) and Kevin, invitees sharing an email and a phone; their ids.
-async fn smiths(stack: &Stack) -> (String, String) {
-    let roster = stack.service_token("roster").await.unwrap();
-    let guardian = |source: &str, given: &str, language: &str| idpb::AccountUpsert {
-        source_id: source.into(),
-        kind: idpb::AccountKind::Guardian as i32,
-        given_name: given.into(),
-        family_name: "Smith".into(),
-        preferred_language: Some(language.into()),
-        email: Some(EMAIL.into()),
-        mobile_phone: Some(PHONE.into()),
-        ..Default::default()
-    };
-    let ids: Vec<String> = stack
-        .identity_client()
-        .await
-        .unwrap()
-        .upsert_accounts(bearer(
-            idpb::UpsertAccountsRequest {
-                district_id: "district-1".into(),
-                source_system: "sis".into(),
-                accounts: vec![guardian("g1", "Sarah", "es"), guardian("g2", "Kevin", "")],
-                ..Default::default()
-            },
-            &roster,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .results
-        .into_iter()
-        .map(|r| r.account_id)
-        .collect();
-    (ids[0].clone(), ids[1].clone())
-}
-
-async fn invite(stack: &Stack, accounts: Vec<String>, resend: bool, key: &str) {
-    let roster = stack.service_token("roster").await.unwrap();
-    stack
-        .identity_client()
-        .await
-        .unwrap()
-        .invite_accounts(bearer(
-            idpb::InviteAccountsRequest {
-                district_id: "district-1".into(),
-                account_ids: accounts,
-                resend,
-                idempotency_key: key.into(),
-            },
-            &roster,
-        ))
-        .await
-        .unwrap();
-}
-
-/// The join codes in the texts that contain `marker`, in arrival order.
-fn codes(texts: &[String], marker: &str) -> Vec<String> {
-    let prefix = format!("{}/join?code=", e2e::PUBLIC_URL);
-    texts
-        .iter()
-        .map(|t| e2e::readable(t))
-        .filter(|t| t.contains(marker))
-        .filter_map(|t| {
-            let at = t.find(&prefix)? + prefix.len();
-            Some(t[at..].chars().take(43).collect())
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn each_invitation_carries_a_join_link_for_its_own_account() {

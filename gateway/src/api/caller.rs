@@ -141,10 +141,22 @@ impl FromRequestParts<AppState> for Caller {
                 t
             }
         };
-        let token = token.as_str();
+        Caller::verified(state, token, request_id).await
+    }
+}
+
+impl Caller {
+    /// The caller an access token names, once verified and within the
+    /// per-account rate limit (the console's pages, which take the token from
+    /// the cookie and check their forms' CSRF field themselves).
+    pub async fn verified(
+        state: &AppState,
+        token: String,
+        request_id: RequestId,
+    ) -> Result<Caller, ApiError> {
         let principal = state
             .verifier
-            .verify(token)
+            .verify(&token)
             .await
             .map_err(|_| ApiError::unauthenticated())?;
         let account = match &principal {
@@ -158,13 +170,11 @@ impl FromRequestParts<AppState> for Caller {
             .map_err(crate::limits::too_many)?;
         Ok(Caller {
             principal,
-            token: token.to_string(),
+            token,
             request_id,
         })
     }
-}
 
-impl Caller {
     /// The request id of the call.
     pub fn request_id(&self) -> &RequestId {
         &self.request_id

@@ -8,9 +8,10 @@ use base64::Engine as _;
 use homeroom_proto::identity::v1 as idpb;
 use subtle::ConstantTimeEq;
 
-/// The access token cookie (sent to the API only).
+/// The access token cookie (the API's and the console's).
 pub const ACCESS: &str = "homeroom_access";
-/// The refresh token cookie (sent to the session routes only).
+/// The refresh token cookie. Path `/`: the console refreshes a session
+/// itself when its pages find the access token expired.
 pub const REFRESH: &str = "homeroom_refresh";
 /// The CSRF cookie (readable by the page, which echoes it in `x-csrf-token`).
 pub const CSRF: &str = "homeroom_csrf";
@@ -49,6 +50,20 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The CSRF cookie alone (a form shown before sign-in carries it too).
+pub fn csrf_cookie(csrf: &str) -> Option<HeaderValue> {
+    cookie(CSRF, csrf, "/", 86_400, false)
+}
+
+/// Whether a form's CSRF field matches the CSRF cookie (the console's forms;
+/// scripts send the header instead, see [`csrf_ok`]).
+pub fn csrf_field_ok(headers: &HeaderMap, field: &str) -> bool {
+    match get(headers, CSRF) {
+        Some(cookie) => !field.is_empty() && bool::from(cookie.as_bytes().ct_eq(field.as_bytes())),
+        None => false,
+    }
+}
+
 /// A fresh CSRF token.
 pub fn new_csrf() -> String {
     use rand::RngCore as _;
@@ -81,14 +96,8 @@ pub fn session(tokens: &idpb::AuthTokens, csrf: &str) -> HeaderMap {
     let access = seconds_until(tokens.access_token_expires_at.as_ref());
     let refresh = seconds_until(tokens.refresh_token_expires_at.as_ref());
     for value in [
-        cookie(ACCESS, &tokens.access_token, "/api", access, true),
-        cookie(
-            REFRESH,
-            &tokens.refresh_token,
-            "/api/v1/auth",
-            refresh,
-            true,
-        ),
+        cookie(ACCESS, &tokens.access_token, "/", access, true),
+        cookie(REFRESH, &tokens.refresh_token, "/", refresh, true),
         cookie(CSRF, csrf, "/", refresh, false),
     ]
     .into_iter()
@@ -116,9 +125,12 @@ fn device(token: &str) -> Option<HeaderValue> {
 pub fn cleared() -> HeaderMap {
     let mut headers = HeaderMap::new();
     for value in [
+        cookie(ACCESS, "", "/", 0, true),
+        cookie(REFRESH, "", "/", 0, true),
+        cookie(CSRF, "", "/", 0, false),
+        // Where earlier releases kept them.
         cookie(ACCESS, "", "/api", 0, true),
         cookie(REFRESH, "", "/api/v1/auth", 0, true),
-        cookie(CSRF, "", "/", 0, false),
     ]
     .into_iter()
     .flatten()

@@ -104,13 +104,20 @@ impl From<tonic::Status> for ApiError {
         // "tcp connect error" and the like) says so plainly.
         let from_transport =
             status.message().is_empty() || std::error::Error::source(&status).is_some();
-        let message = match status.code() {
-            tonic::Code::Unavailable if from_transport => {
-                "the service is unavailable; try again shortly".to_string()
-            }
-            _ => status.message().to_string(),
-        };
-        let mut error = ApiError::new(status.code(), message);
+        // A call the upstream cancelled: its connection closed as the call
+        // went out (a pod stopping during a rollout), so it was never served
+        // and is safe to try again. (Our client cancelling would leave no
+        // one to answer.)
+        let unserved = status.code() == tonic::Code::Cancelled;
+        if unserved || (status.code() == tonic::Code::Unavailable && from_transport) {
+            let mut error = ApiError::new(
+                tonic::Code::Unavailable,
+                "the service is unavailable; try again shortly",
+            );
+            error.retry_after = Some(1);
+            return error;
+        }
+        let mut error = ApiError::new(status.code(), status.message());
         // A throttled service says how long to wait; so does the answer.
         error.retry_after = status
             .metadata()
@@ -200,6 +207,17 @@ mod tests {
         let response = ApiError::from(status).into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "17");
+    }
+
+    #[test]
+    fn an_upstream_call_cancelled_in_a_rollout_is_a_503_to_try_again() {
+        let error = ApiError::from(tonic::Status::cancelled("operation was canceled"));
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.retry_after, Some(1));
+        assert_eq!(
+            error.message,
+            "the service is unavailable; try again shortly"
+        );
     }
 
     #[tokio::test]

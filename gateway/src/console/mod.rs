@@ -1,0 +1,247 @@
+//! The web console (GW-3): server-rendered pages at `/` for district staff
+//! and for guardians on phones. The REST API stays under `/api/v1`.
+//!
+//! How it is built:
+//! - **Pages** are askama templates (`templates/`, checked at compile time),
+//!   one per page, all extending `base.html`; one module per area renders
+//!   them: [`sign_in`] (sign in, the account choice, joining), [`account`]
+//!   (my account). Every form posts to the console and works without
+//!   JavaScript; `assets/console.js` only asks before destructive forms and
+//!   stops double submits.
+//! - **Access** is the services' business: a page calls the same RPCs as
+//!   the REST routes, with the signed-in user's access token, and shows what
+//!   they answer. The console never widens what a user may see.
+//! - **Session** ([`session`]): the REST API's HttpOnly, Secure,
+//!   SameSite=Strict cookies (access, refresh, CSRF). Every form carries the
+//!   CSRF token in a hidden field, checked against the cookie; a page whose
+//!   access token expired refreshes it (`/session/refresh`) and comes back.
+//! - **Headers**: a Content-Security-Policy without inline script or style,
+//!   `X-Frame-Options: DENY`, no referrer (join links carry codes), and
+//!   `no-store` on pages; assets ([`assets`]) are embedded and served under
+//!   hashed names, cached for a year.
+//! - **Words** ([`text`]) in English and Spanish, by the account's language
+//!   (remembered in a `homeroom_lang` cookie) or the browser's.
+
+mod account;
+mod assets;
+mod session;
+mod sign_in;
+pub mod text;
+
+use axum::{
+    Router,
+    extract::Request,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+
+use crate::app::AppState;
+pub use session::Signed;
+use text::Text;
+
+/// The console's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-in/choose", post(sign_in::choose))
+        .route("/join", get(sign_in::join_form).post(sign_in::join))
+        .route("/session/refresh", get(session::refresh))
+        .route("/sign-out", post(session::sign_out))
+        .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
+        .route("/assets/{name}", get(assets::serve))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// `/`: my account when signed in, else sign-in (the extractor redirects).
+async fn home(_signed: Signed) -> Redirect {
+    Redirect::to("/account")
+}
+
+/// What every page's frame needs: language, words, assets, and for a
+/// signed-in user the CSRF token of the sign-out form.
+pub struct Chrome {
+    pub lang: &'static str,
+    pub t: &'static Text,
+    pub css: &'static str,
+    pub js: &'static str,
+    pub user: Option<UserChrome>,
+    /// The navigation entry of this page (`aria-current`).
+    pub here: &'static str,
+}
+
+/// The signed-in part of the frame.
+pub struct UserChrome {
+    pub csrf: String,
+}
+
+impl Chrome {
+    /// The frame of a page shown before sign-in.
+    pub fn anonymous(headers: &HeaderMap) -> Chrome {
+        Chrome::new(language(headers), None, "")
+    }
+
+    fn new(t: &'static Text, user: Option<UserChrome>, here: &'static str) -> Chrome {
+        Chrome {
+            lang: t.code,
+            t,
+            css: assets::css(),
+            js: assets::js(),
+            user,
+            here,
+        }
+    }
+}
+
+/// The cookie remembering the account's language for the frame.
+pub const LANG_COOKIE: &str = "homeroom_lang";
+
+/// The words for this browser: the account's language (cookie), else the
+/// browser's.
+pub fn language(headers: &HeaderMap) -> &'static Text {
+    match crate::api::cookies::get(headers, LANG_COOKIE) {
+        Some(code) => text::for_language(&code),
+        None => text::for_accept_language(
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+/// A rendered page with its status.
+pub fn render(status: StatusCode, page: impl askama::Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a console page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A short page saying one thing, with one link onwards.
+#[derive(askama::Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub chrome: Chrome,
+    pub title: String,
+    pub text: String,
+    /// `good`, `bad` or `note`.
+    pub tone: &'static str,
+    pub link: String,
+    pub link_text: String,
+}
+
+/// The console's answer to a path nothing serves (the API keeps its JSON).
+pub async fn not_found(headers: HeaderMap) -> Response {
+    let chrome = Chrome::anonymous(&headers);
+    let t = chrome.t;
+    let page = MessagePage {
+        chrome,
+        title: t.not_found.into(),
+        text: t.not_found_text.into(),
+        tone: "note",
+        link: "/".into(),
+        link_text: t.go_home.into(),
+    };
+    with_security_headers(render(StatusCode::NOT_FOUND, page))
+}
+
+/// The headers of every console answer.
+async fn security_headers(request: Request, next: Next) -> Response {
+    with_security_headers(next.run(request).await)
+}
+
+fn with_security_headers(mut response: Response) -> Response {
+    const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    let is_asset = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v.as_bytes().starts_with(b"public"));
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !is_asset {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// A service's message for a person: without the leading field name the API
+/// keeps for programs (`new_password: use at least 8 characters` reads "Use
+/// at least 8 characters").
+pub fn for_people(message: &str) -> String {
+    let text = message
+        .split_once(": ")
+        .filter(|(field, _)| {
+            !field.is_empty()
+                && field
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.[]".contains(c))
+        })
+        .map_or(message, |(_, rest)| rest);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Where to go after signing in: a path of this site, never another host.
+pub fn safe_next(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && next.len() <= 512;
+    if ok && next != "/" {
+        next.to_owned()
+    } else {
+        "/account".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{for_people, safe_next};
+
+    #[test]
+    fn messages_for_people_lose_the_field_name() {
+        assert_eq!(
+            for_people("new_password: use at least 8 characters"),
+            "Use at least 8 characters"
+        );
+        assert_eq!(for_people("Try again: later"), "Try again: later");
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next("/account"), "/account");
+        for outside in [
+            "https://evil.test/",
+            "//evil.test",
+            "/\\evil.test",
+            "",
+            "account",
+            "/\tx",
+        ] {
+            assert_eq!(safe_next(outside), "/account", "{outside:?}");
+        }
+    }
+}

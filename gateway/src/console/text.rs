@@ -1,0 +1,292 @@
+//! The console's words in English and Spanish (the languages Homeroom
+//! already writes messages in), chosen by the account's language, or before
+//! sign-in by the browser's `Accept-Language`.
+
+use homeroom_proto::identity::v1 as idpb;
+
+/// Every string a page shows.
+#[derive(Debug)]
+pub struct Text {
+    pub code: &'static str,
+    pub skip_to_content: &'static str,
+    pub main_menu: &'static str,
+    pub my_account: &'static str,
+    pub sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub email_or_phone: &'static str,
+    pub email_or_phone_hint: &'static str,
+    pub password: &'static str,
+    pub wrong_credentials: &'static str,
+    pub fill_both: &'static str,
+    /// "Too many attempts. Try again in {n} minutes."
+    pub throttled: &'static str,
+    pub unavailable: &'static str,
+    pub expired_form: &'static str,
+    pub choose_account: &'static str,
+    pub choose_account_why: &'static str,
+    pub choice_expired: &'static str,
+    pub complete_profile: &'static str,
+    pub complete_profile_why: &'static str,
+    pub join: &'static str,
+    pub join_link_bad: &'static str,
+    pub new_password: &'static str,
+    pub current_password: &'static str,
+    pub password_rule: &'static str,
+    pub your_details: &'static str,
+    pub name: &'static str,
+    pub account_type: &'static str,
+    pub roles: &'static str,
+    pub language: &'static str,
+    pub email_and_phone: &'static str,
+    pub no_contacts: &'static str,
+    /// "Shared with {n} other account(s)".
+    pub shared_with_one: &'static str,
+    pub shared_with_many: &'static str,
+    pub shared_note: &'static str,
+    pub confirm_prompt: &'static str,
+    pub confirm_prompt_body: &'static str,
+    pub contact_managed: &'static str,
+    pub your_students: &'static str,
+    pub change_password: &'static str,
+    pub password_changed: &'static str,
+    pub current_password_wrong: &'static str,
+    pub sessions: &'static str,
+    pub sign_out_everywhere: &'static str,
+    pub sign_out_everywhere_why: &'static str,
+    pub sign_out_everywhere_confirm: &'static str,
+    pub signed_out: &'static str,
+    pub signed_out_everywhere: &'static str,
+    pub sign_in_again: &'static str,
+    pub not_found: &'static str,
+    pub not_found_text: &'static str,
+    pub go_home: &'static str,
+    pub something_wrong: &'static str,
+    /// District administrator, rostering administrator, communications
+    /// administrator, user manager, teacher, staff, guardian (SPEC's words).
+    pub role_names: [&'static str; 7],
+    /// Guardian, staff, student.
+    pub kind_names: [&'static str; 3],
+    pub in_district: &'static str,
+    pub email: &'static str,
+    pub phone: &'static str,
+}
+
+/// English.
+pub static EN: Text = Text {
+    code: "en",
+    skip_to_content: "Skip to content",
+    main_menu: "Main menu",
+    my_account: "My account",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    email_or_phone: "Email or phone number",
+    email_or_phone_hint: "The email or phone number your school has for you, in any form.",
+    password: "Password",
+    wrong_credentials: "That email, phone number or password is not right. Check them and try again.",
+    fill_both: "Enter your email or phone number and your password.",
+    throttled: "Too many attempts. Try again in {n} minutes.",
+    unavailable: "Homeroom is not available right now. Try again in a moment.",
+    expired_form: "This form was open too long or came from another page. Try again.",
+    choose_account: "Choose an account",
+    choose_account_why: "More than one account uses this email or phone number and password. Which one do you want to use now?",
+    choice_expired: "The choice expired. Sign in again.",
+    complete_profile: "Complete your profile",
+    complete_profile_why: "Choose a password to finish setting up your account. You will sign in with your email or phone number and this password.",
+    join: "Save and sign in",
+    join_link_bad: "This link is not valid any more: it was used, or it expired. Ask your school for a new invitation.",
+    new_password: "New password",
+    current_password: "Current password",
+    password_rule: "At least 8 characters. A few unrelated words make a strong password.",
+    your_details: "Your details",
+    name: "Name",
+    account_type: "Account type",
+    roles: "Roles",
+    language: "Language",
+    email_and_phone: "Email and phone",
+    no_contacts: "Your school has no email or phone number for you.",
+    shared_with_one: "Shared with 1 other account",
+    shared_with_many: "Shared with {n} other accounts",
+    shared_note: "A shared email or phone number belongs to more than one account, for example two parents of the same children. Each account keeps its own password and messages.",
+    confirm_prompt: "Is this still yours?",
+    confirm_prompt_body: "Your school added or changed this contact. You don't need to confirm it to keep receiving messages; if it is not yours, tell your school.",
+    contact_managed: "Your school's student information system manages your email and phone number. To change them, ask your school.",
+    your_students: "Your students",
+    change_password: "Change password",
+    password_changed: "Your password was changed. Your other sessions were signed out.",
+    current_password_wrong: "The current password is not right.",
+    sessions: "Sessions",
+    sign_out_everywhere: "Sign out everywhere",
+    sign_out_everywhere_why: "Signs you out on every phone and computer, this one included.",
+    sign_out_everywhere_confirm: "Sign out on every device?",
+    signed_out: "You are signed out.",
+    signed_out_everywhere: "You are signed out on every device.",
+    sign_in_again: "Sign in again",
+    not_found: "Page not found",
+    not_found_text: "There is no page at this address.",
+    go_home: "Go to the start page",
+    something_wrong: "Something went wrong. Try again.",
+    role_names: [
+        "District administrator",
+        "Rostering administrator",
+        "Communications administrator",
+        "User manager",
+        "Teacher",
+        "Staff",
+        "Parent/guardian",
+    ],
+    kind_names: ["Parent/guardian", "Staff", "Student"],
+    in_district: "whole district",
+    email: "Email",
+    phone: "Phone",
+};
+
+/// Spanish.
+pub static ES: Text = Text {
+    code: "es",
+    skip_to_content: "Saltar al contenido",
+    main_menu: "Menú principal",
+    my_account: "Mi cuenta",
+    sign_in: "Iniciar sesión",
+    sign_out: "Cerrar sesión",
+    email_or_phone: "Correo electrónico o teléfono",
+    email_or_phone_hint: "El correo o el teléfono que tiene su escuela, escrito de cualquier forma.",
+    password: "Contraseña",
+    wrong_credentials: "El correo, el teléfono o la contraseña no son correctos. Revíselos e inténtelo de nuevo.",
+    fill_both: "Escriba su correo o teléfono y su contraseña.",
+    throttled: "Demasiados intentos. Vuelva a intentarlo en {n} minutos.",
+    unavailable: "Homeroom no está disponible ahora. Inténtelo de nuevo en un momento.",
+    expired_form: "Este formulario estuvo abierto demasiado tiempo o vino de otra página. Inténtelo de nuevo.",
+    choose_account: "Elija una cuenta",
+    choose_account_why: "Más de una cuenta usa este correo o teléfono y esta contraseña. ¿Cuál quiere usar ahora?",
+    choice_expired: "La elección caducó. Inicie sesión de nuevo.",
+    complete_profile: "Complete su perfil",
+    complete_profile_why: "Elija una contraseña para terminar de preparar su cuenta. Iniciará sesión con su correo o teléfono y esta contraseña.",
+    join: "Guardar e iniciar sesión",
+    join_link_bad: "Este enlace ya no es válido: se usó o caducó. Pida a su escuela una nueva invitación.",
+    new_password: "Contraseña nueva",
+    current_password: "Contraseña actual",
+    password_rule: "Al menos 8 caracteres. Unas palabras sin relación forman una contraseña fuerte.",
+    your_details: "Sus datos",
+    name: "Nombre",
+    account_type: "Tipo de cuenta",
+    roles: "Funciones",
+    language: "Idioma",
+    email_and_phone: "Correo y teléfono",
+    no_contacts: "Su escuela no tiene un correo ni un teléfono suyos.",
+    shared_with_one: "Compartido con otra cuenta",
+    shared_with_many: "Compartido con otras {n} cuentas",
+    shared_note: "Un correo o teléfono compartido pertenece a más de una cuenta, por ejemplo a los dos padres de los mismos niños. Cada cuenta tiene su propia contraseña y sus mensajes.",
+    confirm_prompt: "¿Sigue siendo suyo?",
+    confirm_prompt_body: "Su escuela agregó o cambió este contacto. No necesita confirmarlo para seguir recibiendo mensajes; si no es suyo, avise a su escuela.",
+    contact_managed: "El sistema de información estudiantil de su escuela administra su correo y su teléfono. Para cambiarlos, pregunte a su escuela.",
+    your_students: "Sus estudiantes",
+    change_password: "Cambiar la contraseña",
+    password_changed: "Su contraseña cambió. Sus otras sesiones se cerraron.",
+    current_password_wrong: "La contraseña actual no es correcta.",
+    sessions: "Sesiones",
+    sign_out_everywhere: "Cerrar sesión en todas partes",
+    sign_out_everywhere_why: "Cierra su sesión en todos los teléfonos y computadoras, incluido este.",
+    sign_out_everywhere_confirm: "¿Cerrar la sesión en todos los dispositivos?",
+    signed_out: "Cerró la sesión.",
+    signed_out_everywhere: "Cerró la sesión en todos los dispositivos.",
+    sign_in_again: "Iniciar sesión de nuevo",
+    not_found: "Página no encontrada",
+    not_found_text: "No hay ninguna página en esta dirección.",
+    go_home: "Ir a la página de inicio",
+    something_wrong: "Algo salió mal. Inténtelo de nuevo.",
+    role_names: [
+        "Administrador del distrito",
+        "Administrador de listas",
+        "Administrador de comunicaciones",
+        "Gestor de usuarios",
+        "Maestro",
+        "Personal",
+        "Padre/tutor",
+    ],
+    kind_names: ["Padre/tutor", "Personal", "Estudiante"],
+    in_district: "todo el distrito",
+    email: "Correo",
+    phone: "Teléfono",
+};
+
+/// The words for a language tag (`es`, `es-MX`); English otherwise.
+pub fn for_language(tag: &str) -> &'static Text {
+    let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+    if primary.eq_ignore_ascii_case("es") {
+        &ES
+    } else {
+        &EN
+    }
+}
+
+/// The first language of an `Accept-Language` header we have words for.
+pub fn for_accept_language(header: &str) -> &'static Text {
+    header
+        .split(',')
+        .map(|part| part.split(';').next().unwrap_or_default().trim())
+        .map(|tag| tag.split(['-', '_']).next().unwrap_or_default())
+        .find_map(|primary| match primary.to_ascii_lowercase().as_str() {
+            "es" => Some(&ES),
+            "en" => Some(&EN),
+            _ => None,
+        })
+        .unwrap_or(&EN)
+}
+
+impl Text {
+    /// `template` with `{n}` replaced.
+    pub fn with_n(template: &str, n: u64) -> String {
+        template.replace("{n}", &n.to_string())
+    }
+
+    /// A role's name.
+    pub fn role(&self, role: idpb::Role) -> &'static str {
+        use idpb::Role as R;
+        let i = match role {
+            R::Unspecified => return "—",
+            R::DistrictAdmin => 0,
+            R::RosteringAdmin => 1,
+            R::CommunicationsAdmin => 2,
+            R::UserManager => 3,
+            R::Teacher => 4,
+            R::Staff => 5,
+            R::Guardian => 6,
+        };
+        self.role_names[i]
+    }
+
+    /// An account kind's name.
+    pub fn kind(&self, kind: idpb::AccountKind) -> &'static str {
+        use idpb::AccountKind as K;
+        match kind {
+            K::Unspecified => "—",
+            K::Guardian => self.kind_names[0],
+            K::Staff => self.kind_names[1],
+            K::Student => self.kind_names[2],
+        }
+    }
+
+    /// The shared-credential mark for `others` other accounts.
+    pub fn shared_with(&self, others: u32) -> String {
+        if others == 1 {
+            self.shared_with_one.to_owned()
+        } else {
+            Text::with_n(self.shared_with_many, u64::from(others))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_comes_from_the_account_or_the_browser() {
+        assert_eq!(for_language("es-MX").code, "es");
+        assert_eq!(for_language("").code, "en");
+        assert_eq!(for_accept_language("fr-CA, es;q=0.8, en;q=0.5").code, "es");
+        assert_eq!(for_accept_language("de").code, "en");
+        assert_eq!(EN.shared_with(1), "Shared with 1 other account");
+        assert_eq!(ES.shared_with(3), "Compartido con otras 3 cuentas");
+    }
+}

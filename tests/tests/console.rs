@@ -1,0 +1,324 @@
+//! The console (GW-3, first part) on the real suite, in a real browser:
+//! headless Chromium through ChromeDriver, axe-core on every page, and a
+//! full-page screenshot of each under `target/console-screenshots/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use e2e::{Stack, bearer, browser::Browser, invitations, until};
+use homeroom_proto::identity::v1 as idpb;
+
+/// The text of the sign-in error.
+async fn sign_in_error(browser: &Browser) -> String {
+    browser
+        .client
+        .find(fantoccini::Locator::Id("sign-in-error"))
+        .await
+        .expect("no sign-in error shown")
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn sign_in(browser: &Browser, identifier: &str, password: &str) {
+    browser.fill("identifier", identifier).await;
+    browser.fill("password", password).await;
+    browser.press("Sign in").await;
+}
+
+/// Tom, a teacher the SIS rostered, signs in: an unknown address and a wrong
+/// password read alike; his account page shows his name, email and role,
+/// fits a 320 px phone; signing out ends the session.
+#[tokio::test]
+async fn a_teacher_signs_in_sees_his_account_on_a_phone_and_signs_out() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let stack = Stack::start().await.unwrap();
+    stack.smiths().await.unwrap();
+    let mut identity = stack.identity_client().await.unwrap();
+    stack
+        .join(&mut identity, "treed@school.org", "tom-strong-password")
+        .await;
+    let base = format!("http://{}", stack.gateway);
+
+    browser.open(&format!("{base}/")).await;
+    assert!(
+        browser.path().await.starts_with("/sign-in"),
+        "{}",
+        browser.path().await
+    );
+    browser.check("sign-in").await;
+
+    sign_in(&browser, "nobody@school.org", "some-password-123").await;
+    let unknown = sign_in_error(&browser).await;
+    sign_in(&browser, "TReed@School.org", "wrong-password-123").await;
+    let wrong = sign_in_error(&browser).await;
+    assert_eq!(unknown, wrong);
+    assert!(wrong.contains("is not right"), "{wrong}");
+    browser.check("sign-in-wrong-password").await;
+
+    sign_in(&browser, "treed@school.org", "tom-strong-password").await;
+    assert_eq!(browser.path().await, "/account");
+    let page = browser.text().await;
+    for expected in ["Tom Reed", "treed@school.org", "Teacher", "Change password"] {
+        assert!(page.contains(expected), "{expected:?} not on:\n{page}");
+    }
+    browser.check("account-teacher").await;
+
+    // The same on a 320 px phone: nothing scrolls sideways.
+    let phone = Browser::phone().await.unwrap();
+    phone.open(&format!("{base}/sign-in")).await;
+    assert!(
+        !phone.scrolls_sideways().await,
+        "the sign-in page is wider than 320 px"
+    );
+    phone.check("sign-in-320px").await;
+    sign_in(&phone, "treed@school.org", "tom-strong-password").await;
+    assert_eq!(phone.path().await, "/account");
+    assert!(
+        !phone.scrolls_sideways().await,
+        "the account page is wider than 320 px"
+    );
+    phone.check("account-teacher-320px").await;
+    phone.close().await;
+
+    browser.press("Sign out").await;
+    assert!(browser.text().await.contains("You are signed out."));
+    browser.check("signed-out").await;
+    browser.open(&format!("{base}/account")).await;
+    assert!(
+        browser.path().await.starts_with("/sign-in?next="),
+        "{}",
+        browser.path().await
+    );
+    browser.close().await;
+}
+
+/// Seed 000 and ID-4: Sarah (Spanish) and Kevin Smith share an email. Each
+/// opens the join link of their own invitation and, as couples do, picks the
+/// same password; signing in with the shared email then offers the choice of
+/// the two accounts, and Sarah's account page, in Spanish, marks the email
+/// shared with one other account.
+#[tokio::test]
+async fn parents_sharing_an_email_join_choose_their_account_and_see_the_shared_mark() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let stack = Stack::start().await.unwrap();
+    let (sarah, kevin) = invitations::smiths(&stack).await;
+    invitations::invite(&stack, vec![sarah.clone(), kevin.clone()], false, "first").await;
+    let emails = until(|| {
+        let (emails, _) = stack.outbox();
+        (emails.len() >= 2).then_some(emails)
+    })
+    .await;
+    let base = format!("http://{}", stack.gateway);
+    let links = [
+        invitations::codes(&emails, "Abre este enlace"),
+        invitations::codes(&emails, "Open this link"),
+    ];
+    for (i, code) in links.iter().map(|c| c[0].clone()).enumerate() {
+        browser.open(&format!("{base}/join?code={code}")).await;
+        if i == 0 {
+            browser.check("join-invitation").await;
+        }
+        browser.fill("new-password", "smith-family-password").await;
+        browser.click("form[action='/join'] button").await;
+        assert_eq!(browser.path().await, "/account");
+        browser.click("header form button").await;
+    }
+
+    browser.open(&format!("{base}/sign-in")).await;
+    sign_in(&browser, "SmithParent@Mail.com", "smith-family-password").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Choose an account")
+            && page.contains("Sarah Smith")
+            && page.contains("Kevin Smith"),
+        "{page}"
+    );
+    browser.check("choose-account").await;
+    browser.click(&format!("button[value='{sarah}']")).await;
+    assert_eq!(browser.path().await, "/account");
+    let page = browser.text().await;
+    for expected in [
+        "Mi cuenta",
+        "smithparent@mail.com",
+        "Compartido con otra cuenta",
+        "Padre/tutor",
+    ] {
+        assert!(page.contains(expected), "{expected:?} not on:\n{page}");
+    }
+    browser.check("account-guardian-shared-email-es").await;
+    browser.close().await;
+}
+
+/// ID-9: the first administrator's join link opens "Complete your profile";
+/// the password they choose signs them in to their account page.
+#[tokio::test]
+async fn the_first_administrator_completes_their_profile_from_the_join_link() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let stack = Stack::start().await.unwrap();
+    let smiths = stack.smiths().await.unwrap();
+    let operator = stack.service_token("operator").await.unwrap();
+    let mut identity = stack.identity_client().await.unwrap();
+    let created = identity
+        .create_administrator(bearer(
+            idpb::CreateAdministratorRequest {
+                district_id: smiths.district_id.clone(),
+                email: "pat@springfield.test".into(),
+                given_name: "Pat".into(),
+                family_name: "Principal".into(),
+                role: idpb::Role::DistrictAdmin.into(),
+            },
+            &operator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let base = format!("http://{}", stack.gateway);
+
+    browser
+        .open(&format!("{base}/join?code={}", created.join_token))
+        .await;
+    assert!(browser.text().await.contains("Complete your profile"));
+    browser.check("join").await;
+    // The browser asks for 8 characters; without that check (no
+    // JavaScript, an old browser) the server refuses and says why.
+    browser
+        .client
+        .execute(
+            "document.getElementById('new-password').removeAttribute('minlength');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.fill("new-password", "short").await;
+    browser.press("Save and sign in").await;
+    assert!(
+        browser.text().await.contains("at least 8 characters"),
+        "{}",
+        browser.text().await
+    );
+    browser.fill("new-password", "pat-strong-password").await;
+    browser.press("Save and sign in").await;
+    assert_eq!(browser.path().await, "/account");
+    let page = browser.text().await;
+    assert!(
+        page.contains("Pat Principal") && page.contains("District administrator"),
+        "{page}"
+    );
+    browser.check("account-district-admin").await;
+
+    // The link is spent.
+    browser.press("Sign out").await;
+    browser
+        .open(&format!("{base}/join?code={}", created.join_token))
+        .await;
+    browser
+        .fill("new-password", "another-strong-password")
+        .await;
+    browser.press("Save and sign in").await;
+    assert!(browser.text().await.contains("not valid any more"));
+    browser.close().await;
+}
+
+/// Without a browser: the console's headers, its CSRF checks, its 404 and
+/// its words in Spanish.
+#[tokio::test]
+async fn console_pages_send_strict_headers_refuse_forged_forms_and_speak_spanish() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stack = Stack::start().await.unwrap();
+    let base = format!("http://{}", stack.gateway);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let page = http.get(format!("{base}/sign-in")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let csp = header("content-security-policy");
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("cache-control"), "no-store");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "inline code in the page"
+    );
+
+    // The stylesheet and script, under hashed names, cached for a year.
+    for asset in html
+        .split('"')
+        .filter(|s| s.starts_with("/assets/console."))
+    {
+        let answer = http.get(format!("{base}{asset}")).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{asset}");
+        assert!(
+            answer.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+    }
+
+    // A form posted without the CSRF token of its page is refused.
+    let forged = http
+        .post(format!("{base}/sign-in"))
+        .form(&[("identifier", "a@b.test"), ("password", "x-password-123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let forged = http
+        .post(format!("{base}/sign-out"))
+        .header("cookie", "homeroom_csrf=abc")
+        .form(&[("csrf", "abd")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // Pages that need a session send the browser to sign in, and back.
+    let account = http.get(format!("{base}/account")).send().await.unwrap();
+    assert_eq!(account.status(), 303);
+    assert_eq!(account.headers()["location"], "/sign-in?next=%2Faccount");
+
+    // Unknown pages: HTML for people, JSON under the API.
+    let missing = http
+        .get(format!("{base}/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("Page not found"));
+    let api = http
+        .get(format!("{base}/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+    assert!(api.text().await.unwrap().contains("\"code\""));
+
+    // Spanish for a browser that asks for it.
+    let spanish = http
+        .get(format!("{base}/sign-in"))
+        .header("accept-language", "es-MX,es;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(spanish.contains("<html lang=\"es\">") && spanish.contains("Iniciar sesión"));
+}
