@@ -100,7 +100,44 @@ pub enum Principal {
     },
 }
 
+/// Roles that may reset a bad address (MS-7), district-wide: messaging-svc
+/// enforces it; the console shows Reset Status only to them.
+pub const ADDRESS_RESETTERS: [Role; 4] = [
+    Role::RosteringAdmin,
+    Role::CommunicationsAdmin,
+    Role::UserManager,
+    Role::DistrictAdmin,
+];
+
+/// Roles that may list a district's accounts (ID-1), for the whole district
+/// or, granted for a school, that school's: identity enforces it; the
+/// console shows People only to them.
+pub const ACCOUNT_LISTERS: [Role; 4] = [
+    Role::DistrictAdmin,
+    Role::UserManager,
+    Role::RosteringAdmin,
+    Role::CommunicationsAdmin,
+];
+
 impl Principal {
+    /// True when the account holds one of `roles`, in any scope.
+    pub fn holds_any(&self, roles: &[Role]) -> bool {
+        match self {
+            Principal::Account { roles: grants, .. } => {
+                grants.iter().any(|g| roles.contains(&g.role))
+            }
+            Principal::Service { .. } => false,
+        }
+    }
+
+    /// Whether this is a person who may reset the addresses of `district_id`.
+    pub fn may_reset_addresses(&self, district_id: &str) -> bool {
+        matches!(self, Principal::Account { .. })
+            && ADDRESS_RESETTERS
+                .iter()
+                .any(|r| self.has_district_role(district_id, *r))
+    }
+
     /// Builds the principal from verified claims.
     pub fn from_claims(claims: AccessClaims) -> Result<Principal, AuthError> {
         match (claims.service, claims.district_id) {

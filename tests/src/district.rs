@@ -44,6 +44,8 @@ pub struct Smiths {
     pub ana: String,
     /// Ben (grade 5), with Sarah.
     pub ben: String,
+    /// Cal Jones (grade 4), another family's child with no guardian account.
+    pub cal: String,
     /// Ana's class.
     pub class_id: String,
     /// Sarah's account (smithparent@mail.com, (987) 654-3210).
@@ -169,12 +171,29 @@ impl Stack {
             school_id: row("sch1")?.record_id,
             ana: row("s1")?.record_id,
             ben: row("s2")?.record_id,
+            cal: row("s3")?.record_id,
             class_id: row("c1")?.record_id,
             sarah: row("g1")?.account_id,
             kevin: row("g2")?.account_id,
             tom: row("t1")?.account_id,
             district_id,
         })
+    }
+}
+
+impl Stack {
+    /// Dana Reed (`dana@district.org`, password `dana-strong-password`), the
+    /// Smiths district's communications administrator, joined; her tokens.
+    pub async fn dana(&self, smiths: &Smiths) -> homeroom_proto::identity::v1::AuthTokens {
+        self.staff_member_in(
+            &smiths.district_id,
+            "t-dana",
+            ("Dana", "Reed"),
+            "dana@district.org",
+            homeroom_proto::identity::v1::Role::CommunicationsAdmin,
+            "dana-strong-password",
+        )
+        .await
     }
 }
 

@@ -50,7 +50,19 @@ pub async fn smiths(stack: &Stack) -> (String, String) {
     (ids[0].clone(), ids[1].clone())
 }
 
+/// Invites `accounts` of `district-1` (as roster-svc does).
 pub async fn invite(stack: &Stack, accounts: Vec<String>, resend: bool, key: &str) {
+    invite_in(stack, "district-1", accounts, resend, key).await;
+}
+
+/// Invites `accounts` of `district_id` (as roster-svc does).
+pub async fn invite_in(
+    stack: &Stack,
+    district_id: &str,
+    accounts: Vec<String>,
+    resend: bool,
+    key: &str,
+) {
     let roster = stack
         .service_token("roster")
         .await
@@ -61,7 +73,7 @@ pub async fn invite(stack: &Stack, accounts: Vec<String>, resend: bool, key: &st
         .unwrap_or_else(|e| panic!("{e}"))
         .invite_accounts(bearer(
             idpb::InviteAccountsRequest {
-                district_id: "district-1".into(),
+                district_id: district_id.into(),
                 account_ids: accounts,
                 resend,
                 idempotency_key: key.into(),

@@ -15,6 +15,7 @@ pub mod district;
 pub mod invitations;
 pub mod oidc;
 pub mod sync;
+pub mod webhooks;
 
 /// The console's address as the stack's invitations name it (join links).
 pub const PUBLIC_URL: &str = "https://homeroom.e2e.test";

@@ -212,6 +212,22 @@ async fn the_first_administrator_completes_their_profile_from_the_join_link() {
     );
     browser.check("account-district-admin").await;
 
+    // Seed 000's report, from the menu.
+    browser
+        .click("nav a[href='/reports/shared-credentials']")
+        .await;
+    let page = browser.text().await;
+    for expected in [
+        "Shared emails and phones",
+        "smithparent@mail.com",
+        "Sarah Smith",
+        "Kevin Smith",
+        "Download CSV",
+    ] {
+        assert!(page.contains(expected), "{expected:?} not on:\n{page}");
+    }
+    browser.check("report-shared-credentials").await;
+
     // The link is spent.
     browser.press("Sign out").await;
     browser
@@ -321,4 +337,196 @@ async fn console_pages_send_strict_headers_refuse_forged_forms_and_speak_spanish
         .await
         .unwrap();
     assert!(spanish.contains("<html lang=\"es\">") && spanish.contains("Iniciar sesión"));
+}
+
+/// Seed 004 in the browser. The Smiths' shared email bounces (a signed
+/// SendGrid event through the real webhook). Dana, a communications
+/// administrator, opens Sarah's profile: the email is bad with the bounce's
+/// reason; Reset Status asks first, says it sends nothing, then the page
+/// shows the address fine and the next communication is attempted. Tom, a
+/// teacher, sees Sarah's profile without the button and a forged reset is
+/// refused; Sarah sees her child Ana but not another family's child.
+#[tokio::test]
+async fn an_administrator_resets_a_bounced_email_and_a_teacher_and_a_guardian_cannot() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stack = Stack::start().await.unwrap();
+    let smiths = stack.smiths().await.unwrap();
+    let dana = stack.dana(&smiths).await.access_token;
+    let mut identity = stack.identity_client().await.unwrap();
+    stack
+        .join(&mut identity, "treed@school.org", "tom-strong-password")
+        .await;
+    let base = format!("http://{}", stack.gateway);
+    let api = e2e::Api::new(&stack);
+    let send = |key: &'static str, body: &'static str| {
+        let (api, dana, district, sarah, stack) =
+            (&api, &dana, &smiths.district_id, &smiths.sarah, &stack);
+        async move {
+            let (status, sent) = api
+                .send(
+                    reqwest::Method::POST,
+                    "/communications",
+                    Some(dana),
+                    Some(serde_json::json!({
+                        "idempotencyKey": key, "districtId": district,
+                        "subject": "Picture day", "body": body, "channels": ["email"],
+                        "audience": {"accountIds": [sarah]},
+                    })),
+                )
+                .await;
+            assert_eq!(status, 201, "{sent}");
+            until(|| {
+                let (emails, _) = stack.outbox();
+                emails
+                    .iter()
+                    .any(|e| e.contains(body) && e.contains("smithparent@mail.com"))
+                    .then_some(())
+            })
+            .await;
+        }
+    };
+    // The district emails Sarah, and the message bounces.
+    send("picture-day", "Picture day is Friday.").await;
+    let http = reqwest::Client::new();
+    let bounced = e2e::webhooks::sendgrid_bounce(&http, &base, "smithparent@mail.com")
+        .await
+        .unwrap();
+    assert_eq!(bounced.status(), 204);
+
+    browser
+        .open(&format!("{base}/accounts/{}", smiths.sarah))
+        .await;
+    assert!(browser.path().await.starts_with("/sign-in?next="));
+    sign_in(&browser, "dana@district.org", "dana-strong-password").await;
+    assert_eq!(browser.path().await, format!("/accounts/{}", smiths.sarah));
+    let page = browser.text().await;
+    for expected in [
+        "Sarah Smith",
+        "smithparent@mail.com",
+        "Shared with 1 other account",
+        "Bad since",
+        "550 5.1.1",
+        "Ana Smith",
+        "Ben Smith",
+        "Picture day",
+        "Reset Status",
+    ] {
+        assert!(page.contains(expected), "{expected:?} not on:\n{page}");
+    }
+    browser.check("profile-bounced-email").await;
+
+    browser.press("Reset Status").await;
+    let confirm = browser.text().await;
+    assert!(confirm.contains("This sends nothing"), "{confirm}");
+    browser.check("reset-status-confirm").await;
+    browser.press("Reset Status").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("The status was reset. Nothing was sent"),
+        "{page}"
+    );
+    assert!(!page.contains("Bad since"), "{page}");
+    browser.check("profile-after-reset").await;
+
+    // People: by phone in another format, then by name.
+    browser.open(&format!("{base}/people")).await;
+    browser.fill("q", "(987) 654-3210").await;
+    browser.press("Search").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Sarah Smith") && !page.contains("Kevin Smith"),
+        "{page}"
+    );
+    browser.fill("q", "smith").await;
+    browser.press("Search").await;
+    let page = browser.text().await;
+    for expected in ["Sarah Smith", "Kevin Smith", "Shared with 1 other"] {
+        assert!(page.contains(expected), "{expected:?} not on:\n{page}");
+    }
+    browser.check("people-search").await;
+
+    // The next communication is attempted at the address.
+    send("after-reset", "Hello again.").await;
+
+    // Tom teaches Ana's class: he sees Sarah's profile but no Reset Status,
+    // and a reset posted anyway is refused.
+    browser.press("Sign out").await;
+    browser.open(&format!("{base}/sign-in")).await;
+    sign_in(&browser, "treed@school.org", "tom-strong-password").await;
+    browser
+        .open(&format!("{base}/accounts/{}", smiths.sarah))
+        .await;
+    let page = browser.text().await;
+    if page.contains("Sarah Smith") {
+        assert!(!page.contains("Reset Status"), "{page}");
+        browser.check("profile-as-teacher").await;
+    }
+    let csrf = browser
+        .client
+        .get_named_cookie("homeroom_csrf")
+        .await
+        .unwrap()
+        .value()
+        .to_string();
+    let forged = browser
+        .client
+        .execute_async(
+            "const [url, csrf, done] = arguments;\
+             fetch(url, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'},\
+               body: 'csrf=' + encodeURIComponent(csrf) + '&channel=email&address=smithparent%40mail.com&confirmed=1'})\
+             .then(r => r.text().then(t => done([r.status, t])));",
+            vec![
+                serde_json::json!(format!("/accounts/{}/reset-status", smiths.sarah)),
+                serde_json::json!(csrf),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged[0], 403, "{forged}");
+    assert!(
+        forged[1].as_str().unwrap().contains("Reset Status needs"),
+        "{forged}"
+    );
+
+    // Sarah joins from her invitation and sees Ana, not Cal.
+    browser.press("Sign out").await;
+    e2e::invitations::invite_in(
+        &stack,
+        &smiths.district_id,
+        vec![smiths.sarah.clone()],
+        false,
+        "sarah",
+    )
+    .await;
+    let emails = until(|| {
+        let (emails, _) = stack.outbox();
+        let codes = e2e::invitations::codes(&emails, "Open this link");
+        (!codes.is_empty()).then_some(codes)
+    })
+    .await;
+    browser
+        .open(&format!("{base}/join?code={}", emails[0]))
+        .await;
+    browser.fill("new-password", "sarah-strong-password").await;
+    browser.click("form[action='/join'] button").await;
+    assert_eq!(browser.path().await, "/account");
+    browser
+        .open(&format!("{base}/students/{}", smiths.ana))
+        .await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Ana Smith") && page.contains("Lincoln Elementary"),
+        "{page}"
+    );
+    browser.check("student-as-guardian").await;
+    browser
+        .open(&format!("{base}/students/{}", smiths.cal))
+        .await;
+    let page = browser.text().await;
+    assert!(!page.contains("Cal Jones"), "{page}");
+    assert!(page.contains("no such profile"), "{page}");
+    browser.close().await;
 }

@@ -16,17 +16,7 @@ use serde_json::{Value, json};
 
 /// Dana, the district's communications administrator, signed in.
 async fn dana(stack: &Stack, smiths: &Smiths) -> String {
-    stack
-        .staff_member_in(
-            &smiths.district_id,
-            "t-dana",
-            ("Dana", "Reed"),
-            "dana@district.org",
-            idpb::Role::CommunicationsAdmin,
-            "dana-strong-password",
-        )
-        .await
-        .access_token
+    stack.dana(smiths).await.access_token
 }
 
 async fn completed(api: &Api, token: &str, id: &str) -> Value {

@@ -7,20 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use e2e::{Stack, TWILIO_AUTH_TOKEN, bearer};
 use homeroom_proto::{
     identity::v1 as idpb,
     messaging::v1::{self as mpb, messaging_service_client::MessagingServiceClient},
 };
-use p256::ecdsa::{Signature, SigningKey, signature::Signer};
+use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
-
-/// The private half of `e2e::SENDGRID_WEBHOOK_KEY`.
-const SENDGRID_SIGNING_KEY: [u8; 32] = [
-    0x6b, 0x0c, 0x5a, 0x2f, 0x9e, 0x3d, 0x4c, 0x7b, 0x8a, 0x1f, 0x2e, 0x3d, 0x4c, 0x5b, 0x6a, 0x79,
-    0x80, 0x7f, 0x6e, 0x5d, 0x4c, 0x3b, 0x2a, 0x19, 0x08, 0xf7, 0xe6, 0xd5, 0xc4, 0xb3, 0xa2, 0x91,
-];
 
 /// A provider calling the gateway.
 struct Provider {
@@ -68,22 +61,9 @@ impl Provider {
         events: &Value,
         signed: Option<(&SigningKey, i64)>,
     ) -> reqwest::Response {
-        let body = events.to_string();
-        let mut request = self
-            .http
-            .post(format!("{}/webhooks/email/sendgrid", self.base))
-            .header("content-type", "application/json");
-        if let Some((key, timestamp)) = signed {
-            let timestamp = timestamp.to_string();
-            let signature: Signature = key.sign(format!("{timestamp}{body}").as_bytes());
-            request = request
-                .header("X-Twilio-Email-Event-Webhook-Timestamp", timestamp)
-                .header(
-                    "X-Twilio-Email-Event-Webhook-Signature",
-                    base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes()),
-                );
-        }
-        request.body(body).send().await.unwrap()
+        e2e::webhooks::sendgrid(&self.http, &self.base, events, signed)
+            .await
+            .unwrap()
     }
 }
 
@@ -313,13 +293,13 @@ async fn a_signed_sendgrid_bounce_marks_the_email_bad_and_a_forged_or_stale_one_
     let stack = Stack::start().await.unwrap();
     stack.wait_serving().await.unwrap();
     let sendgrid = Provider::new(&stack);
-    let key = SigningKey::from_slice(&SENDGRID_SIGNING_KEY).unwrap();
+    let key = SigningKey::from_slice(&e2e::webhooks::SENDGRID_SIGNING_KEY).unwrap();
     assert_eq!(
         gateway::webhooks::sendgrid::public_key(e2e::SENDGRID_WEBHOOK_KEY).as_ref(),
         Some(key.verifying_key()),
         "the stack's key is the public half of the test key"
     );
-    let now = unix_now();
+    let now = e2e::webhooks::unix_now();
     let bounce = json!([{
         "email": "gone@example.org",
         "timestamp": now,
@@ -358,12 +338,4 @@ async fn a_signed_sendgrid_bounce_marks_the_email_bad_and_a_forged_or_stale_one_
     assert_eq!(email.state, mpb::AddressState::Bad as i32, "{email:?}");
     assert_eq!(email.cause, mpb::BadAddressCause::HardBounce as i32);
     assert!(email.reason.contains("5.1.1"), "{email:?}");
-}
-
-/// Unix seconds now.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use e2e::{Api, Stack, bearer};
 use homeroom_platform::{metrics::MetricsServer, testing::http_get};
-use homeroom_proto::{identity::v1 as idpb, messaging::v1 as mpb};
+use homeroom_proto::messaging::v1 as mpb;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -62,16 +62,7 @@ async fn a_login_a_sync_and_a_send_move_the_counters() {
     // A sync.
     let smiths = stack.smiths().await.unwrap();
     // Logins: one failure, one success (through the gateway).
-    let dana = stack
-        .staff_member_in(
-            &smiths.district_id,
-            "t-dana",
-            ("Dana", "Reed"),
-            "dana@district.org",
-            idpb::Role::CommunicationsAdmin,
-            "dana-strong-password",
-        )
-        .await;
+    let dana = stack.dana(&smiths).await;
     let api = Api::new(&stack);
     let (status, _) = api
         .post(

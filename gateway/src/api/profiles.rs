@@ -318,6 +318,16 @@ pub async fn account_profile(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<AccountProfile>, ApiError> {
     let account_id = super::params::path_id(path, "accountId")?;
+    Ok(Json(account_profile_of(&state, &caller, account_id).await?))
+}
+
+/// An account's profile as `caller` may see it (the REST route and the
+/// console's page).
+pub async fn account_profile_of(
+    state: &AppState,
+    caller: &Caller,
+    account_id: String,
+) -> Result<AccountProfile, ApiError> {
     let (mut identity, mut messaging) = (state.identity(), state.messaging());
     let (account, history) = tokio::try_join!(
         identity.get_account(caller.request(idpb::GetAccountRequest {
@@ -353,19 +363,19 @@ pub async fn account_profile(
     };
     let (statuses, students) = tokio::try_join!(
         statuses(
-            &state,
-            &caller,
+            state,
+            caller,
             &account.district_id,
             std::iter::once(&account)
         ),
         roster_students,
     )?;
-    Ok(Json(AccountProfile {
+    Ok(AccountProfile {
         contacts: contacts(&account, &statuses),
         students: students.into_iter().map(linked_student).collect(),
         history: history_page(history.into_inner()),
         account: AccountView::from(account),
-    }))
+    })
 }
 
 fn linked_student(s: rpb::GuardianStudent) -> LinkedStudentView {
@@ -451,6 +461,16 @@ pub async fn student_profile(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<StudentProfile>, ApiError> {
     let student_id = super::params::path_id(path, "studentId")?;
+    Ok(Json(student_profile_of(&state, &caller, student_id).await?))
+}
+
+/// A student's profile as `caller` may see it (the REST route and the
+/// console's page).
+pub async fn student_profile_of(
+    state: &AppState,
+    caller: &Caller,
+    student_id: String,
+) -> Result<StudentProfile, ApiError> {
     let answer = state
         .roster()
         .get_student(caller.request(rpb::GetStudentRequest { student_id }))
@@ -474,7 +494,7 @@ pub async fn student_profile(
         let request = caller
             .request_id()
             .as_gateway(
-                &state,
+                state,
                 idpb::ListAccountsRequest {
                     district_id: student.district_id.clone(),
                     page_size: i32::try_from(account_ids.len()).unwrap_or(i32::MAX),
@@ -490,7 +510,7 @@ pub async fn student_profile(
             .into_inner()
             .accounts
     };
-    let statuses = statuses(&state, &caller, &student.district_id, accounts.iter()).await?;
+    let statuses = statuses(state, caller, &student.district_id, accounts.iter()).await?;
     let guardians = answer
         .guardians
         .into_iter()
@@ -515,7 +535,7 @@ pub async fn student_profile(
             }
         })
         .collect();
-    Ok(Json(StudentProfile {
+    Ok(StudentProfile {
         school_name: answer.school.map(|s| s.name).unwrap_or_default(),
         status: student.status().as_str_name().to_string(),
         classes: answer
@@ -537,7 +557,7 @@ pub async fn student_profile(
         family_name: student.family_name,
         grade: student.grade,
         student_code: student.student_code,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -139,6 +139,16 @@ pub async fn shared_credentials(
     query: Result<Query<SharedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SharedCredentialPage>, ApiError> {
     let q = super::params::query(query)?;
+    Ok(Json(shared_credentials_page(&state, &caller, q).await?))
+}
+
+/// A page of the shared-credential report as `caller` may see it (the REST
+/// route and the console's page).
+pub async fn shared_credentials_page(
+    state: &AppState,
+    caller: &Caller,
+    q: SharedQuery,
+) -> Result<SharedCredentialPage, ApiError> {
     let answer = state
         .identity()
         .list_shared_credentials(caller.request(idpb::ListSharedCredentialsRequest {
@@ -151,7 +161,7 @@ pub async fn shared_credentials(
         }))
         .await?
         .into_inner();
-    Ok(Json(SharedCredentialPage {
+    Ok(SharedCredentialPage {
         shared_credentials: answer
             .shared_credentials
             .into_iter()
@@ -164,7 +174,7 @@ pub async fn shared_credentials(
             .collect(),
         next_page_token: answer.next_page_token,
         total_size: answer.total_size,
-    }))
+    })
 }
 
 /// `GET /api/v1/reports/shared-credentials.csv`: the whole report as CSV,

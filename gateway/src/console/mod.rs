@@ -5,7 +5,9 @@
 //! - **Pages** are askama templates (`templates/`, checked at compile time),
 //!   one per page, all extending `base.html`; one module per area renders
 //!   them: [`sign_in`] (sign in, the account choice, joining), [`account`]
-//!   (my account). Every form posts to the console and works without
+//!   (my account), [`people`] (search), [`profile`] (user and student
+//!   profiles, Reset Status),
+//!   [`reports`] (shared credentials). Every form posts to the console and works without
 //!   JavaScript; `assets/console.js` only asks before destructive forms and
 //!   stops double submits.
 //! - **Access** is the services' business: a page calls the same RPCs as
@@ -24,6 +26,9 @@
 
 mod account;
 mod assets;
+mod people;
+mod profile;
+mod reports;
 mod session;
 mod sign_in;
 pub mod text;
@@ -52,6 +57,14 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-out", post(session::sign_out))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
+        .route("/people", get(people::search))
+        .route("/accounts/{id}", get(profile::account))
+        .route("/accounts/{id}/reset-status", post(profile::reset_status))
+        .route("/students/{id}", get(profile::student))
+        .route(
+            "/reports/shared-credentials",
+            get(reports::shared_credentials),
+        )
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -76,6 +89,10 @@ pub struct Chrome {
 /// The signed-in part of the frame.
 pub struct UserChrome {
     pub csrf: String,
+    /// A district administrator: the reports are in the menu.
+    pub reports: bool,
+    /// Staff who may search for people.
+    pub people: bool,
 }
 
 impl Chrome {
@@ -181,6 +198,17 @@ fn with_security_headers(mut response: Response) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// `ACCOUNT_STATUS_ACTIVE` → "Active": a protobuf enum name in words.
+pub fn words(name: &str, prefix: &str) -> String {
+    let rest = name.strip_prefix(prefix).unwrap_or(name).replace('_', " ");
+    let lower = rest.to_lowercase();
+    let mut chars = lower.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "—".into(),
+    }
 }
 
 /// A service's message for a person: without the leading field name the API

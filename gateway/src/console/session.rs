@@ -9,6 +9,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
+use homeroom_platform::auth::{Principal, Role};
 use homeroom_proto::identity::v1 as idpb;
 use serde::Deserialize;
 
@@ -38,9 +39,26 @@ impl Signed {
             super::language(&self.headers),
             Some(UserChrome {
                 csrf: self.csrf.clone(),
+                reports: self
+                    .caller
+                    .principal
+                    .has_district_role(&self.district_id(), Role::DistrictAdmin),
+                // A hint; identity decides who may list whom.
+                people: self
+                    .caller
+                    .principal
+                    .holds_any(&homeroom_platform::auth::ACCOUNT_LISTERS),
             }),
             here,
         )
+    }
+
+    /// The user's district.
+    pub fn district_id(&self) -> String {
+        match &self.caller.principal {
+            Principal::Account { district_id, .. } => district_id.clone(),
+            Principal::Service { .. } => String::new(),
+        }
     }
 
     /// Whether a form's CSRF field is this session's.

@@ -50,14 +50,6 @@ pub fn may_read_account(principal: &Principal, account_id: &str, district_id: &s
     }
 }
 
-/// Roles that may list a district's accounts (ID-1).
-const LISTING_ROLES: [Role; 4] = [
-    Role::DistrictAdmin,
-    Role::UserManager,
-    Role::RosteringAdmin,
-    Role::CommunicationsAdmin,
-];
-
 /// ID-1: whether `principal` may list accounts of `district_id`, and if only
 /// some schools' (`Some(schools)` for school-scoped roles; `None`: all).
 pub fn may_list_accounts(
@@ -82,7 +74,7 @@ pub fn may_list_accounts(
             }
             let grants: Vec<&homeroom_platform::auth::RoleGrant> = roles
                 .iter()
-                .filter(|g| LISTING_ROLES.contains(&g.role))
+                .filter(|g| homeroom_platform::auth::ACCOUNT_LISTERS.contains(&g.role))
                 .collect();
             if grants.iter().any(|g| g.school_id.is_none()) {
                 return Ok(None);

@@ -530,7 +530,7 @@ fn filtered(f: &AccountFilter) -> Boxed<'_> {
             ),
         );
     }
-    for word in f.query.split_whitespace().take(5) {
+    for word in search_words(&f.query) {
         let pattern = format!(
             "%{}%",
             word.to_lowercase()
@@ -554,6 +554,25 @@ fn filtered(f: &AccountFilter) -> Boxed<'_> {
         );
     }
     q
+}
+
+/// The words a search matches, each against a name or an address: a phone
+/// number in any form (`(987) 654-3210`, `987.654.3210`, `+1 987…`) is one
+/// word of its digits, which the stored E.164 value contains; anything else
+/// is split on spaces (at most five words).
+fn search_words(query: &str) -> Vec<String> {
+    let phone_like = query
+        .chars()
+        .all(|c| c.is_ascii_digit() || " ()+-./".contains(c));
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    if phone_like && digits.len() >= 4 {
+        return vec![digits];
+    }
+    query
+        .split_whitespace()
+        .take(5)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// ID-1: a page of a district's accounts matching `filter`, after `after`
@@ -596,4 +615,26 @@ pub fn list(
         next,
         total,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_words;
+
+    #[test]
+    fn a_phone_in_any_form_is_searched_by_its_digits() {
+        for phone in [
+            "(987) 654-3210",
+            "987.654.3210",
+            "+1 987 654 3210",
+            "654-3210",
+        ] {
+            let words = search_words(phone);
+            assert_eq!(words.len(), 1, "{phone}");
+            assert!("19876543210".contains(&words[0]), "{phone}: {words:?}");
+        }
+        assert_eq!(search_words("Sarah  Smith"), ["Sarah", "Smith"]);
+        assert_eq!(search_words("12"), ["12"]);
+        assert_eq!(search_words("smith@mail.com"), ["smith@mail.com"]);
+    }
 }

@@ -25,14 +25,6 @@ use crate::{
     store::{addresses, events as store},
 };
 
-/// Roles that may reset a bad address (MS-7), district-wide.
-const RESETTERS: [Role; 4] = [
-    Role::RosteringAdmin,
-    Role::CommunicationsAdmin,
-    Role::UserManager,
-    Role::DistrictAdmin,
-];
-
 /// MS-7: the account that may reset addresses of `district_id`, or PERMISSION_DENIED.
 /// Rostering, communications and district administrators and user managers
 /// of the whole district may; a school-scoped grant does not reach (an
@@ -40,11 +32,7 @@ const RESETTERS: [Role; 4] = [
 /// audit row names a person).
 pub fn resetter(caller: &Principal, district_id: &str) -> Result<String, MessagingError> {
     match caller {
-        Principal::Account { account_id, .. }
-            if RESETTERS
-                .iter()
-                .any(|r| caller.has_district_role(district_id, *r)) =>
-        {
+        Principal::Account { account_id, .. } if caller.may_reset_addresses(district_id) => {
             Ok(account_id.clone())
         }
         _ => Err(MessagingError::PermissionDenied(
@@ -312,7 +300,7 @@ mod tests {
 
     #[test]
     fn district_wide_administrators_and_user_managers_reset_and_nobody_else() {
-        for role in RESETTERS {
+        for role in homeroom_platform::auth::ADDRESS_RESETTERS {
             assert_eq!(resetter(&account("d-1", role, None), "d-1").unwrap(), "a-1");
             assert!(resetter(&account("d-2", role, None), "d-1").is_err());
         }

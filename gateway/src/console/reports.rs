@@ -1,0 +1,155 @@
+//! Reports for district administrators: shared credentials (seed 000) —
+//! every email and phone on two or more accounts, with the accounts, what
+//! they are and their students — paged, and as the API's CSV download.
+//! identity decides who may read it.
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use serde::Deserialize;
+
+use super::{Chrome, MessagePage, Signed, render, words};
+use crate::{
+    api::reports::{SharedQuery, shared_credentials_page},
+    app::AppState,
+};
+
+struct HolderItem {
+    account_id: String,
+    name: String,
+    what: String,
+    students: String,
+}
+
+struct SharedRow {
+    value: String,
+    kind: String,
+    count: u32,
+    holders: Vec<HolderItem>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "shared_credentials.html")]
+struct SharedPage {
+    chrome: Chrome,
+    rows: Vec<SharedRow>,
+    total: i32,
+    csv: String,
+    next: Option<String>,
+}
+
+/// `?page=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    page: String,
+}
+
+/// `GET /reports/shared-credentials`.
+pub async fn shared_credentials(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let district = signed.district_id();
+    let query = SharedQuery {
+        district_id: district.clone(),
+        school_id: String::new(),
+        kinds: String::new(),
+        include_home_phones: false,
+        page_size: Some(100),
+        page_token: q.page,
+    };
+    let page = match shared_credentials_page(&state, &signed.caller, query).await {
+        Ok(page) => page,
+        Err(e) => {
+            let chrome = signed.chrome("reports");
+            let t = chrome.t;
+            let (status, text) = match e.status.as_u16() {
+                401 | 403 | 404 => (
+                    StatusCode::FORBIDDEN,
+                    "Only the district's administrators may read this report.".to_owned(),
+                ),
+                400 => (e.status, super::for_people(&e.message)),
+                _ => (e.status, t.unavailable.to_owned()),
+            };
+            return render(
+                status,
+                MessagePage {
+                    chrome,
+                    title: "Shared emails and phones".into(),
+                    text,
+                    tone: "bad",
+                    link: "/account".into(),
+                    link_text: t.my_account.into(),
+                },
+            );
+        }
+    };
+    let rows = page
+        .shared_credentials
+        .into_iter()
+        .map(|c| SharedRow {
+            kind: if c.kind.ends_with("EMAIL") {
+                "Email".into()
+            } else {
+                "Phone".into()
+            },
+            value: c.value,
+            count: c.shared_count,
+            holders: c
+                .holders
+                .into_iter()
+                .map(|h| {
+                    let roles: Vec<String> = h.roles.iter().map(|r| role_word(&r.role)).collect();
+                    let mut what = vec![kind_word(&h.kind)];
+                    what.extend(roles);
+                    what.push(words(&h.status, "ACCOUNT_STATUS_"));
+                    what.dedup();
+                    HolderItem {
+                        account_id: h.account_id,
+                        name: h.display_name,
+                        what: what.join(", "),
+                        students: h
+                            .linked_students
+                            .iter()
+                            .map(|s| s.display_name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let encode = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let page = SharedPage {
+        chrome: signed.chrome("reports"),
+        rows,
+        total: page.total_size,
+        csv: format!(
+            "/api/v1/reports/shared-credentials.csv?districtId={}",
+            encode(&district)
+        ),
+        next: (!page.next_page_token.is_empty()).then(|| {
+            format!(
+                "/reports/shared-credentials?page={}",
+                encode(&page.next_page_token)
+            )
+        }),
+    };
+    render(StatusCode::OK, page)
+}
+
+fn role_word(name: &str) -> String {
+    let t = &super::text::EN;
+    homeroom_proto::identity::v1::Role::from_str_name(name)
+        .map_or_else(|| name.to_owned(), |r| t.role(r).to_owned())
+}
+
+fn kind_word(name: &str) -> String {
+    let t = &super::text::EN;
+    homeroom_proto::identity::v1::AccountKind::from_str_name(name)
+        .map_or_else(|| name.to_owned(), |k| t.kind(k).to_owned())
+}
