@@ -530,3 +530,40 @@ async fn an_administrator_resets_a_bounced_email_and_a_teacher_and_a_guardian_ca
     assert!(page.contains("no such profile"), "{page}");
     browser.close().await;
 }
+
+/// Seed 000 without a password: a parent asks for a one-time code at the
+/// shared email, types it from the message, and chooses Kevin's account.
+#[tokio::test]
+async fn a_one_time_code_to_the_shared_email_signs_in_after_the_account_choice() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let stack = Stack::start().await.unwrap();
+    let smiths = stack.smiths().await.unwrap();
+    let base = format!("http://{}", stack.gateway);
+
+    browser.open(&format!("{base}/sign-in")).await;
+    browser.click("a[href='/sign-in/code']").await;
+    browser.check("sign-in-code").await;
+    browser.fill("identifier", "SmithParent@Mail.com").await;
+    browser.press("Send me a code").await;
+    assert!(browser.text().await.contains("a code is on its way"));
+    let code = stack.emailed_code("smithparent@mail.com").await;
+
+    browser.fill("code", "000000").await;
+    browser.press("Sign in").await;
+    assert!(browser.text().await.contains("That code is not right"));
+    browser.fill("code", &code).await;
+    browser.press("Sign in").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Choose an account") && page.contains("Kevin Smith"),
+        "{page}"
+    );
+    browser
+        .click(&format!("button[value='{}']", smiths.kevin))
+        .await;
+    assert_eq!(browser.path().await, "/account");
+    assert!(browser.text().await.contains("Kevin Smith"));
+    browser.close().await;
+}

@@ -52,6 +52,11 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-in/choose", post(sign_in::choose))
+        .route(
+            "/sign-in/code",
+            get(sign_in::code_form).post(sign_in::send_code),
+        )
+        .route("/sign-in/code/verify", post(sign_in::verify_code))
         .route("/join", get(sign_in::join_form).post(sign_in::join))
         .route("/session/refresh", get(session::refresh))
         .route("/sign-out", post(session::sign_out))

@@ -178,32 +178,190 @@ pub async fn submit(
     match answer.map(|a| a.into_inner().outcome) {
         Ok(Some(idpb::login_response::Outcome::Tokens(tokens))) => signed_in(&tokens, &next),
         Ok(Some(idpb::login_response::Outcome::AccountChoice(choice))) => {
-            let page = ChoosePage {
-                csrf: form.csrf.clone(),
-                selection: choice.selection_token,
-                next: next.clone(),
-                choices: choice
-                    .choices
-                    .iter()
-                    .map(|c| ChoiceItem {
-                        account_id: c.account_id.clone(),
-                        name: c.display_name.clone(),
-                        // A guardian's account has no role assignment: its kind says it.
-                        role: match c.role() {
-                            idpb::Role::Unspecified => t.kind(c.kind()),
-                            role => t.role(role),
-                        },
-                        school: c.school_name.clone(),
-                    })
-                    .collect(),
-                chrome,
-            };
-            render(StatusCode::OK, page)
+            choice_page(chrome, form.csrf.clone(), next.clone(), &choice)
         }
         Ok(None) => again(chrome, StatusCode::INTERNAL_SERVER_ERROR, t.something_wrong),
         Err(e) => {
             let text = explain(t, &e, t.wrong_credentials);
             again(chrome, e.status, &text)
+        }
+    }
+}
+
+/// The account choice: one button per account (name, role or kind, school).
+fn choice_page(
+    chrome: Chrome,
+    csrf: String,
+    next: String,
+    choice: &idpb::AccountChoice,
+) -> Response {
+    let t = chrome.t;
+    let page = ChoosePage {
+        csrf,
+        selection: choice.selection_token.clone(),
+        next,
+        choices: choice
+            .choices
+            .iter()
+            .map(|c| ChoiceItem {
+                account_id: c.account_id.clone(),
+                name: c.display_name.clone(),
+                // A guardian's account has no role assignment: its kind says it.
+                role: match c.role() {
+                    idpb::Role::Unspecified => t.kind(c.kind()),
+                    role => t.role(role),
+                },
+                school: c.school_name.clone(),
+            })
+            .collect(),
+        chrome,
+    };
+    render(StatusCode::OK, page)
+}
+
+#[derive(askama::Template)]
+#[template(path = "sign_in_code.html")]
+struct CodePage {
+    chrome: Chrome,
+    csrf: String,
+    next: String,
+    identifier: String,
+    /// A code went out (or would have): ask for it.
+    sent: bool,
+    error: Option<String>,
+}
+
+/// `GET /sign-in/code`: ask for the address a code goes to.
+pub async fn code_form(headers: HeaderMap, Query(params): Query<Params>) -> Response {
+    let (csrf, cookie) = pre_session_csrf(&headers);
+    let page = CodePage {
+        chrome: Chrome::anonymous(&headers),
+        csrf,
+        next: safe_next(&params.next),
+        identifier: String::new(),
+        sent: false,
+        error: None,
+    };
+    with_cookie(render(StatusCode::OK, page), cookie)
+}
+
+/// The one-time-code forms.
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn code_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    form: &CodeForm,
+    sent: bool,
+    error: Option<String>,
+) -> Response {
+    let (csrf, cookie) = pre_session_csrf(headers);
+    let page = CodePage {
+        chrome: Chrome::anonymous(headers),
+        csrf,
+        next: safe_next(&form.next),
+        identifier: form.identifier.clone(),
+        sent,
+        error,
+    };
+    with_cookie(render(status, page), cookie)
+}
+
+/// `POST /sign-in/code`: sends a code (identity answers alike whether or
+/// not the address has an account) and asks for it.
+pub async fn send_code(
+    State(state): State<AppState>,
+    id: RequestId,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let t = super::language(&headers);
+    if !cookies::csrf_field_ok(&headers, &form.csrf) {
+        return code_page(
+            &headers,
+            StatusCode::FORBIDDEN,
+            &form,
+            false,
+            Some(t.expired_form.into()),
+        );
+    }
+    let answer = state
+        .identity()
+        .send_one_time_code(id.request(idpb::SendOneTimeCodeRequest {
+            purpose: idpb::OneTimeCodePurpose::Login as i32,
+            identifier: form.identifier.clone(),
+            client: client(&headers, &id),
+            ..Default::default()
+        }))
+        .await
+        .map_err(ApiError::from);
+    match answer {
+        Ok(_) => code_page(&headers, StatusCode::OK, &form, true, None),
+        Err(e) => {
+            let text = explain(t, &e, t.fill_both);
+            code_page(&headers, e.status, &form, false, Some(text))
+        }
+    }
+}
+
+/// `POST /sign-in/code/verify`: the code signs in (or offers the choice of
+/// the accounts on the address).
+pub async fn verify_code(
+    State(state): State<AppState>,
+    id: RequestId,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    use idpb::verify_one_time_code_response::Outcome;
+    let t = super::language(&headers);
+    if !cookies::csrf_field_ok(&headers, &form.csrf) {
+        return code_page(
+            &headers,
+            StatusCode::FORBIDDEN,
+            &form,
+            true,
+            Some(t.expired_form.into()),
+        );
+    }
+    let answer = state
+        .identity()
+        .verify_one_time_code(id.request(idpb::VerifyOneTimeCodeRequest {
+            identifier: form.identifier.clone(),
+            code: form.code.chars().filter(char::is_ascii_digit).collect(),
+            phone_region: String::new(),
+            client: client(&headers, &id),
+        }))
+        .await
+        .map_err(ApiError::from);
+    let next = safe_next(&form.next);
+    match answer.map(|a| a.into_inner().outcome) {
+        Ok(Some(Outcome::Tokens(tokens))) => signed_in(&tokens, &next),
+        Ok(Some(Outcome::AccountChoice(choice))) => choice_page(
+            Chrome::anonymous(&headers),
+            form.csrf.clone(),
+            next,
+            &choice,
+        ),
+        Ok(None) => code_page(
+            &headers,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &form,
+            true,
+            Some(t.something_wrong.into()),
+        ),
+        Err(e) => {
+            let text = explain(t, &e, t.code_wrong);
+            code_page(&headers, e.status, &form, true, Some(text))
         }
     }
 }

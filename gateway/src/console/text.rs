@@ -69,6 +69,13 @@ pub struct Text {
     pub in_district: &'static str,
     pub email: &'static str,
     pub phone: &'static str,
+    pub sign_in_with_code: &'static str,
+    pub code_intro: &'static str,
+    pub send_code: &'static str,
+    pub code_sent: &'static str,
+    pub code_label: &'static str,
+    pub code_wrong: &'static str,
+    pub use_password: &'static str,
 }
 
 /// English.
@@ -138,6 +145,13 @@ pub static EN: Text = Text {
     in_district: "whole district",
     email: "Email",
     phone: "Phone",
+    sign_in_with_code: "Sign in with a code instead",
+    code_intro: "We send a one-time code to your email or phone. No password needed.",
+    send_code: "Send me a code",
+    code_sent: "If this email or phone belongs to an account, a code is on its way. Enter it below; it works for a few minutes.",
+    code_label: "Code",
+    code_wrong: "That code is not right, or it expired. Check it, or ask for a new one.",
+    use_password: "Sign in with your password",
 };
 
 /// Spanish.
@@ -207,6 +221,13 @@ pub static ES: Text = Text {
     in_district: "todo el distrito",
     email: "Correo",
     phone: "Teléfono",
+    sign_in_with_code: "Iniciar sesión con un código",
+    code_intro: "Le enviamos un código de un solo uso a su correo o teléfono. No necesita contraseña.",
+    send_code: "Enviarme un código",
+    code_sent: "Si este correo o teléfono pertenece a una cuenta, el código va en camino. Escríbalo abajo; funciona por unos minutos.",
+    code_label: "Código",
+    code_wrong: "El código no es correcto o caducó. Revíselo o pida uno nuevo.",
+    use_password: "Iniciar sesión con su contraseña",
 };
 
 /// The words for a language tag (`es`, `es-MX`); English otherwise.
