@@ -156,6 +156,14 @@ impl Principal {
         matches!(self, Principal::Service { name } if names.contains(&name.as_str()))
     }
 
+    /// The account itself, for account callers.
+    pub fn account_id(&self) -> Option<&str> {
+        match self {
+            Principal::Account { account_id, .. } => Some(account_id),
+            Principal::Service { .. } => None,
+        }
+    }
+
     /// The account's district, for account callers.
     pub fn district_id(&self) -> Option<&str> {
         match self {

@@ -190,6 +190,13 @@ impl Browser {
     /// Clicks the element `css` selects and waits for the next page.
     pub async fn click(&self, css: &str) {
         let before = self.page_token().await;
+        self.touch(css).await;
+        self.wait_for_new_page(before).await;
+    }
+
+    /// Clicks the element `css` selects on this page (a checkbox, a
+    /// disclosure): no navigation follows.
+    pub async fn touch(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -197,7 +204,6 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"));
-        self.wait_for_new_page(before).await;
     }
 
     /// Clicks the button whose text is `text` and waits for the next page.

@@ -25,6 +25,36 @@ async fn sign_in(browser: &Browser, identifier: &str, password: &str) {
     browser.press("Sign in").await;
 }
 
+/// Sarah (Spanish) and Kevin Smith, who share an email and a phone, are
+/// invited; each opens their own join link and, as couples do, picks the
+/// same password; both end signed out. Their account ids and the console's
+/// address.
+async fn smiths_joined(browser: &Browser, stack: &Stack, look: bool) -> (String, String, String) {
+    let (sarah, kevin) = invitations::smiths(stack).await;
+    invitations::invite(stack, vec![sarah.clone(), kevin.clone()], false, "first").await;
+    let emails = until(|| {
+        let (emails, _) = stack.outbox();
+        (emails.len() >= 2).then_some(emails)
+    })
+    .await;
+    let base = format!("http://{}", stack.gateway);
+    let links = [
+        invitations::codes(&emails, "Abre este enlace"),
+        invitations::codes(&emails, "Open this link"),
+    ];
+    for (i, code) in links.iter().map(|c| c[0].clone()).enumerate() {
+        browser.open(&format!("{base}/join?code={code}")).await;
+        if look && i == 0 {
+            browser.check("join-invitation").await;
+        }
+        browser.fill("new-password", "smith-family-password").await;
+        browser.click("form[action='/join'] button").await;
+        assert_eq!(browser.path().await, "/account");
+        browser.click("header form button").await;
+    }
+    (sarah, kevin, base)
+}
+
 /// Tom, a teacher the SIS rostered, signs in: an unknown address and a wrong
 /// password read alike; his account page shows his name, email and role,
 /// fits a 320 px phone; signing out ends the session.
@@ -105,28 +135,7 @@ async fn parents_sharing_an_email_join_choose_their_account_and_see_the_shared_m
         return;
     };
     let stack = Stack::start().await.unwrap();
-    let (sarah, kevin) = invitations::smiths(&stack).await;
-    invitations::invite(&stack, vec![sarah.clone(), kevin.clone()], false, "first").await;
-    let emails = until(|| {
-        let (emails, _) = stack.outbox();
-        (emails.len() >= 2).then_some(emails)
-    })
-    .await;
-    let base = format!("http://{}", stack.gateway);
-    let links = [
-        invitations::codes(&emails, "Abre este enlace"),
-        invitations::codes(&emails, "Open this link"),
-    ];
-    for (i, code) in links.iter().map(|c| c[0].clone()).enumerate() {
-        browser.open(&format!("{base}/join?code={code}")).await;
-        if i == 0 {
-            browser.check("join-invitation").await;
-        }
-        browser.fill("new-password", "smith-family-password").await;
-        browser.click("form[action='/join'] button").await;
-        assert_eq!(browser.path().await, "/account");
-        browser.click("header form button").await;
-    }
+    let (sarah, _kevin, base) = smiths_joined(&browser, &stack, true).await;
 
     browser.open(&format!("{base}/sign-in")).await;
     sign_in(&browser, "SmithParent@Mail.com", "smith-family-password").await;
@@ -304,6 +313,23 @@ async fn console_pages_send_strict_headers_refuse_forged_forms_and_speak_spanish
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+    // "Sign out everywhere" never claims what did not happen: without a
+    // session to end them from, the other devices stay signed in and the
+    // page says so.
+    let nothing_ended = http
+        .post(format!("{base}/sign-out"))
+        .header("cookie", "homeroom_csrf=abc")
+        .form(&[("csrf", "abc"), ("everywhere", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nothing_ended.status(), 401);
+    let said = nothing_ended.text().await.unwrap();
+    assert!(
+        said.contains("Sign in again, then choose Sign out everywhere")
+            && !said.contains("You are signed out on every device"),
+        "{said}"
+    );
 
     // Pages that need a session send the browser to sign in, and back.
     let account = http.get(format!("{base}/account")).send().await.unwrap();
@@ -565,5 +591,182 @@ async fn a_one_time_code_to_the_shared_email_signs_in_after_the_account_choice()
         .await;
     assert_eq!(browser.path().await, "/account");
     assert!(browser.text().await.contains("Kevin Smith"));
+    browser.close().await;
+}
+
+/// Seed 000 and seed 002 on "My account": Kevin, who shares an email and a
+/// phone with Sarah, turns email off and keeps texts; he changes his phone
+/// and confirms it with the code texted to it. Once the district lets the
+/// sync manage contact details, Sarah's page (in Spanish) says the school
+/// manages them, offers no email or phone fields, and a change posted anyway
+/// is refused with the setting's explanation; her language is still hers.
+#[tokio::test]
+async fn a_parent_chooses_texts_confirms_a_new_phone_and_a_synced_contact_stays_with_the_school() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let stack = Stack::start().await.unwrap();
+    let (sarah, kevin, base) = smiths_joined(&browser, &stack, false).await;
+
+    browser.open(&format!("{base}/sign-in")).await;
+    sign_in(&browser, invitations::EMAIL, "smith-family-password").await;
+    browser.click(&format!("button[value='{kevin}']")).await;
+    assert_eq!(browser.path().await, "/account");
+    let checked = async |id: &str| {
+        browser
+            .client
+            .execute(
+                "return document.getElementById(arguments[0]).checked;",
+                vec![serde_json::json!(id)],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    };
+    assert!(checked("pref-email").await && checked("pref-sms").await);
+    browser.touch("#pref-email").await;
+    browser.touch("#pref-voice").await;
+    browser
+        .click("form[action='/account/preferences'] button")
+        .await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Your notification choices are saved."),
+        "{}",
+        browser.text().await
+    );
+    assert!(
+        !checked("pref-email").await && checked("pref-sms").await && !checked("pref-voice").await
+    );
+    browser.check("account-notifications-saved").await;
+
+    // A new phone, in the form people write it; then its code.
+    browser.fill("contact-phone", "(987) 654-3299").await;
+    browser
+        .click("form[action='/account/contact'] button")
+        .await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Your contact details are saved.") && page.contains("+19876543299"),
+        "{page}"
+    );
+    browser.touch("#confirm-MOBILE_PHONE summary").await;
+    browser.click("#confirm-MOBILE_PHONE button").await;
+    assert!(browser.text().await.contains("We sent a code to"));
+    browser.check("account-confirm-code").await;
+    let texted = until(|| {
+        let (_, sms) = stack.outbox();
+        sms.into_iter()
+            .find(|m| m["to"] == "+19876543299")
+            .and_then(|m| m["body"].as_str().map(str::to_owned))
+    })
+    .await;
+    let code: String = texted
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {texted:?}"))
+        .to_owned();
+    // A wrong code first: the field stays, with what to do.
+    browser.fill("confirm-code-MOBILE_PHONE", "000000").await;
+    browser.press("Confirm").await;
+    assert!(
+        browser.text().await.contains("That code is not right"),
+        "{}",
+        browser.text().await
+    );
+    browser.fill("confirm-code-MOBILE_PHONE", &code).await;
+    browser.press("Confirm").await;
+    let page = browser.text().await;
+    assert!(page.contains("this contact is confirmed"), "{page}");
+    assert!(
+        browser
+            .client
+            .find(fantoccini::Locator::Css("#confirm-MOBILE_PHONE"))
+            .await
+            .is_err(),
+        "the confirmed phone still asks"
+    );
+
+    // The district turns on "Allow the sync to update contact details of
+    // active users" for its SIS.
+    let roster = stack.service_token("roster").await.unwrap();
+    stack
+        .identity_client()
+        .await
+        .unwrap()
+        .set_contact_managed_by_sync(bearer(
+            idpb::SetContactManagedBySyncRequest {
+                district_id: "district-1".into(),
+                source_system: "sis".into(),
+                contact_managed_by_sync: true,
+            },
+            &roster,
+        ))
+        .await
+        .unwrap();
+    browser.click("header form button").await;
+    browser.open(&format!("{base}/sign-in")).await;
+    sign_in(&browser, invitations::EMAIL, "smith-family-password").await;
+    browser.click(&format!("button[value='{sarah}']")).await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("administra su correo y su teléfono"),
+        "{page}"
+    );
+    assert!(
+        browser
+            .client
+            .find(fantoccini::Locator::Id("contact-email"))
+            .await
+            .is_err(),
+        "a managed email is offered for editing"
+    );
+    browser.check("account-contact-managed-es").await;
+    let csrf = browser
+        .client
+        .get_named_cookie("homeroom_csrf")
+        .await
+        .unwrap()
+        .value()
+        .to_string();
+    let forged = browser
+        .client
+        .execute_async(
+            "const [csrf, done] = arguments;\
+             fetch('/account/contact', {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'},\
+               body: 'csrf=' + encodeURIComponent(csrf) + '&email=sarah%40elsewhere.test'})\
+             .then(r => r.text().then(t => done([r.status, t])));",
+            vec![serde_json::json!(csrf)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged[0], 400, "{forged}");
+    assert!(
+        forged[1]
+            .as_str()
+            .unwrap()
+            .contains("Permitir que la sincronización actualice los datos de contacto"),
+        "{forged}"
+    );
+    // Her language stays hers to choose.
+    browser
+        .client
+        .execute(
+            "document.getElementById('contact-language').value = 'en';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .click("form[action='/account/contact'] button")
+        .await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("My account") && page.contains("Your contact details are saved."),
+        "{page}"
+    );
     browser.close().await;
 }

@@ -448,3 +448,90 @@ async fn a_password_change_needs_the_current_password_and_ends_the_other_session
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// API parity with "My account": preferences per channel (MS-3), a contact
+/// edit that leaves the new phone unconfirmed (ID-8), a code to confirm it
+/// and a wrong code refused (ID-7); a service token is not a person.
+#[tokio::test]
+async fn my_preferences_contact_edit_and_confirmation_over_rest() {
+    let stack = Stack::start().await.unwrap();
+    dana(&stack).await;
+    let api = Api::new(&stack);
+    let (status, body) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+    let call = |method: reqwest::Method, path: &'static str, body: Option<Value>| {
+        let (api, access) = (&api, access.clone());
+        async move { api.send(method, path, Some(&access), body).await }
+    };
+
+    let (status, before) = call(reqwest::Method::GET, "/me/preferences", None).await;
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(before["customized"], false);
+    let body = json!({"channels": [{"channel": "sms", "enabled": false}]});
+    let (status, after) = call(reqwest::Method::PUT, "/me/preferences", Some(body)).await;
+    assert_eq!(status, 200, "{after}");
+    let (_, read) = call(reqwest::Method::GET, "/me/preferences", None).await;
+    assert_eq!(read["customized"], true);
+    let enabled = |channel: &str| {
+        read["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["channel"] == channel)
+            .map(|c| c["enabled"].as_bool().unwrap())
+    };
+    assert_eq!(
+        (enabled("sms"), enabled("email")),
+        (Some(false), Some(true))
+    );
+    let body = json!({"channels": [{"channel": "fax", "enabled": true}]});
+    let (status, refused) = call(reqwest::Method::PUT, "/me/preferences", Some(body)).await;
+    assert_eq!(status, 400);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("channels.channel"),
+        "{refused}"
+    );
+
+    let body = json!({"mobilePhone": "(987) 654-1122"});
+    let (status, edited) = call(reqwest::Method::PATCH, "/me/contact", Some(body)).await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["unconfirmed"], json!(["MOBILE_PHONE"]));
+    let body = json!({"kind": "mobile_phone", "idempotencyKey": "confirm-1"});
+    let (status, sent) = call(
+        reqwest::Method::POST,
+        "/me/credentials/confirmation-code",
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    assert!(
+        sent["maskedDestination"]
+            .as_str()
+            .unwrap()
+            .ends_with("1122"),
+        "{sent}"
+    );
+    let body = json!({"kind": "mobile_phone", "code": "000000"});
+    let (status, wrong) = call(reqwest::Method::POST, "/me/credentials/confirm", Some(body)).await;
+    assert_eq!(status, 401, "{wrong}");
+
+    let service = stack.service_token("roster").await.unwrap();
+    let (status, _) = api
+        .send(
+            reqwest::Method::GET,
+            "/me/preferences",
+            Some(&service),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+}

@@ -15,6 +15,7 @@ use super::{
     caller::Caller,
     error::ApiError,
     json::{enum_value, page_size, timestamp},
+    my_contacts::CHANNELS,
 };
 use crate::app::AppState;
 
@@ -27,7 +28,6 @@ pub fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(deliveries))
 }
 
-const CHANNELS: &[&str] = &["email", "sms", "voice"];
 const ROLES: &[&str] = &["guardian", "student", "teacher", "staff"];
 const GUARDIAN_CONTACTS: &[&str] = &["all", "primary_only", "without_emergency"];
 const COMMUNICATION_STATUSES: &[&str] = &["planning", "sending", "completed", "failed"];

@@ -66,6 +66,11 @@ pub fn csrf_field_ok(headers: &HeaderMap, field: &str) -> bool {
 
 /// A fresh CSRF token.
 pub fn new_csrf() -> String {
+    random_token()
+}
+
+/// 32 random bytes, URL-safe: CSRF tokens and the idempotency keys of forms.
+pub fn random_token() -> String {
     use rand::RngCore as _;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);

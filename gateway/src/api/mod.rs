@@ -11,6 +11,7 @@ pub mod download;
 pub mod error;
 pub mod json;
 pub mod me;
+pub mod my_contacts;
 pub mod params;
 pub mod profiles;
 pub mod reports;
@@ -82,6 +83,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(me::change_password))
         .routes(routes!(addresses::status))
         .routes(routes!(addresses::reset));
+    let router = my_contacts::register(router);
     let router = profiles::register(router);
     let router = reports::register(router);
     let router = communications::register(router);

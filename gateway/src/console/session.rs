@@ -189,33 +189,59 @@ pub async fn sign_out(
         );
     }
     let everywhere = !form.everywhere.is_empty();
-    if let Some(refresh_token) = cookies::get(&headers, cookies::REFRESH) {
-        let ended = state
+    let ended = match cookies::get(&headers, cookies::REFRESH) {
+        Some(refresh_token) => state
             .identity()
             .logout(id.request(idpb::LogoutRequest {
                 refresh_token,
                 all_sessions: everywhere,
                 client: crate::api::session::client(&headers, &id),
             }))
-            .await;
-        if let Err(e) = ended {
-            tracing::warn!(code = ?e.code(), "sign-out: the session could not be ended");
+            .await
+            .map(drop)
+            .map_err(|e| e.code()),
+        None => Err(tonic::Code::Unauthenticated),
+    };
+    let (status, text, tone) = match ended {
+        // This browser forgets the session either way; a session identity
+        // could not end expires with its refresh token.
+        _ if !everywhere => (StatusCode::OK, t.signed_out, "good"),
+        Ok(()) => (StatusCode::OK, t.signed_out_everywhere, "good"),
+        // Signing out everywhere is what someone does after losing a phone:
+        // never say it happened when it did not.
+        Err(tonic::Code::Unauthenticated) => (
+            StatusCode::UNAUTHORIZED,
+            t.sign_out_everywhere_expired,
+            "bad",
+        ),
+        Err(code) => {
+            tracing::warn!(
+                ?code,
+                "sign-out everywhere: identity did not end the sessions"
+            );
+            // The session stays, so the person can try again from their page.
+            return render(
+                StatusCode::SERVICE_UNAVAILABLE,
+                MessagePage {
+                    chrome,
+                    title: t.sign_out_everywhere.into(),
+                    text: t.sign_out_everywhere_failed.into(),
+                    tone: "bad",
+                    link: "/account".into(),
+                    link_text: t.my_account.into(),
+                },
+            );
         }
-    }
+    };
     let page = MessagePage {
         chrome,
         title: t.sign_out.into(),
-        text: if everywhere {
-            t.signed_out_everywhere
-        } else {
-            t.signed_out
-        }
-        .into(),
-        tone: "good",
+        text: text.into(),
+        tone,
         link: "/sign-in".into(),
         link_text: t.sign_in_again.into(),
     };
-    let mut response = render(StatusCode::OK, page);
+    let mut response = render(status, page);
     for value in cookies::cleared().get_all(header::SET_COOKIE) {
         response
             .headers_mut()

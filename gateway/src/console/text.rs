@@ -76,6 +76,27 @@ pub struct Text {
     pub code_label: &'static str,
     pub code_wrong: &'static str,
     pub use_password: &'static str,
+    pub notifications: &'static str,
+    pub notifications_why: &'static str,
+    pub channel_email: &'static str,
+    pub channel_sms: &'static str,
+    pub channel_voice: &'static str,
+    pub save: &'static str,
+    pub preferences_saved: &'static str,
+    pub change_contact: &'static str,
+    pub change_contact_why: &'static str,
+    pub mobile_phone: &'static str,
+    pub contact_saved: &'static str,
+    /// Seed 002: why a change of email or phone is refused while the sync
+    /// manages them.
+    pub contact_refused: &'static str,
+    /// "We sent a code to {dest}. …"
+    pub confirm_code_sent: &'static str,
+    pub confirm: &'static str,
+    pub confirmed: &'static str,
+    pub confirm_code_wrong: &'static str,
+    pub sign_out_everywhere_failed: &'static str,
+    pub sign_out_everywhere_expired: &'static str,
 }
 
 /// English.
@@ -152,6 +173,24 @@ pub static EN: Text = Text {
     code_label: "Code",
     code_wrong: "That code is not right, or it expired. Check it, or ask for a new one.",
     use_password: "Sign in with your password",
+    notifications: "Notifications",
+    notifications_why: "Choose how your school reaches you. Emergency messages come on every channel, whatever you choose.",
+    channel_email: "Email",
+    channel_sms: "Text messages (SMS)",
+    channel_voice: "Voice calls",
+    save: "Save",
+    preferences_saved: "Your notification choices are saved.",
+    change_contact: "Change email or phone",
+    change_contact_why: "A new email or phone number receives messages right away; we also send it a code so you can confirm it is yours.",
+    mobile_phone: "Mobile phone",
+    contact_saved: "Your contact details are saved.",
+    contact_refused: "Your email and phone number come from your school's student information system: the setting \"Allow the sync to update contact details of active users\" is on, so a change made here would be overwritten. Ask your school to change them in the student information system.",
+    confirm_code_sent: "We sent a code to {dest}. Enter it here; it works for a few minutes.",
+    confirm: "Confirm",
+    confirmed: "Thank you: this contact is confirmed.",
+    confirm_code_wrong: "That code is not right, or it expired. Check it, or send a new one.",
+    sign_out_everywhere_failed: "Nothing was signed out: Homeroom did not answer. Try again in a moment.",
+    sign_out_everywhere_expired: "Your session had already ended, so your other devices could not be signed out from here. Sign in again, then choose Sign out everywhere.",
 };
 
 /// Spanish.
@@ -228,6 +267,24 @@ pub static ES: Text = Text {
     code_label: "Código",
     code_wrong: "El código no es correcto o caducó. Revíselo o pida uno nuevo.",
     use_password: "Iniciar sesión con su contraseña",
+    notifications: "Notificaciones",
+    notifications_why: "Elija cómo le contacta su escuela. Los mensajes de emergencia llegan por todos los medios, elija lo que elija.",
+    channel_email: "Correo electrónico",
+    channel_sms: "Mensajes de texto (SMS)",
+    channel_voice: "Llamadas de voz",
+    save: "Guardar",
+    preferences_saved: "Sus preferencias de notificación se guardaron.",
+    change_contact: "Cambiar correo o teléfono",
+    change_contact_why: "Un correo o teléfono nuevo recibe mensajes de inmediato; también le enviamos un código para que confirme que es suyo.",
+    mobile_phone: "Teléfono móvil",
+    contact_saved: "Sus datos de contacto se guardaron.",
+    contact_refused: "Su correo y su teléfono vienen del sistema de información estudiantil de su escuela: la opción \"Permitir que la sincronización actualice los datos de contacto de los usuarios activos\" está activada, así que un cambio hecho aquí se sobrescribiría. Pida a su escuela que los cambie en el sistema de información estudiantil.",
+    confirm_code_sent: "Enviamos un código a {dest}. Escríbalo aquí; funciona por unos minutos.",
+    confirm: "Confirmar",
+    confirmed: "Gracias: este contacto está confirmado.",
+    confirm_code_wrong: "El código no es correcto o caducó. Revíselo o envíe uno nuevo.",
+    sign_out_everywhere_failed: "No se cerró ninguna sesión: Homeroom no respondió. Vuelva a intentarlo en un momento.",
+    sign_out_everywhere_expired: "Su sesión ya había terminado, así que no se pudo cerrar la sesión en sus otros dispositivos desde aquí. Inicie sesión de nuevo y elija Cerrar sesión en todas partes.",
 };
 
 /// The words for a language tag (`es`, `es-MX`); English otherwise.
