@@ -161,3 +161,32 @@ impl Harness {
         }
     }
 }
+
+/// RO-8's bundle: the SIS has Maria Lopez twice, once per child (Ana and
+/// Ben), with the same email; the second record's phone is `second_phone`.
+pub fn maria_lopez_twice(dir: &Path, second_phone: &str) {
+    std::fs::write(
+        dir.join("manifest.csv"),
+        "\"propertyName\",\"value\"\r\n\"manifest.version\",\"1.0\"\r\n\"oneroster.version\",\"1.1\"\r\n\
+         \"file.orgs\",\"bulk\"\r\n\"file.users\",\"bulk\"\r\n\"file.classes\",\"absent\"\r\n\
+         \"file.enrollments\",\"absent\"\r\n\"source.systemName\",\"PowerSchool\"",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("orgs.csv"),
+        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n\
+         d1,,,Morgan County,district,,\nsch1,,,Lincoln Elementary,school,101,d1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("users.csv"),
+        format!(
+            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
+             s1,,,true,sch1,student,,,Ana,Lopez,,1001,,,,g1,03,\n\
+             s2,,,true,sch1,student,,,Ben,Lopez,,1002,,,,g2,05,\n\
+             g1,,,true,sch1,parent,,,Maria,Lopez,,,maria@mail.com,(987) 654-3210,,s1,,\n\
+             g2,,,true,sch1,parent,,,Maria,Lopez,,,maria@mail.com,{second_phone},,s2,,\n"
+        ),
+    )
+    .unwrap();
+}

@@ -222,8 +222,9 @@ async fn the_first_administrator_completes_their_profile_from_the_join_link() {
     browser.check("account-district-admin").await;
 
     // Seed 000's report, from the menu.
+    browser.click("nav a[href='/reports']").await;
     browser
-        .click("nav a[href='/reports/shared-credentials']")
+        .click("main a[href='/reports/shared-credentials']")
         .await;
     let page = browser.text().await;
     for expected in [
@@ -768,5 +769,200 @@ async fn a_parent_chooses_texts_confirms_a_new_phone_and_a_synced_contact_stays_
         page.contains("My account") && page.contains("Your contact details are saved."),
         "{page}"
     );
+    browser.close().await;
+}
+
+/// RO-8 and ID-10 in the console: the SIS has Maria Lopez twice (once per
+/// child); the district administrator opens Reports, finds her group in
+/// Duplicate guardians with the reason and the SIS ids to fix, then the
+/// audit log: their own sign-in, by name and from which address, and the
+/// filter by what happened. They make a teacher a communications
+/// administrator and take it back (both in her account's audit log). The
+/// teacher is refused both reports and a grant to herself.
+#[tokio::test]
+async fn an_administrator_finds_a_duplicate_guardian_and_reads_the_audit_log() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let mut h = e2e::sync::Harness::start().await;
+    let dir = h.bundle_dir();
+    e2e::sync::maria_lopez_twice(dir.path(), "(987) 654-3299");
+    let source = h.source(dir.path(), false).await;
+    let run = h.sync(&source, false, false).await;
+    assert_eq!(
+        run.status(),
+        homeroom_proto::roster::v1::SyncRunStatus::Completed,
+        "{run:?}"
+    );
+    h.stack
+        .staff_member_in(
+            &h.district_id,
+            "admin-1",
+            ("Ada", "Admin"),
+            "ada@morgan.example",
+            idpb::Role::DistrictAdmin,
+            "admin-password-1",
+        )
+        .await;
+    h.stack
+        .staff_member_in(
+            &h.district_id,
+            "t-1",
+            ("Tess", "Teacher"),
+            "tess@morgan.example",
+            idpb::Role::Teacher,
+            "teacher-password-1",
+        )
+        .await;
+    let base = format!("http://{}", h.stack.gateway);
+
+    browser.open(&format!("{base}/sign-in")).await;
+    sign_in(&browser, "ada@morgan.example", "admin-password-1").await;
+    browser.click("nav a[href='/reports']").await;
+    browser.check("reports").await;
+    browser
+        .click("main a[href='/reports/duplicate-guardians']")
+        .await;
+    let page = browser.text().await;
+    for expected in [
+        "maria lopez",
+        "Same name and a shared email or phone",
+        "OneRoster CSV id g1",
+        "OneRoster CSV id g2",
+        "Ana Lopez",
+        "Ben Lopez",
+        "Download CSV",
+    ] {
+        assert!(
+            page.to_lowercase().contains(&expected.to_lowercase()),
+            "{expected:?} not on:\n{page}"
+        );
+    }
+    browser.check("report-duplicate-guardians").await;
+
+    browser.open(&format!("{base}/reports/audit")).await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Login succeeded")
+            && page.contains("Ada Admin")
+            && page.contains("127.0.0.1"),
+        "{page}"
+    );
+    browser.check("report-audit").await;
+    browser
+        .client
+        .execute(
+            "document.getElementById('kind').value = 'invitation_accepted';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.press("Show").await;
+    let table = browser
+        .client
+        .execute(
+            "const t = document.querySelector('table'); return t ? t.innerText : '';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let table = table.as_str().unwrap();
+    assert!(
+        table.contains("Invitation accepted") && !table.contains("Login succeeded"),
+        "{table}"
+    );
+
+    // Staff roles: Tess is made a communications administrator for the
+    // district, which the audit log of her account shows; then revoked.
+    browser.open(&format!("{base}/people?q=tess")).await;
+    browser.click("main table a").await;
+    let tess = browser
+        .path()
+        .await
+        .trim_start_matches("/accounts/")
+        .to_owned();
+    browser
+        .client
+        .execute(
+            "document.getElementById('grant-role').value = 'communications_admin';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.press("Grant role").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("The roles were changed")
+            && page.contains("Communications admin Whole district"),
+        "{page}"
+    );
+    browser.check("profile-roles").await;
+    browser
+        .click(&format!("a[href='/reports/audit?account={tess}']"))
+        .await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Role changed") && page.contains("Tess Teacher"),
+        "{page}"
+    );
+    browser.open(&format!("{base}/accounts/{tess}")).await;
+    browser
+        .client
+        .execute("window.confirm = () => true;", vec![])
+        .await
+        .unwrap();
+    browser
+        .click("form[action$='/roles'] input[value='revoke'] ~ button")
+        .await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("The roles were changed")
+            && !page.contains("Communications admin Whole district"),
+        "{page}"
+    );
+
+    browser.press("Sign out").await;
+    browser.open(&format!("{base}/sign-in")).await;
+    sign_in(&browser, "tess@morgan.example", "teacher-password-1").await;
+    // A teacher's forged grant to herself is refused.
+    let csrf = browser
+        .client
+        .get_named_cookie("homeroom_csrf")
+        .await
+        .unwrap()
+        .value()
+        .to_string();
+    let forged = browser
+        .client
+        .execute_async(
+            "const [url, csrf, done] = arguments;\
+             fetch(url, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'},\
+               body: 'csrf=' + encodeURIComponent(csrf) + '&action=grant&role=district_admin&school='})\
+             .then(r => r.text().then(t => done([r.status, t])));",
+            vec![
+                serde_json::json!(format!("/accounts/{tess}/roles")),
+                serde_json::json!(csrf),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged[0], 403, "{forged}");
+    assert!(
+        forged[1]
+            .as_str()
+            .unwrap()
+            .contains("Changing roles needs the district administrator role"),
+        "{forged}"
+    );
+    for report in ["/reports/audit", "/reports/duplicate-guardians"] {
+        browser.open(&format!("{base}{report}")).await;
+        let page = browser.text().await;
+        assert!(
+            page.contains("Only the district's administrators may read")
+                && !page.contains("Maria")
+                && !page.contains("Ada Admin"),
+            "{report}:\n{page}"
+        );
+    }
     browser.close().await;
 }

@@ -535,3 +535,81 @@ async fn my_preferences_contact_edit_and_confirmation_over_rest() {
         .await;
     assert_eq!(status, 403);
 }
+
+/// ID-1 over REST: a district administrator grants a teacher a role for the
+/// district and revokes it; the teacher cannot grant herself one; a guardian
+/// role is not assigned by hand.
+#[tokio::test]
+async fn an_administrator_grants_and_revokes_staff_roles_over_rest() {
+    let stack = Stack::start().await.unwrap();
+    dana(&stack).await;
+    let admin = stack
+        .staff_member(
+            "a-ada",
+            ("Ada", "Admin"),
+            "ada@district.org",
+            idpb::Role::DistrictAdmin,
+            "ada-strong-password",
+        )
+        .await
+        .access_token;
+    let api = Api::new(&stack);
+    let (_, body) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
+        )
+        .await;
+    let dana_token = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+    let dana_id = body["tokens"]["accountId"].as_str().unwrap().to_string();
+    let path = format!("/accounts/{dana_id}/roles");
+    let roles = |account: &Value| -> Vec<String> {
+        account["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}@{}",
+                    r["role"].as_str().unwrap(),
+                    r["schoolId"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+
+    let grant = json!({"grant": [{"role": "communications_admin"}]});
+    let (status, account) = api
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&admin),
+            Some(grant.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{account}");
+    assert!(
+        roles(&account).contains(&"ROLE_COMMUNICATIONS_ADMIN@".to_string()),
+        "{account}"
+    );
+    let (status, _) = api
+        .send(reqwest::Method::POST, &path, Some(&dana_token), Some(grant))
+        .await;
+    assert_eq!(status, 403);
+    let guardian = json!({"grant": [{"role": "guardian"}]});
+    let (status, refused) = api
+        .send(reqwest::Method::POST, &path, Some(&admin), Some(guardian))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    let revoke = json!({"revoke": [{"role": "communications_admin"}]});
+    let (status, account) = api
+        .send(reqwest::Method::POST, &path, Some(&admin), Some(revoke))
+        .await;
+    assert_eq!(status, 200, "{account}");
+    assert!(
+        !roles(&account)
+            .iter()
+            .any(|r| r.starts_with("ROLE_COMMUNICATIONS_ADMIN")),
+        "{account}"
+    );
+}

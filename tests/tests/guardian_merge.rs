@@ -6,38 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
-use e2e::{Api, sync::Harness};
+use e2e::{
+    Api,
+    sync::{Harness, maria_lopez_twice as bundle},
+};
 use homeroom_proto::{identity::v1 as idpb, roster::v1 as pb};
 use serde_json::{Value, json};
-
-fn bundle(dir: &Path, second_phone: &str) {
-    std::fs::write(
-        dir.join("manifest.csv"),
-        "\"propertyName\",\"value\"\r\n\"manifest.version\",\"1.0\"\r\n\"oneroster.version\",\"1.1\"\r\n\
-         \"file.orgs\",\"bulk\"\r\n\"file.users\",\"bulk\"\r\n\"file.classes\",\"absent\"\r\n\
-         \"file.enrollments\",\"absent\"\r\n\"source.systemName\",\"PowerSchool\"",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("orgs.csv"),
-        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n\
-         d1,,,Morgan County,district,,\nsch1,,,Lincoln Elementary,school,101,d1\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("users.csv"),
-        format!(
-            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
-             s1,,,true,sch1,student,,,Ana,Lopez,,1001,,,,g1,03,\n\
-             s2,,,true,sch1,student,,,Ben,Lopez,,1002,,,,g2,05,\n\
-             g1,,,true,sch1,parent,,,Maria,Lopez,,,maria@mail.com,(987) 654-3210,,s1,,\n\
-             g2,,,true,sch1,parent,,,Maria,Lopez,,,maria@mail.com,{second_phone},,s2,,\n"
-        ),
-    )
-    .unwrap();
-}
 
 /// `POST` as `token`: status and answer.
 async fn post(api: &Api, path: &str, token: &str, body: Value) -> (u16, Value) {

@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     caller::Caller,
     error::ApiError,
-    json::{enum_value, page_size, timestamp},
+    json::{enum_value, listed, page_size, timestamp},
     my_contacts::CHANNELS,
 };
 use crate::app::AppState;
@@ -277,21 +277,6 @@ fn channels(names: &[String]) -> Result<Vec<i32>, ApiError> {
                 mpb::Channel::from_str_name,
             )
         })
-        .collect()
-}
-
-/// Comma-separated enum names, as wire values.
-fn listed<E: Into<i32>>(
-    field: &str,
-    names: &str,
-    prefix: &str,
-    accepted: &[&str],
-    parse: fn(&str) -> Option<E>,
-) -> Result<Vec<i32>, ApiError> {
-    names
-        .split(',')
-        .filter(|n| !n.trim().is_empty())
-        .map(|n| enum_value(field, n, prefix, accepted, parse))
         .collect()
 }
 

@@ -38,6 +38,21 @@ pub fn enum_value<E: Into<i32>>(
     }
 }
 
+/// Comma-separated enum names, as wire values.
+pub fn listed<E: Into<i32>>(
+    field: &str,
+    names: &str,
+    prefix: &str,
+    accepted: &[&str],
+    parse: fn(&str) -> Option<E>,
+) -> Result<Vec<i32>, super::error::ApiError> {
+    names
+        .split(',')
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| enum_value(field, n, prefix, accepted, parse))
+        .collect()
+}
+
 /// A page size: `default` when absent, else 1 to `max`.
 pub fn page_size(
     given: Option<i32>,

@@ -14,6 +14,9 @@ pub struct RoleView {
     pub role: String,
     pub district_id: String,
     pub school_id: String,
+    /// A sync or upload manages it (the next run replaces it); false when an
+    /// administrator assigned it.
+    pub sync_managed: bool,
 }
 
 /// An email or phone of the account, with how many accounts share it.
@@ -33,6 +36,7 @@ impl From<&idpb::RoleAssignment> for RoleView {
             role: r.role().as_str_name().to_string(),
             district_id: r.district_id.clone(),
             school_id: r.school_id.clone(),
+            sync_managed: r.sync_managed,
         }
     }
 }

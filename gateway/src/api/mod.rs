@@ -3,6 +3,7 @@
 //! calls the real RPC with the caller's token and the request id.
 
 pub mod addresses;
+pub mod audit;
 pub mod caller;
 pub mod codes;
 pub mod communications;
@@ -15,6 +16,7 @@ pub mod my_contacts;
 pub mod params;
 pub mod profiles;
 pub mod reports;
+pub mod roles;
 pub mod roster;
 pub mod session;
 pub mod sso;
@@ -84,6 +86,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(addresses::status))
         .routes(routes!(addresses::reset));
     let router = my_contacts::register(router);
+    let router = audit::register(router);
+    let router = roles::register(router);
     let router = profiles::register(router);
     let router = reports::register(router);
     let router = communications::register(router);

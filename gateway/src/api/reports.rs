@@ -15,7 +15,7 @@ use super::{
     caller::Caller,
     download::download,
     error::ApiError,
-    json::{enum_value, page_size},
+    json::{listed, page_size},
     me::{RoleView, StudentView},
 };
 use crate::app::AppState;
@@ -87,19 +87,13 @@ pub struct SharedCredentialPage {
 }
 
 fn kinds(names: &str) -> Result<Vec<i32>, ApiError> {
-    names
-        .split(',')
-        .filter(|n| !n.trim().is_empty())
-        .map(|n| {
-            enum_value(
-                "kinds",
-                n,
-                "CREDENTIAL_KIND_",
-                &["email", "mobile_phone", "home_phone"],
-                idpb::CredentialKind::from_str_name,
-            )
-        })
-        .collect()
+    listed(
+        "kinds",
+        names,
+        "CREDENTIAL_KIND_",
+        &["email", "mobile_phone", "home_phone"],
+        idpb::CredentialKind::from_str_name,
+    )
 }
 
 fn holder(h: idpb::SharedCredentialHolder) -> HolderView {

@@ -6,8 +6,9 @@
 //!   one per page, all extending `base.html`; one module per area renders
 //!   them: [`sign_in`] (sign in, the account choice, joining), [`account`]
 //!   (my account), [`people`] (search), [`profile`] (user and student
-//!   profiles, Reset Status),
-//!   [`reports`] (shared credentials). Every form posts to the console and works without
+//!   profiles, Reset Status), [`roles`] (staff roles on a profile),
+//!   [`reports`] (the list, shared credentials), [`duplicates`] (duplicate
+//!   guardians), [`audit`] (the audit log). Every form posts to the console and works without
 //!   JavaScript; `assets/console.js` only asks before destructive forms and
 //!   stops double submits.
 //! - **Access** is the services' business: a page calls the same RPCs as
@@ -26,9 +27,12 @@
 
 mod account;
 mod assets;
+mod audit;
+mod duplicates;
 mod people;
 mod profile;
 mod reports;
+mod roles;
 mod session;
 mod sign_in;
 pub mod text;
@@ -69,11 +73,15 @@ pub fn routes() -> Router<AppState> {
         .route("/people", get(people::search))
         .route("/accounts/{id}", get(profile::account))
         .route("/accounts/{id}/reset-status", post(profile::reset_status))
+        .route("/accounts/{id}/roles", post(roles::change))
         .route("/students/{id}", get(profile::student))
         .route(
             "/reports/shared-credentials",
             get(reports::shared_credentials),
         )
+        .route("/reports", get(reports::index))
+        .route("/reports/audit", get(audit::page))
+        .route("/reports/duplicate-guardians", get(duplicates::page))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -207,6 +215,18 @@ fn with_security_headers(mut response: Response) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// When, for a person: `2026-12-07 13:05 UTC`.
+pub fn when(rfc3339: Option<&str>) -> String {
+    rfc3339
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 /// `ACCOUNT_STATUS_ACTIVE` → "Active": a protobuf enum name in words.

@@ -16,7 +16,7 @@ use axum::{
 use homeroom_proto::messaging::v1 as mpb;
 use serde::Deserialize;
 
-use super::{Chrome, MessagePage, Signed, render, words};
+use super::{Chrome, MessagePage, Signed, render, when, words};
 use crate::{
     api::{
         addresses::AddressStatusView,
@@ -34,18 +34,6 @@ fn channel_name(name: &str) -> String {
         "CHANNEL_SMS" | "sms" => "SMS".into(),
         other => words(&other.to_uppercase(), "CHANNEL_"),
     }
-}
-
-/// When, for a person: `2026-12-07 13:05 UTC`.
-fn when(rfc3339: Option<&str>) -> String {
-    rfc3339
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| {
-            t.with_timezone(&chrono::Utc)
-                .format("%Y-%m-%d %H:%M UTC")
-                .to_string()
-        })
-        .unwrap_or_default()
 }
 
 struct StateItem {
@@ -141,6 +129,8 @@ struct ProfilePage {
     contacts: Vec<ContactItem>,
     history: Vec<HistoryItem>,
     may_reset: bool,
+    /// Staff role management, for a district administrator.
+    role_admin: Option<super::roles::RoleAdmin>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -187,14 +177,19 @@ pub async fn account(
     Path(account_id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
-    let notice = (done.done == "reset").then(|| {
-        "The status was reset. Nothing was sent: the next communication will try the address again."
-            .to_owned()
-    });
+    let notice = match done.done.as_str() {
+        "reset" => Some(
+            "The status was reset. Nothing was sent: the next communication will try the address again.",
+        ),
+        "roles" => Some("The roles were changed. The change is in the audit log."),
+        _ => None,
+    }
+    .map(str::to_owned);
     show_account(&state, &signed, account_id, StatusCode::OK, notice, None).await
 }
 
-async fn show_account(
+/// The profile page, with `notice` or `error` (also after a roles form).
+pub(super) async fn show_account(
     state: &AppState,
     signed: &Signed,
     account_id: String,
@@ -206,12 +201,15 @@ async fn show_account(
         Ok(p) => p,
         Err(e) => return refused(signed, &e, "Profile"),
     };
+    // A guardian's one role only repeats their type.
     let roles = p
         .account
         .roles
         .iter()
+        .filter(|r| r.role != "ROLE_GUARDIAN")
         .map(|r| words(&r.role, "ROLE_"))
         .collect();
+    let role_admin = super::roles::admin_of(state, signed, &p.account).await;
     let history = p
         .history
         .entries
@@ -219,7 +217,11 @@ async fn show_account(
         .map(|h| HistoryItem {
             when: when(h.sent_at.as_deref().or(h.created_at.as_deref())),
             subject: if h.subject.is_empty() {
-                words(&h.system_message_kind, "SYSTEM_MESSAGE_KIND_")
+                if h.system_message_kind.ends_with("UNSPECIFIED") {
+                    "A message from Homeroom".to_owned()
+                } else {
+                    words(&h.system_message_kind, "SYSTEM_MESSAGE_KIND_")
+                }
             } else {
                 h.subject.clone()
             },
@@ -255,6 +257,7 @@ async fn show_account(
             .caller
             .principal
             .may_reset_addresses(&p.account.district_id),
+        role_admin,
         notice,
         error,
         p,

@@ -40,6 +40,22 @@ struct SharedPage {
     next: Option<String>,
 }
 
+#[derive(askama::Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    chrome: Chrome,
+}
+
+/// `GET /reports`: the list of reports (each decides who may read it).
+pub async fn index(signed: Signed) -> Response {
+    render(
+        StatusCode::OK,
+        ReportsPage {
+            chrome: signed.chrome("reports"),
+        },
+    )
+}
+
 /// `?page=`.
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {

@@ -158,6 +158,17 @@ pub async fn list(
 ) -> Result<Json<DuplicatePage>, ApiError> {
     let scope = params::query(scope)?;
     let page = params::page(page)?;
+    Ok(Json(duplicates_page(&state, &caller, scope, page).await?))
+}
+
+/// A page of the report as `caller` may see it (the REST route and the
+/// console's page).
+pub async fn duplicates_page(
+    state: &AppState,
+    caller: &Caller,
+    scope: DuplicatesQuery,
+    page: params::PageRequest,
+) -> Result<DuplicatePage, ApiError> {
     let answer = state
         .roster()
         .list_duplicate_guardians(caller.request(pb::ListDuplicateGuardiansRequest {
@@ -168,11 +179,11 @@ pub async fn list(
         }))
         .await?
         .into_inner();
-    Ok(Json(DuplicatePage {
+    Ok(DuplicatePage {
         groups: answer.groups.into_iter().map(Into::into).collect(),
         next_page_token: next_page(answer.next_page_token),
         total_size: answer.total_size,
-    }))
+    })
 }
 
 /// `GET /api/v1/duplicate-guardians/download`: the report as CSV (one line

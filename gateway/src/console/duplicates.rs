@@ -1,0 +1,162 @@
+//! The duplicate-guardian report for district administrators (RO-8):
+//! guardian records that look like one person — the same name with a shared
+//! email or phone, or with the same student — with why, and the SIS ids of
+//! each record so the district can fix them at the source; paged, and as the
+//! API's CSV download. roster decides who may read it.
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use serde::Deserialize;
+
+use super::{Chrome, Signed, render, words};
+use crate::{
+    api::{
+        params::PageRequest,
+        roster::{
+            duplicates::{DuplicateMemberView, DuplicatesQuery, duplicates_page},
+            enums::{DuplicateReason, SourceKind},
+        },
+    },
+    app::AppState,
+};
+
+struct GroupItem {
+    name: String,
+    reasons: Vec<&'static str>,
+    shared: String,
+    records: Vec<RecordItem>,
+}
+
+struct RecordItem {
+    account_id: Option<String>,
+    name: String,
+    contacts: String,
+    status: String,
+    sources: Vec<String>,
+    students: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "duplicates.html")]
+struct DuplicatesPage {
+    chrome: Chrome,
+    groups: Vec<GroupItem>,
+    total: i32,
+    csv: String,
+    next: Option<String>,
+    error: Option<String>,
+}
+
+/// `?page=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    page: String,
+}
+
+fn reason(r: DuplicateReason) -> &'static str {
+    match r {
+        DuplicateReason::SameNameSharedCredential => "Same name and a shared email or phone",
+        DuplicateReason::SameNameSameStudent => "Same name and the same student",
+    }
+}
+
+fn source_name(kind: Option<SourceKind>) -> &'static str {
+    match kind {
+        Some(SourceKind::OnerosterCsv) => "OneRoster CSV",
+        Some(SourceKind::OnerosterRest) => "OneRoster REST",
+        Some(SourceKind::Clever) => "Clever",
+        Some(SourceKind::Upload) => "Guardian upload",
+        None => "SIS",
+    }
+}
+
+fn record(m: DuplicateMemberView) -> RecordItem {
+    RecordItem {
+        contacts: [m.email, m.mobile_phone]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+        status: m
+            .status
+            .and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|v| v.as_str().map(|s| words(s, "")))
+            .unwrap_or_default(),
+        sources: m
+            .sources
+            .iter()
+            .map(|s| format!("{} id {}", source_name(s.kind), s.source_id))
+            .collect(),
+        students: m
+            .students
+            .iter()
+            .map(|s| s.display_name.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        account_id: m.account_id,
+        name: m.display_name,
+    }
+}
+
+/// `GET /reports/duplicate-guardians`.
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let district = signed.district_id();
+    let scope = DuplicatesQuery {
+        district_id: district.clone(),
+        school_id: None,
+    };
+    let request = PageRequest {
+        size: 50,
+        token: q.page,
+    };
+    let encode = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let (groups, total, next, error, status) =
+        match duplicates_page(&state, &signed.caller, scope, request).await {
+            Ok(page) => (
+                page.groups
+                    .into_iter()
+                    .map(|g| GroupItem {
+                        name: g.normalized_name,
+                        reasons: g.reasons.into_iter().map(reason).collect(),
+                        shared: g.shared_values.join(", "),
+                        records: g.guardians.into_iter().map(record).collect(),
+                    })
+                    .collect(),
+                page.total_size,
+                page.next_page_token
+                    .map(|t| format!("/reports/duplicate-guardians?page={}", encode(&t))),
+                None,
+                StatusCode::OK,
+            ),
+            Err(e) => {
+                let text = match e.status.as_u16() {
+                    401 | 403 | 404 => {
+                        "Only the district's administrators may read this report.".to_owned()
+                    }
+                    400 => super::for_people(&e.message),
+                    _ => signed.chrome("").t.unavailable.to_owned(),
+                };
+                (Vec::new(), 0, None, Some(text), e.status)
+            }
+        };
+    let page = DuplicatesPage {
+        chrome: signed.chrome("reports"),
+        groups,
+        total,
+        csv: format!(
+            "/api/v1/duplicate-guardians/download?districtId={}",
+            encode(&district)
+        ),
+        next,
+        error,
+    };
+    render(status, page)
+}

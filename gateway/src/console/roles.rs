@@ -1,0 +1,171 @@
+//! Staff role management on a staff member's profile (ID-1), for district
+//! administrators: the roles with where they apply (the whole district or a
+//! school) and whether the SIS manages them; grant one, revoke one an
+//! administrator assigned. identity decides who may and audits each change.
+
+use axum::{
+    Form,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use homeroom_platform::auth::Role;
+use homeroom_proto::roster::v1 as rpb;
+use serde::Deserialize;
+
+use super::{Signed, words};
+use crate::{
+    api::{
+        me::AccountView,
+        roles::{RoleBody, RolesBody, STAFF_ROLES, change_roles},
+    },
+    app::AppState,
+};
+
+/// The roles section of a profile, for a district administrator.
+pub struct RoleAdmin {
+    pub current: Vec<RoleRow>,
+    /// Every staff role: (REST name, words).
+    pub choices: Vec<(&'static str, String)>,
+    /// The district's schools: (id, name).
+    pub schools: Vec<(String, String)>,
+}
+
+/// One role the account holds.
+pub struct RoleRow {
+    pub name: String,
+    pub label: String,
+    pub school_id: String,
+    pub scope: String,
+    /// From the SIS: the next sync replaces it, so it is not revoked here.
+    pub sync_managed: bool,
+}
+
+/// The section, when `signed` administers the district of a staff `account`.
+pub async fn admin_of(
+    state: &AppState,
+    signed: &Signed,
+    account: &AccountView,
+) -> Option<RoleAdmin> {
+    if account.kind != "ACCOUNT_KIND_STAFF"
+        || !signed
+            .caller
+            .principal
+            .has_district_role(&account.district_id, Role::DistrictAdmin)
+    {
+        return None;
+    }
+    let schools: Vec<(String, String)> = state
+        .roster()
+        .list_schools(signed.caller.request(rpb::ListSchoolsRequest {
+            district_id: account.district_id.clone(),
+            page_size: 500,
+            ..Default::default()
+        }))
+        .await
+        .map(|a| {
+            a.into_inner()
+                .schools
+                .into_iter()
+                .map(|s| (s.school_id, s.name))
+                .collect()
+        })
+        .unwrap_or_default();
+    let school_name = |id: &str| {
+        schools
+            .iter()
+            .find(|(s, _)| s == id)
+            .map_or_else(|| "one school".to_owned(), |(_, name)| name.clone())
+    };
+    let current = account
+        .roles
+        .iter()
+        .map(|r| RoleRow {
+            name: r.role.trim_start_matches("ROLE_").to_ascii_lowercase(),
+            label: words(&r.role, "ROLE_"),
+            scope: if r.school_id.is_empty() {
+                "Whole district".into()
+            } else {
+                school_name(&r.school_id)
+            },
+            school_id: r.school_id.clone(),
+            sync_managed: r.sync_managed,
+        })
+        .collect();
+    Some(RoleAdmin {
+        current,
+        choices: STAFF_ROLES.iter().map(|r| (*r, words(r, ""))).collect(),
+        schools,
+    })
+}
+
+/// The grant and revoke forms.
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    /// `grant` or `revoke`.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    role: String,
+    /// Empty: the whole district.
+    #[serde(default)]
+    school: String,
+}
+
+/// `POST /accounts/{id}/roles`.
+pub async fn change(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(account_id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let t = super::language(&signed.headers);
+    if !signed.csrf_ok(&form.csrf) {
+        return super::profile::show_account(
+            &state,
+            &signed,
+            account_id,
+            StatusCode::FORBIDDEN,
+            None,
+            Some(t.expired_form.into()),
+        )
+        .await;
+    }
+    let role = vec![RoleBody {
+        role: form.role,
+        school_id: form.school,
+    }];
+    let body = if form.action == "revoke" {
+        RolesBody {
+            revoke: role,
+            ..RolesBody::default()
+        }
+    } else {
+        RolesBody {
+            grant: role,
+            ..RolesBody::default()
+        }
+    };
+    match change_roles(
+        &state,
+        &signed.caller,
+        &signed.headers,
+        account_id.clone(),
+        &body,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/accounts/{account_id}?done=roles")).into_response(),
+        Err(e) => {
+            let text = match e.status.as_u16() {
+                403 | 404 => "Changing roles needs the district administrator role.".to_owned(),
+                400 => super::for_people(&e.message),
+                _ => t.unavailable.to_owned(),
+            };
+            super::profile::show_account(&state, &signed, account_id, e.status, None, Some(text))
+                .await
+        }
+    }
+}
