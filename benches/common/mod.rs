@@ -111,6 +111,10 @@ pub struct Bench {
     pub token: String,
     pub district_id: String,
     pub stop: CancellationToken,
+    /// The services' URLs (a gateway in front of them needs them).
+    pub identity_url: String,
+    pub roster_url: String,
+    pub messaging_url: String,
     _outbox: tempfile::TempDir,
     imports: tempfile::TempDir,
 }
@@ -220,6 +224,9 @@ impl Bench {
             .unwrap();
         let (district_id, roster_proc) = (district.district_id, roster_proc);
         Bench {
+            identity_url,
+            roster_url: format!("http://{roster_addr}"),
+            messaging_url,
             identity_db,
             roster_db,
             messaging_db,
