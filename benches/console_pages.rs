@@ -107,8 +107,12 @@ async fn main() {
             }))
             .send()
     };
-    let token = login(false).await.unwrap().json::<serde_json::Value>().await.unwrap()["tokens"]
-        ["accessToken"]
+    let token = login(false)
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["tokens"]["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -140,7 +144,9 @@ async fn main() {
         .accounts
         .into_iter()
         .find(|a| {
-            a.credentials.iter().any(|c| c.kind() == idpb::CredentialKind::Email)
+            a.credentials
+                .iter()
+                .any(|c| c.kind() == idpb::CredentialKind::Email)
                 && a.credentials
                     .iter()
                     .any(|c| c.kind() == idpb::CredentialKind::MobilePhone)
@@ -212,10 +218,7 @@ async fn main() {
         ),
         ("audit log", "/reports/audit".to_owned()),
     ];
-    println!(
-        "\n| page ({}, {n} students) | p50 | p95 | max |",
-        backend()
-    );
+    println!("\n| page ({}, {n} students) | p50 | p95 | max |", backend());
     println!("|---|---|---|---|");
     for (name, path) in pages {
         let get = || async {

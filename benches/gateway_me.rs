@@ -35,7 +35,6 @@ fn wrk_value<'a>(out: &'a str, label: &str) -> &'a str {
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let token = stack
         .staff_member(
             "t-dana",

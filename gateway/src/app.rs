@@ -108,8 +108,14 @@ impl App {
         let metrics_stop = CancellationToken::new();
         let _metrics_guard = metrics_stop.clone().drop_guard();
         homeroom_platform::metrics::spawn_if(self.config.metrics_addr, metrics_stop).await?;
+        // No Nagle on the clients' connections (see the services' servers).
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let server = axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )

@@ -23,7 +23,6 @@ fn ip(s: &str) -> IpAddr {
 /// reads the audit log; the administrator's access token.
 async fn stack_with_dana() -> (Stack, String) {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     stack
         .staff_member(
             "t-dana",

@@ -107,7 +107,6 @@ async fn district(stack: &Stack, roles: &[idpb::Role]) -> District {
 #[tokio::test]
 async fn a_shared_email_gets_one_message_each_phone_a_text_and_a_retry_sends_nothing() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let District {
         sarah,
         kevin,
@@ -272,7 +271,6 @@ async fn read_back(
 #[tokio::test]
 async fn a_reset_bad_address_is_in_identitys_audit_log() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let smiths = district(
         &stack,
         &[idpb::Role::CommunicationsAdmin, idpb::Role::DistrictAdmin],

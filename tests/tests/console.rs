@@ -474,6 +474,20 @@ async fn an_administrator_resets_a_bounced_email_and_a_teacher_and_a_guardian_ca
         assert!(page.contains(expected), "{expected:?} not on:\n{page}");
     }
     browser.check("people-search").await;
+    // The filters: who shares an email or phone, and a role.
+    browser.open(&format!("{base}/people?shared=1")).await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Sarah Smith") && page.contains("Kevin Smith") && !page.contains("Tom Reed"),
+        "{page}"
+    );
+    browser.open(&format!("{base}/people?role=teacher")).await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Tom Reed") && !page.contains("Sarah Smith"),
+        "{page}"
+    );
+    browser.check("people-teachers").await;
 
     // The next communication is attempted at the address.
     send("after-reset", "Hello again.").await;

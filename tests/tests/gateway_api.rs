@@ -26,7 +26,6 @@ async fn dana(stack: &Stack) {
 #[tokio::test]
 async fn a_teacher_signs_in_reads_me_refreshes_and_signs_out_over_rest() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     dana(&stack).await;
     let api = Api::new(&stack);
 
@@ -88,7 +87,6 @@ async fn a_teacher_signs_in_reads_me_refreshes_and_signs_out_over_rest() {
 #[tokio::test]
 async fn errors_are_json_with_the_status_of_their_grpc_code_and_echo_the_request_id() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     dana(&stack).await;
     let api = Api::new(&stack);
 
@@ -151,7 +149,6 @@ async fn errors_are_json_with_the_status_of_their_grpc_code_and_echo_the_request
 #[tokio::test]
 async fn a_signed_in_account_over_its_rate_gets_429_with_retry_after() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     dana(&stack).await;
     // A gateway of its own over the same services, allowing 2 calls a minute
     // per account.
@@ -185,7 +182,6 @@ async fn a_signed_in_account_over_its_rate_gets_429_with_retry_after() {
 #[tokio::test]
 async fn a_browser_session_lives_in_http_only_cookies_and_unsafe_calls_need_the_csrf_token() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     dana(&stack).await;
     let api = Api::new(&stack);
     let r = api
@@ -313,7 +309,6 @@ async fn a_browser_session_lives_in_http_only_cookies_and_unsafe_calls_need_the_
 #[tokio::test]
 async fn reset_status_over_rest_is_for_administrators_and_answers_what_it_cleared() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     dana(&stack).await;
     // Cleo, a communications administrator, joins too.
     let cleo = stack
@@ -383,7 +378,6 @@ async fn reset_status_over_rest_is_for_administrators_and_answers_what_it_cleare
 #[tokio::test]
 async fn a_password_change_needs_the_current_password_and_ends_the_other_sessions() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let first = stack
         .staff_member(
             "t-dana",

@@ -26,7 +26,6 @@ fn browser(stack: &Stack) -> IdentityServiceClient<tonic_web::GrpcWebClientServi
 #[tokio::test]
 async fn a_browser_calls_get_me_over_grpc_web_and_service_only_rpcs_are_refused() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let roster = stack.service_token("roster").await.unwrap();
     let token = stack
         .staff_member(
@@ -66,7 +65,6 @@ async fn a_browser_calls_get_me_over_grpc_web_and_service_only_rpcs_are_refused(
 #[tokio::test]
 async fn a_browser_cannot_choose_the_address_its_calls_are_accounted_to() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let admin = stack
         .staff_member(
             "a-ada",

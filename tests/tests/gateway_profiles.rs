@@ -42,7 +42,6 @@ async fn completed(api: &Api, token: &str, id: &str) -> Value {
 #[tokio::test]
 async fn a_shared_email_signs_in_with_a_code_and_a_choice_of_the_two_accounts() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let smiths = stack.smiths().await.unwrap();
     let api = Api::new(&stack);
 
@@ -112,7 +111,6 @@ async fn a_shared_email_signs_in_with_a_code_and_a_choice_of_the_two_accounts() 
 #[tokio::test]
 async fn an_administrator_previews_sends_and_reads_the_profiles_of_a_guardian_and_a_student() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let smiths = stack.smiths().await.unwrap();
     let token = dana(&stack, &smiths).await;
     let api = Api::new(&stack);
@@ -340,7 +338,6 @@ async fn an_administrator_previews_sends_and_reads_the_profiles_of_a_guardian_an
 #[tokio::test]
 async fn another_districts_administrator_sees_neither_profile() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let smiths = stack.smiths().await.unwrap();
     let outsider = stack
         .staff_member(
@@ -378,7 +375,6 @@ async fn another_districts_administrator_sees_neither_profile() {
 #[tokio::test]
 async fn the_shared_credential_report_lists_the_smiths_email_as_json_and_as_csv() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let smiths = stack.smiths().await.unwrap();
     let admin = stack
         .staff_member_in(

@@ -25,7 +25,6 @@ struct Rest {
 
 async fn district(role: idpb::Role) -> Rest {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let smiths = stack.smiths().await.unwrap();
     let token = stack
         .staff_member_in(

@@ -100,7 +100,6 @@ async fn address_status(stack: &Stack, channel: mpb::Channel, address: &str) -> 
 #[tokio::test]
 async fn a_signed_stop_opts_the_number_out_and_a_forged_or_missing_signature_changes_nothing() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let twilio = Provider::new(&stack);
     let path = "/webhooks/twilio/inbound";
     let stop = [
@@ -237,7 +236,6 @@ async fn text_sent(stack: &Stack, sarah: &str, token: &str) -> mpb::Delivery {
 #[tokio::test]
 async fn a_signed_status_callback_bounces_a_text_to_a_landline_and_a_forged_one_does_not() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let (sarah, token) = district(&stack).await;
     let delivery = text_sent(&stack, &sarah, &token).await;
     assert_eq!(delivery.address, "+19876543210");
@@ -291,7 +289,6 @@ async fn a_signed_status_callback_bounces_a_text_to_a_landline_and_a_forged_one_
 #[tokio::test]
 async fn a_signed_sendgrid_bounce_marks_the_email_bad_and_a_forged_or_stale_one_is_refused() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let sendgrid = Provider::new(&stack);
     let key = SigningKey::from_slice(&e2e::webhooks::SENDGRID_SIGNING_KEY).unwrap();
     assert_eq!(

@@ -27,7 +27,6 @@ struct Harness {
 /// manage guardians).
 async fn district() -> Harness {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let token = stack.service_token("gateway").await.unwrap();
     let mut roster = stack.roster_client().await.unwrap();
     let district_id = roster

@@ -20,7 +20,6 @@ fn ip(s: &str) -> IpAddr {
 /// The Smiths' district, where Sarah and Kevin have joined with passwords.
 async fn smiths_who_joined() -> (Stack, e2e::district::Smiths) {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let smiths = stack.smiths().await.unwrap();
     let mut identity = stack.identity_client().await.unwrap();
     let mut previous = String::new();

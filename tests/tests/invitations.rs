@@ -18,7 +18,6 @@ use serde_json::json;
 #[tokio::test]
 async fn each_invitation_carries_a_join_link_for_its_own_account() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let (sarah, kevin) = smiths(&stack).await;
     invite(&stack, vec![sarah.clone(), kevin.clone()], false, "first").await;
 

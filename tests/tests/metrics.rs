@@ -56,7 +56,6 @@ async fn a_login_a_sync_and_a_send_move_the_counters() {
     let _stop = stop.drop_guard();
 
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let before = scrape(metrics).await;
 
     // A sync.

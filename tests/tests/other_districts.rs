@@ -48,7 +48,6 @@ async fn two_sharing(stack: &Stack, district: &str, email: &str) -> Vec<String> 
 #[tokio::test]
 async fn another_districts_admin_sees_neither_a_familys_bounce_nor_its_shared_count() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let mine = two_sharing(&stack, "district-1", "family@mail.com").await;
     two_sharing(&stack, "district-2", "family@mail.com").await;
     let only_mine = two_sharing(&stack, "district-1", "only.here@mail.com").await;

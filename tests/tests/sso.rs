@@ -65,7 +65,6 @@ async fn world(users: Value) -> World {
     ]);
     let providers = identity_svc::domain::sso::parse_providers(&file.to_string()).unwrap();
     let stack = Stack::start_with_sso(providers, PUBLIC_URL).await.unwrap();
-    stack.wait_serving().await.unwrap();
     let api = Api::new(&stack);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

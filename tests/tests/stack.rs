@@ -36,7 +36,6 @@ async fn every_service_serves_and_the_gateway_is_ready() {
 #[tokio::test]
 async fn with_one_service_down_its_routes_answer_503_and_the_others_keep_working() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let ada = stack
         .staff_member(
             "a-ada",

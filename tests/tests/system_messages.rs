@@ -26,7 +26,6 @@ async fn sms_lines(stack: &Stack, want: usize) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn a_code_for_sarah_on_a_shared_phone_arrives_as_an_sms_that_starts_for_sarah() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let mut identity = stack.identity_client().await.unwrap();
     let roster = stack.service_token("roster").await.unwrap();
     let guardian = |id: &str, given: &str, email: &str| idpb::AccountUpsert {

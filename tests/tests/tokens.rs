@@ -13,7 +13,6 @@ use tonic::Code;
 #[tokio::test]
 async fn a_token_identity_signs_is_accepted_by_the_other_services_and_a_forged_one_is_not() {
     let stack = Stack::start().await.unwrap();
-    stack.wait_serving().await.unwrap();
     let _identity = stack.identity_client().await.unwrap();
     let token = stack.service_token("gateway").await.unwrap();
 

@@ -1,7 +1,8 @@
 //! People (staff who may list accounts: district, user, rostering and
 //! communications administrators): search by name, email or phone in any
-//! form, filtered by who and status, paged; each row opens the profile.
-//! identity decides who may list whom.
+//! form, filtered by who, status, school, role and "shares an email or
+//! phone", paged; each row opens the profile. identity decides who may list
+//! whom.
 
 use axum::{
     extract::{Query, State},
@@ -30,8 +31,14 @@ struct PeoplePage {
     q: String,
     kind: String,
     status: String,
+    school: String,
+    role: String,
+    shared: bool,
     kinds: [(&'static str, &'static str); 4],
     statuses: [(&'static str, &'static str); 4],
+    roles: Vec<(&'static str, String)>,
+    /// The district's schools: (id, name).
+    schools: Vec<(String, String)>,
     rows: Vec<PersonRow>,
     total: i32,
     next: Option<String>,
@@ -47,6 +54,14 @@ pub struct Search {
     kind: String,
     #[serde(default)]
     status: String,
+    #[serde(default)]
+    school: String,
+    /// A staff role's REST name, e.g. `teacher`.
+    #[serde(default)]
+    role: String,
+    /// Present: only accounts sharing an email or phone.
+    #[serde(default)]
+    shared: Option<String>,
     #[serde(default)]
     page: String,
 }
@@ -84,19 +99,31 @@ pub async fn search(
     .map(|s| s as i32)
     .into_iter()
     .collect();
-    let answer = state
-        .identity()
-        .list_accounts(signed.caller.request(idpb::ListAccountsRequest {
-            district_id: signed.district_id(),
+    let roles: Vec<i32> =
+        idpb::Role::from_str_name(&format!("ROLE_{}", search.role.to_uppercase()))
+            .filter(|_| !search.role.is_empty())
+            .map(|r| r as i32)
+            .into_iter()
+            .collect();
+    let shared = search.shared.is_some();
+    let district_id = signed.district_id();
+    let mut identity = state.identity();
+    let (answer, schools) = tokio::join!(
+        identity.list_accounts(signed.caller.request(idpb::ListAccountsRequest {
+            district_id: district_id.clone(),
             kinds,
             statuses,
+            roles,
+            school_id: search.school.trim().to_owned(),
+            shared_only: shared,
             query: search.q.trim().to_owned(),
             page_size: 50,
             page_token: search.page.clone(),
             ..Default::default()
-        }))
-        .await
-        .map_err(ApiError::from);
+        })),
+        super::roles::schools(&state, &signed.caller, &district_id),
+    );
+    let answer = answer.map_err(ApiError::from);
     let (rows, total, next, error, status) = match answer {
         Ok(a) => {
             let a = a.into_inner();
@@ -104,10 +131,13 @@ pub async fn search(
                 let encode =
                     |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
                 format!(
-                    "/people?q={}&kind={}&status={}&page={}",
+                    "/people?q={}&kind={}&status={}&school={}&role={}{}&page={}",
                     encode(&search.q),
                     encode(&search.kind),
                     encode(&search.status),
+                    encode(&search.school),
+                    encode(&search.role),
+                    if shared { "&shared=1" } else { "" },
                     encode(&a.next_page_token)
                 )
             });
@@ -136,8 +166,16 @@ pub async fn search(
         q: search.q,
         kind: search.kind,
         status: search.status,
+        school: search.school,
+        role: search.role,
+        shared,
         kinds: KINDS,
         statuses: STATUSES,
+        roles: crate::api::roles::STAFF_ROLES
+            .iter()
+            .map(|r| (*r, words(r, "")))
+            .collect(),
+        schools,
         rows,
         total,
         next,

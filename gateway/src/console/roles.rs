@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::{Signed, words};
 use crate::{
     api::{
+        caller::Caller,
         me::AccountView,
         roles::{RoleBody, RolesBody, STAFF_ROLES, change_roles},
     },
@@ -55,22 +56,7 @@ pub async fn admin_of(
     {
         return None;
     }
-    let schools: Vec<(String, String)> = state
-        .roster()
-        .list_schools(signed.caller.request(rpb::ListSchoolsRequest {
-            district_id: account.district_id.clone(),
-            page_size: 500,
-            ..Default::default()
-        }))
-        .await
-        .map(|a| {
-            a.into_inner()
-                .schools
-                .into_iter()
-                .map(|s| (s.school_id, s.name))
-                .collect()
-        })
-        .unwrap_or_default();
+    let schools = schools(state, &signed.caller, &account.district_id).await;
     let school_name = |id: &str| {
         schools
             .iter()
@@ -97,6 +83,31 @@ pub async fn admin_of(
         choices: STAFF_ROLES.iter().map(|r| (*r, words(r, ""))).collect(),
         schools,
     })
+}
+
+/// The district's schools the caller may list, (id, name); none when roster
+/// does not answer (the pages then offer the whole district only).
+pub async fn schools(
+    state: &AppState,
+    caller: &Caller,
+    district_id: &str,
+) -> Vec<(String, String)> {
+    state
+        .roster()
+        .list_schools(caller.request(rpb::ListSchoolsRequest {
+            district_id: district_id.to_owned(),
+            page_size: 500,
+            ..Default::default()
+        }))
+        .await
+        .map(|a| {
+            a.into_inner()
+                .schools
+                .into_iter()
+                .map(|s| (s.school_id, s.name))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The grant and revoke forms.

@@ -149,6 +149,7 @@ pub fn account_filter(
         query: r.query.chars().take(200).collect(),
         account_ids: r.account_ids.into_iter().take(1_000).collect(),
         addresses: r.addresses.into_iter().take(1_000).collect(),
+        shared_only: r.shared_only,
         source_system: r.source_system,
         district_id: r.district_id,
     };

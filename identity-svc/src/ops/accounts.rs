@@ -451,6 +451,8 @@ pub struct AccountFilter {
     pub addresses: Vec<String>,
     /// Only accounts a source system keys.
     pub source_system: String,
+    /// Only accounts with an email or mobile phone another account holds.
+    pub shared_only: bool,
 }
 
 /// A page of accounts ordered by family name, given name, id.
@@ -527,6 +529,36 @@ fn filtered(f: &AccountFilter) -> Boxed<'_> {
                     .filter(account_sources::district_id.eq(&f.district_id))
                     .filter(account_sources::source_system.eq(&f.source_system))
                     .select(account_sources::account_id),
+            ),
+        );
+    }
+    if f.shared_only {
+        // Addresses of the district held by two or more of its accounts
+        // (the tables again, under other names, inside the outer query).
+        let (held, holder) = diesel::alias!(account_credentials as held, accounts as holder);
+        let shared = held
+            .inner_join(
+                holder.on(holder
+                    .field(accounts::id)
+                    .eq(held.field(account_credentials::account_id))),
+            )
+            .filter(
+                holder
+                    .field(accounts::district_id)
+                    .eq(f.district_id.clone()),
+            )
+            .filter(
+                held.field(account_credentials::kind)
+                    .eq_any(["email", "mobile_phone"]),
+            )
+            .group_by(held.field(account_credentials::address_id))
+            .having(diesel::dsl::count(held.field(account_credentials::account_id)).gt(1))
+            .select(held.field(account_credentials::address_id));
+        q = q.filter(
+            accounts::id.eq_any(
+                account_credentials::table
+                    .filter(account_credentials::address_id.eq_any(shared))
+                    .select(account_credentials::account_id),
             ),
         );
     }
