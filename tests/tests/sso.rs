@@ -439,3 +439,35 @@ async fn the_providers_refusal_is_shown_and_unknown_providers_are_not_found() {
         refused.json
     );
 }
+
+/// GW-3: a district's sign-in link (`/sign-in?district=`) shows a button per
+/// SSO provider, in order, that starts its login; without a district the
+/// page has the password form only.
+#[tokio::test]
+async fn the_console_sign_in_page_of_a_district_has_its_sso_buttons() {
+    let w = world(json!({})).await;
+    let page = |path: &'static str| {
+        let (http, base) = (w.http.clone(), format!("http://{}", w.stack.gateway));
+        async move {
+            http.get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = page("/sign-in?district=district-1").await;
+    let first = html
+        .find(&format!("href=\"/api/v1/sso/{DISTRICT_SSO}/start\""))
+        .unwrap_or_else(|| panic!("no {DISTRICT_SSO} button in:\n{html}"));
+    let second = html
+        .find(&format!("href=\"/api/v1/sso/{CLEVER}/start\""))
+        .unwrap_or_else(|| panic!("no {CLEVER} button in:\n{html}"));
+    assert!(first < second, "the buttons are not in display order");
+    assert!(html.contains(&format!("Sign in with {DISTRICT_SSO}")));
+    assert!(!html.contains(CLIENT_SECRET));
+    let plain = page("/sign-in").await;
+    assert!(!plain.contains("/api/v1/sso/"), "{plain}");
+}

@@ -93,27 +93,35 @@ pub async fn providers(
     query: Result<Query<ProvidersQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SsoProvidersAnswer>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(SsoProvidersAnswer {
+        providers: district_providers(&state, &id, q.district_id).await?,
+    }))
+}
+
+/// A district's SSO providers, in display order (the REST route and the
+/// console's sign-in buttons).
+pub async fn district_providers(
+    state: &AppState,
+    id: &RequestId,
+    district_id: String,
+) -> Result<Vec<SsoProviderView>, ApiError> {
     let answer = state
         .identity()
-        .list_sso_providers(id.request(idpb::ListSsoProvidersRequest {
-            district_id: q.district_id,
-        }))
+        .list_sso_providers(id.request(idpb::ListSsoProvidersRequest { district_id }))
         .await?
         .into_inner();
-    Ok(Json(SsoProvidersAnswer {
-        providers: answer
-            .providers
-            .into_iter()
-            .map(|p| SsoProviderView {
-                kind: p.kind().as_str_name().to_string(),
-                start_path: format!("/api/v1/sso/{}/start", path_segment(&p.provider_id)),
-                provider_id: p.provider_id,
-                district_id: p.district_id,
-                display_name: p.display_name,
-                issuer: p.issuer,
-            })
-            .collect(),
-    }))
+    Ok(answer
+        .providers
+        .into_iter()
+        .map(|p| SsoProviderView {
+            kind: p.kind().as_str_name().to_string(),
+            start_path: format!("/api/v1/sso/{}/start", path_segment(&p.provider_id)),
+            provider_id: p.provider_id,
+            district_id: p.district_id,
+            display_name: p.display_name,
+            issuer: p.issuer,
+        })
+        .collect())
 }
 
 /// `GET /api/v1/sso/{providerId}/start`.

@@ -217,6 +217,22 @@ fn with_security_headers(mut response: Response) -> Response {
     response
 }
 
+/// "Parent/guardian", "Staff, Teacher": an account's kind and roles in
+/// words, each once (a guardian's guardian role is their kind).
+pub fn kind_and_roles(
+    kind: homeroom_proto::identity::v1::AccountKind,
+    roles: impl Iterator<Item = homeroom_proto::identity::v1::Role>,
+) -> Vec<String> {
+    let t = &text::EN;
+    let mut what = vec![t.kind(kind).to_owned()];
+    for role in roles.map(|r| t.role(r).to_owned()) {
+        if !what.contains(&role) {
+            what.push(role);
+        }
+    }
+    what
+}
+
 /// When, for a person: `2026-12-07 13:05 UTC`.
 pub fn when(rfc3339: Option<&str>) -> String {
     rfc3339

@@ -185,10 +185,7 @@ pub async fn search(
 }
 
 fn row(a: idpb::Account) -> PersonRow {
-    let t = &super::text::EN;
-    let mut what = vec![t.kind(a.kind()).to_owned()];
-    what.extend(a.roles.iter().map(|r| t.role(r.role()).to_owned()));
-    what.dedup();
+    let what = super::kind_and_roles(a.kind(), a.roles.iter().map(|r| r.role()));
     PersonRow {
         status: words(a.status().as_str_name(), "ACCOUNT_STATUS_"),
         what: what.join(", "),

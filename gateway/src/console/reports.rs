@@ -8,6 +8,7 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
+use homeroom_proto::identity::v1 as idpb;
 use serde::Deserialize;
 
 use super::{Chrome, MessagePage, Signed, render, words};
@@ -119,9 +120,12 @@ pub async fn shared_credentials(
                 .holders
                 .into_iter()
                 .map(|h| {
-                    let roles: Vec<String> = h.roles.iter().map(|r| role_word(&r.role)).collect();
-                    let mut what = vec![kind_word(&h.kind)];
-                    what.extend(roles);
+                    let mut what = super::kind_and_roles(
+                        idpb::AccountKind::from_str_name(&h.kind).unwrap_or_default(),
+                        h.roles
+                            .iter()
+                            .filter_map(|r| idpb::Role::from_str_name(&r.role)),
+                    );
                     what.push(words(&h.status, "ACCOUNT_STATUS_"));
                     what.dedup();
                     HolderItem {
@@ -156,16 +160,4 @@ pub async fn shared_credentials(
         }),
     };
     render(StatusCode::OK, page)
-}
-
-fn role_word(name: &str) -> String {
-    let t = &super::text::EN;
-    homeroom_proto::identity::v1::Role::from_str_name(name)
-        .map_or_else(|| name.to_owned(), |r| t.role(r).to_owned())
-}
-
-fn kind_word(name: &str) -> String {
-    let t = &super::text::EN;
-    homeroom_proto::identity::v1::AccountKind::from_str_name(name)
-        .map_or_else(|| name.to_owned(), |k| t.kind(k).to_owned())
 }

@@ -25,8 +25,12 @@ struct SignInPage {
     chrome: Chrome,
     csrf: String,
     next: String,
+    /// The district of a sign-in link (`?district=`), for its SSO buttons.
+    district: String,
     identifier: String,
     error: Option<String>,
+    /// The district's SSO providers: (label, start path).
+    providers: Vec<(String, String)>,
 }
 
 #[derive(askama::Template)]
@@ -62,6 +66,26 @@ pub struct Params {
     next: String,
     #[serde(default)]
     code: String,
+    /// A district's sign-in link: its SSO providers' buttons.
+    #[serde(default)]
+    district: String,
+}
+
+/// The SSO buttons of `district` (none without one, or when identity does
+/// not answer: the password form still works).
+async fn sso_buttons(state: &AppState, id: &RequestId, district: &str) -> Vec<(String, String)> {
+    if district.trim().is_empty() {
+        return Vec::new();
+    }
+    crate::api::sso::district_providers(state, id, district.trim().to_owned())
+        .await
+        .map(|providers| {
+            providers
+                .into_iter()
+                .map(|p| (p.display_name, p.start_path))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The CSRF token a form shown before sign-in carries: the cookie's, or a
@@ -84,13 +108,20 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
     response
 }
 
-/// `GET /sign-in`.
-pub async fn form(headers: HeaderMap, Query(params): Query<Params>) -> Response {
+/// `GET /sign-in` (`?district=` adds the district's SSO buttons).
+pub async fn form(
+    State(state): State<AppState>,
+    id: RequestId,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
     let (csrf, cookie) = pre_session_csrf(&headers);
     let page = SignInPage {
         chrome: Chrome::anonymous(&headers),
         csrf,
         next: safe_next(&params.next),
+        providers: sso_buttons(&state, &id, &params.district).await,
+        district: params.district,
         identifier: String::new(),
         error: None,
     };
@@ -108,6 +139,8 @@ pub struct SignInForm {
     identifier: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    district: String,
 }
 
 /// What a person reads for a failed sign-in, join or choice.
@@ -125,22 +158,31 @@ fn explain(t: &Text, e: &ApiError, unauthenticated: &str) -> String {
     }
 }
 
+/// What the sign-in page shows again after a failed attempt.
+struct Again<'a> {
+    next: &'a str,
+    identifier: &'a str,
+    district: &'a str,
+    providers: Vec<(String, String)>,
+}
+
 /// The sign-in page again, saying what went wrong.
 fn sign_in_again(
     headers: &HeaderMap,
     chrome: Chrome,
     status: StatusCode,
-    next: &str,
-    identifier: &str,
+    again: Again<'_>,
     error: &str,
 ) -> Response {
     let (csrf, cookie) = pre_session_csrf(headers);
     let page = SignInPage {
         chrome,
         csrf,
-        next: next.to_owned(),
-        identifier: identifier.to_owned(),
+        next: again.next.to_owned(),
+        district: again.district.to_owned(),
+        identifier: again.identifier.to_owned(),
         error: Some(error.to_owned()),
+        providers: again.providers,
     };
     with_cookie(render(status, page), cookie)
 }
@@ -155,8 +197,15 @@ pub async fn submit(
     let chrome = Chrome::anonymous(&headers);
     let t = chrome.t;
     let next = safe_next(&form.next);
+    let providers = sso_buttons(&state, &id, &form.district).await;
     let again = |chrome, status, error: &str| {
-        sign_in_again(&headers, chrome, status, &next, &form.identifier, error)
+        let again = Again {
+            next: &next,
+            identifier: &form.identifier,
+            district: &form.district,
+            providers: providers.clone(),
+        };
+        sign_in_again(&headers, chrome, status, again, error)
     };
     if !cookies::csrf_field_ok(&headers, &form.csrf) {
         return again(chrome, StatusCode::FORBIDDEN, t.expired_form);
@@ -395,8 +444,15 @@ pub async fn choose(
     let chrome = Chrome::anonymous(&headers);
     let t = chrome.t;
     let next = safe_next(&form.next);
-    let back =
-        |chrome, status, error: &str| sign_in_again(&headers, chrome, status, &next, "", error);
+    let back = |chrome, status, error: &str| {
+        let again = Again {
+            next: &next,
+            identifier: "",
+            district: "",
+            providers: Vec::new(),
+        };
+        sign_in_again(&headers, chrome, status, again, error)
+    };
     if !cookies::csrf_field_ok(&headers, &form.csrf) {
         return back(chrome, StatusCode::FORBIDDEN, t.expired_form);
     }

@@ -97,6 +97,7 @@ pub struct Text {
     pub confirm_code_wrong: &'static str,
     pub sign_out_everywhere_failed: &'static str,
     pub sign_out_everywhere_expired: &'static str,
+    pub sign_in_with_sso: &'static str,
 }
 
 /// English.
@@ -191,6 +192,7 @@ pub static EN: Text = Text {
     confirm_code_wrong: "That code is not right, or it expired. Check it, or send a new one.",
     sign_out_everywhere_failed: "Nothing was signed out: Homeroom did not answer. Try again in a moment.",
     sign_out_everywhere_expired: "Your session had already ended, so your other devices could not be signed out from here. Sign in again, then choose Sign out everywhere.",
+    sign_in_with_sso: "Sign in with your school account",
 };
 
 /// Spanish.
@@ -285,6 +287,7 @@ pub static ES: Text = Text {
     confirm_code_wrong: "El código no es correcto o caducó. Revíselo o envíe uno nuevo.",
     sign_out_everywhere_failed: "No se cerró ninguna sesión: Homeroom no respondió. Vuelva a intentarlo en un momento.",
     sign_out_everywhere_expired: "Su sesión ya había terminado, así que no se pudo cerrar la sesión en sus otros dispositivos desde aquí. Inicie sesión de nuevo y elija Cerrar sesión en todas partes.",
+    sign_in_with_sso: "Iniciar sesión con su cuenta escolar",
 };
 
 /// The words for a language tag (`es`, `es-MX`); English otherwise.
