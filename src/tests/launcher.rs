@@ -967,17 +967,31 @@ async fn a_rolling_restart_of_every_component_under_load_loses_no_request_and_no
                             })),
                     };
                     let outcome = request.timeout(Duration::from_secs(30)).send().await;
+                    // An answer that is neither a success nor a 503 is lost:
+                    // its body says which service answered what.
+                    let outcome = match outcome {
+                        Ok(r) => {
+                            let status = r.status();
+                            let body = if status.is_success() || status == 503 {
+                                String::new()
+                            } else {
+                                r.text().await.unwrap_or_default()
+                            };
+                            Ok((status, body))
+                        }
+                        Err(e) => Err(e),
+                    };
                     let done = {
                         let mut load = load.lock().unwrap();
                         match outcome {
-                            Ok(r) if r.status().is_success() => {
+                            Ok((status, _)) if status.is_success() => {
                                 load.ok += 1;
                                 if kind == "send" {
                                     load.sent.push(key.clone());
                                 }
                                 true
                             }
-                            Ok(r) if r.status() == 503 => {
+                            Ok((status, _)) if status == 503 => {
                                 load.retried += 1;
                                 false
                             }
@@ -985,8 +999,8 @@ async fn a_rolling_restart_of_every_component_under_load_loses_no_request_and_no
                                 load.retried += 1;
                                 false
                             }
-                            Ok(r) => {
-                                load.lost.push(format!("{kind}: {}", r.status()));
+                            Ok((status, body)) => {
+                                load.lost.push(format!("{kind}: {status} {body}"));
                                 true
                             }
                             Err(e) => {
@@ -1055,16 +1069,19 @@ async fn a_rolling_restart_of_every_component_under_load_loses_no_request_and_no
     }
 }
 
-/// A connection reset before any answer: the kernel had queued the
-/// connection when the stopping gateway closed its listener, so no process
-/// ever read the request (a refused connection by another name; clients
-/// retry it, and a send retries with the same idempotency key).
+/// A connection closed before any answer while the gateway stopped: reset
+/// because the kernel had queued it when the listener closed, or closed by
+/// the graceful shutdown before its request was read (hyper's "connection
+/// closed before message completed"). No process served the request: a
+/// refused connection by another name, which clients retry (a send with the
+/// same idempotency key).
 fn reset_unanswered(e: &reqwest::Error) -> bool {
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = source {
-        if s.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionReset)
-        {
+        let reset = s
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionReset);
+        if reset || s.to_string() == "connection closed before message completed" {
             return e.is_request();
         }
         source = s.source();

@@ -104,12 +104,19 @@ impl From<tonic::Status> for ApiError {
         // "tcp connect error" and the like) says so plainly.
         let from_transport =
             status.message().is_empty() || std::error::Error::source(&status).is_some();
-        // A call the upstream cancelled: its connection closed as the call
-        // went out (a pod stopping during a rollout), so it was never served
-        // and is safe to try again. (Our client cancelling would leave no
-        // one to answer.)
+        // A call the upstream cancelled, or whose connection failed under it
+        // (a pod stopping during a rollout closes its connections: a broken
+        // pipe, a reset stream): the upstream is going away, not wrong, so
+        // the answer is to try again shortly, as for one that is down. A
+        // status a service wrote itself (no transport error under it) keeps
+        // its code. (Our client cancelling would leave no one to answer.)
         let unserved = status.code() == tonic::Code::Cancelled;
-        if unserved || (status.code() == tonic::Code::Unavailable && from_transport) {
+        let went_away = from_transport
+            && matches!(
+                status.code(),
+                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal
+            );
+        if unserved || went_away {
             let mut error = ApiError::new(
                 tonic::Code::Unavailable,
                 "the service is unavailable; try again shortly",
@@ -218,6 +225,17 @@ mod tests {
             error.message,
             "the service is unavailable; try again shortly"
         );
+        // The connection failed under the call: the same.
+        let broken = tonic::Status::from_error(Box::new(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "broken pipe",
+        )));
+        let error = ApiError::from(broken);
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.retry_after, Some(1));
+        // A service's own INTERNAL stays a 500.
+        let error = ApiError::from(tonic::Status::internal("the database refused the write"));
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[tokio::test]
