@@ -23,6 +23,19 @@ async fn dana(stack: &Stack) {
         .await;
 }
 
+/// Dana signs in over REST: her access token and account id.
+async fn dana_signs_in(api: &Api) -> (String, String) {
+    let (status, body) = api
+        .post(
+            "/auth/login",
+            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = |field: &str| body["tokens"][field].as_str().unwrap().to_string();
+    (token("accessToken"), token("accountId"))
+}
+
 #[tokio::test]
 async fn a_teacher_signs_in_reads_me_refreshes_and_signs_out_over_rest() {
     let stack = Stack::start().await.unwrap();
@@ -164,13 +177,7 @@ async fn a_signed_in_account_over_its_rate_gets_429_with_retry_after() {
         http: reqwest::Client::new(),
         base: format!("http://{addr}/api/v1"),
     };
-    let (_, body) = api
-        .post(
-            "/auth/login",
-            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
-        )
-        .await;
-    let access = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+    let (access, _) = dana_signs_in(&api).await;
     for _ in 0..2 {
         assert_eq!(api.get("/me", Some(&access)).await.status().as_u16(), 200);
     }
@@ -322,13 +329,7 @@ async fn reset_status_over_rest_is_for_administrators_and_answers_what_it_cleare
         .await
         .access_token;
     let api = Api::new(&stack);
-    let (_, body) = api
-        .post(
-            "/auth/login",
-            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
-        )
-        .await;
-    let dana = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+    let (dana, _) = dana_signs_in(&api).await;
     let reset = |token: String| {
         api.http
             .post(format!("{}/address-status/reset", api.base))
@@ -451,14 +452,7 @@ async fn my_preferences_contact_edit_and_confirmation_over_rest() {
     let stack = Stack::start().await.unwrap();
     dana(&stack).await;
     let api = Api::new(&stack);
-    let (status, body) = api
-        .post(
-            "/auth/login",
-            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let access = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+    let (access, _) = dana_signs_in(&api).await;
     let call = |method: reqwest::Method, path: &'static str, body: Option<Value>| {
         let (api, access) = (&api, access.clone());
         async move { api.send(method, path, Some(&access), body).await }
@@ -548,14 +542,7 @@ async fn an_administrator_grants_and_revokes_staff_roles_over_rest() {
         .await
         .access_token;
     let api = Api::new(&stack);
-    let (_, body) = api
-        .post(
-            "/auth/login",
-            json!({"identifier": "dana@district.org", "password": "dana-strong-password"}),
-        )
-        .await;
-    let dana_token = body["tokens"]["accessToken"].as_str().unwrap().to_string();
-    let dana_id = body["tokens"]["accountId"].as_str().unwrap().to_string();
+    let (dana_token, dana_id) = dana_signs_in(&api).await;
     let path = format!("/accounts/{dana_id}/roles");
     let roles = |account: &Value| -> Vec<String> {
         account["roles"]

@@ -181,32 +181,38 @@ pub async fn page(
     render(status, page)
 }
 
-/// The display names of `ids` the caller may read (others stay unnamed).
+/// The display names of `ids` the caller may read, in one call (others
+/// stay unnamed).
 async fn names(
     state: &AppState,
     caller: &Caller,
     ids: BTreeSet<String>,
 ) -> HashMap<String, String> {
-    let lookups = ids
-        .into_iter()
-        .filter(|id| !id.is_empty())
-        .map(|account_id| {
-            let mut identity = state.identity();
-            async move {
-                let answer = identity
-                    .get_account(caller.request(idpb::GetAccountRequest {
-                        account_id: account_id.clone(),
-                    }))
-                    .await
-                    .ok()?
-                    .into_inner()
-                    .account?;
-                Some((account_id, answer.display_name))
-            }
-        });
-    futures::future::join_all(lookups)
+    let account_ids: Vec<String> = ids.into_iter().filter(|id| !id.is_empty()).collect();
+    if account_ids.is_empty() {
+        return HashMap::new();
+    }
+    let page_size = i32::try_from(account_ids.len()).unwrap_or(500);
+    let district_id = caller
+        .principal
+        .district_id()
+        .unwrap_or_default()
+        .to_owned();
+    state
+        .identity()
+        .list_accounts(caller.request(idpb::ListAccountsRequest {
+            district_id,
+            account_ids,
+            page_size,
+            ..Default::default()
+        }))
         .await
-        .into_iter()
-        .flatten()
-        .collect()
+        .map(|a| {
+            a.into_inner()
+                .accounts
+                .into_iter()
+                .map(|a| (a.account_id, a.display_name))
+                .collect()
+        })
+        .unwrap_or_default()
 }

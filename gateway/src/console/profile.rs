@@ -188,6 +188,24 @@ pub async fn account(
     show_account(&state, &signed, account_id, StatusCode::OK, notice, None).await
 }
 
+/// The profile again after a form with an expired or forged CSRF field.
+pub(super) async fn expired_form(
+    state: &AppState,
+    signed: &Signed,
+    account_id: String,
+) -> Response {
+    let t = super::language(&signed.headers);
+    show_account(
+        state,
+        signed,
+        account_id,
+        StatusCode::FORBIDDEN,
+        None,
+        Some(t.expired_form.into()),
+    )
+    .await
+}
+
 /// The profile page, with `notice` or `error` (also after a roles form).
 pub(super) async fn show_account(
     state: &AppState,
@@ -299,16 +317,7 @@ pub async fn reset_status(
     Form(form): Form<ResetForm>,
 ) -> Response {
     if !signed.csrf_ok(&form.csrf) {
-        let t = super::language(&signed.headers);
-        return show_account(
-            &state,
-            &signed,
-            account_id,
-            StatusCode::FORBIDDEN,
-            None,
-            Some(t.expired_form.into()),
-        )
-        .await;
+        return expired_form(&state, &signed, account_id).await;
     }
     let channel = match crate::api::addresses::channel(&form.channel) {
         Ok(c) => c,

@@ -6,7 +6,6 @@
 use axum::{
     Form,
     extract::{Path, State},
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use homeroom_platform::auth::Role;
@@ -132,18 +131,10 @@ pub async fn change(
     Path(account_id): Path<String>,
     Form(form): Form<RoleForm>,
 ) -> Response {
-    let t = super::language(&signed.headers);
     if !signed.csrf_ok(&form.csrf) {
-        return super::profile::show_account(
-            &state,
-            &signed,
-            account_id,
-            StatusCode::FORBIDDEN,
-            None,
-            Some(t.expired_form.into()),
-        )
-        .await;
+        return super::profile::expired_form(&state, &signed, account_id).await;
     }
+    let t = super::language(&signed.headers);
     let role = vec![RoleBody {
         role: form.role,
         school_id: form.school,

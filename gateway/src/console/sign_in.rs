@@ -197,21 +197,22 @@ pub async fn submit(
     let chrome = Chrome::anonymous(&headers);
     let t = chrome.t;
     let next = safe_next(&form.next);
-    let providers = sso_buttons(&state, &id, &form.district).await;
-    let again = |chrome, status, error: &str| {
+    // The SSO buttons are read only when the page is shown again, never on
+    // the way to a successful sign-in.
+    let again = async |chrome, status, error: &str| {
         let again = Again {
             next: &next,
             identifier: &form.identifier,
             district: &form.district,
-            providers: providers.clone(),
+            providers: sso_buttons(&state, &id, &form.district).await,
         };
         sign_in_again(&headers, chrome, status, again, error)
     };
     if !cookies::csrf_field_ok(&headers, &form.csrf) {
-        return again(chrome, StatusCode::FORBIDDEN, t.expired_form);
+        return again(chrome, StatusCode::FORBIDDEN, t.expired_form).await;
     }
     if form.identifier.trim().is_empty() || form.password.is_empty() {
-        return again(chrome, StatusCode::BAD_REQUEST, t.fill_both);
+        return again(chrome, StatusCode::BAD_REQUEST, t.fill_both).await;
     }
     let answer = state
         .identity()
@@ -229,10 +230,10 @@ pub async fn submit(
         Ok(Some(idpb::login_response::Outcome::AccountChoice(choice))) => {
             choice_page(chrome, form.csrf.clone(), next.clone(), &choice)
         }
-        Ok(None) => again(chrome, StatusCode::INTERNAL_SERVER_ERROR, t.something_wrong),
+        Ok(None) => again(chrome, StatusCode::INTERNAL_SERVER_ERROR, t.something_wrong).await,
         Err(e) => {
             let text = explain(t, &e, t.wrong_credentials);
-            again(chrome, e.status, &text)
+            again(chrome, e.status, &text).await
         }
     }
 }
