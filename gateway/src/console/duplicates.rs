@@ -124,7 +124,10 @@ pub async fn page(
                 page.groups
                     .into_iter()
                     .map(|g| GroupItem {
-                        name: g.normalized_name,
+                        name: g
+                            .guardians
+                            .first()
+                            .map_or(g.normalized_name.clone(), |m| m.display_name.clone()),
                         reasons: g.reasons.into_iter().map(reason).collect(),
                         shared: g.shared_values.join(", "),
                         records: g.guardians.into_iter().map(record).collect(),

@@ -98,6 +98,7 @@ pub struct Text {
     pub sign_out_everywhere_failed: &'static str,
     pub sign_out_everywhere_expired: &'static str,
     pub sign_in_with_sso: &'static str,
+    pub language_why: &'static str,
 }
 
 /// English.
@@ -193,6 +194,7 @@ pub static EN: Text = Text {
     sign_out_everywhere_failed: "Nothing was signed out: Homeroom did not answer. Try again in a moment.",
     sign_out_everywhere_expired: "Your session had already ended, so your other devices could not be signed out from here. Sign in again, then choose Sign out everywhere.",
     sign_in_with_sso: "Sign in with your school account",
+    language_why: "The language of these pages and of the messages your school sends you.",
 };
 
 /// Spanish.
@@ -288,6 +290,7 @@ pub static ES: Text = Text {
     sign_out_everywhere_failed: "No se cerró ninguna sesión: Homeroom no respondió. Vuelva a intentarlo en un momento.",
     sign_out_everywhere_expired: "Su sesión ya había terminado, así que no se pudo cerrar la sesión en sus otros dispositivos desde aquí. Inicie sesión de nuevo y elija Cerrar sesión en todas partes.",
     sign_in_with_sso: "Iniciar sesión con su cuenta escolar",
+    language_why: "El idioma de estas páginas y de los mensajes que le envía su escuela.",
 };
 
 /// The words for a language tag (`es`, `es-MX`); English otherwise.
