@@ -26,6 +26,56 @@ use common::{Bench, SECRET, backend, bearer, run_sync, students};
 
 const SAMPLES: usize = 200;
 
+/// Emails marked bad for "has a bad address": about 1% of the guardians, a
+/// common bounce rate.
+const BAD_EMAILS: i64 = 1_000;
+
+/// Marks `n` of the district's emails bad in messaging's table, as bounces
+/// would have.
+async fn mark_bad_emails(bench: &Bench, n: i64) {
+    use diesel::prelude::*;
+    use identity_svc::store::schema::addresses;
+    use messaging_svc::store::schema::address_status;
+
+    let emails: Vec<String> = bench
+        .identity_db
+        .db
+        .run(move |c| {
+            addresses::table
+                .filter(addresses::kind.eq("email"))
+                .order(addresses::value)
+                .select(addresses::value)
+                .limit(n)
+                .load(c)
+                .map_err(homeroom_platform::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    bench
+        .messaging_db
+        .db
+        .run(move |c| {
+            for email in emails {
+                diesel::insert_into(address_status::table)
+                    .values((
+                        address_status::channel.eq("email"),
+                        address_status::address.eq(email),
+                        address_status::bad.eq(true),
+                        address_status::bad_reason.eq(Some("550 5.1.1 user unknown")),
+                        address_status::bad_since.eq(Some(now)),
+                        address_status::opted_out.eq(false),
+                        address_status::updated_at.eq(now),
+                    ))
+                    .execute(c)
+                    .map_err(homeroom_platform::db::DbError::from)?;
+            }
+            Ok::<_, homeroom_platform::db::DbError>(())
+        })
+        .await
+        .unwrap();
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -181,8 +231,9 @@ async fn main() {
         .unwrap()
         .into_inner()
         .students
-        .remove(0)
-        .student_id;
+        .remove(0);
+
+    mark_bad_emails(&bench, BAD_EMAILS).await;
 
     let encode = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     let pages = [
@@ -204,10 +255,18 @@ async fn main() {
             "/people?kind=guardian&status=active".to_owned(),
         ),
         (
+            "people: students by family name",
+            format!("/people?kind=student&q={}", encode(&student.family_name)),
+        ),
+        ("people: with a bad address", "/people?bad=1".to_owned()),
+        (
             "user profile (guardian)",
             format!("/accounts/{}", guardian.account_id),
         ),
-        ("student profile", format!("/students/{student}")),
+        (
+            "student profile",
+            format!("/students/{}", student.student_id),
+        ),
         (
             "shared emails and phones",
             "/reports/shared-credentials".to_owned(),

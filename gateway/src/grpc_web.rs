@@ -93,6 +93,7 @@ pub const BROWSER_RPCS: &[&str] = &[
     "/homeroom.messaging.v1.MessagingService/UpdatePreferences",
     "/homeroom.messaging.v1.MessagingService/GetAccountHistory",
     "/homeroom.messaging.v1.MessagingService/GetAddressStatus",
+    "/homeroom.messaging.v1.MessagingService/ListBadAddresses",
     "/homeroom.messaging.v1.MessagingService/ResetAddressStatus",
 ];
 

@@ -12,4 +12,5 @@ pub mod store;
 pub static MIGRATIONS: homeroom_platform::db::Migrations = homeroom_platform::db::Migrations {
     postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
     sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+    after: store::search::ensure_current,
 };

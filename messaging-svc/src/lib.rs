@@ -14,4 +14,5 @@ pub mod store;
 pub static MIGRATIONS: homeroom_platform::db::Migrations = homeroom_platform::db::Migrations {
     postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
     sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+    after: homeroom_platform::db::Migrations::NOTHING_AFTER,
 };

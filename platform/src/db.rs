@@ -76,10 +76,18 @@ pub struct Migrations {
     pub postgres: EmbeddedMigrations,
     /// `migrations/sqlite`.
     pub sqlite: EmbeddedMigrations,
+    /// Runs after them on every start, whether any ran or not: checks state
+    /// the database derives and cannot keep itself (an index a VACUUM can
+    /// invalidate); [`Migrations::NOTHING_AFTER`] when there is none.
+    pub after: fn(&mut DbConn) -> Result<(), DbError>,
 }
 
 impl Migrations {
-    /// Runs every pending migration of the connection's backend; returns how many ran.
+    /// For services with nothing to check after their migrations.
+    pub const NOTHING_AFTER: fn(&mut DbConn) -> Result<(), DbError> = |_| Ok(());
+
+    /// Runs every pending migration of the connection's backend, then
+    /// [`Migrations::after`]; returns how many ran.
     pub fn run_pending(&self, conn: &mut DbConn) -> anyhow::Result<usize> {
         let ran = match conn {
             DbConn::Pg(c) => c
@@ -89,7 +97,11 @@ impl Migrations {
                 .run_pending_migrations(Borrowed(&self.sqlite))
                 .map(|v| v.len()),
         };
-        ran.map_err(|e| anyhow::anyhow!("running migrations failed: {e}"))
+        let ran = ran.map_err(|e| anyhow::anyhow!("running migrations failed: {e}"))?;
+        (self.after)(conn).map_err(|e| {
+            anyhow::anyhow!("checking the database after its migrations failed: {e}")
+        })?;
+        Ok(ran)
     }
 
     /// Migration names of each backend's tree, in order.

@@ -429,6 +429,59 @@ async fn an_administrator_resets_a_bounced_email_and_a_teacher_and_a_guardian_ca
     assert!(browser.path().await.starts_with("/sign-in?next="));
     sign_in(&browser, "dana@district.org", "dana-strong-password").await;
     assert_eq!(browser.path().await, format!("/accounts/{}", smiths.sarah));
+    // People with a bad address: Sarah and Kevin hold the bounced email; the
+    // same list over REST.
+    browser.open(&format!("{base}/people?bad=1")).await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Sarah Smith") && page.contains("Kevin Smith") && !page.contains("Tom Reed"),
+        "{page}"
+    );
+    browser.check("people-bad-address").await;
+    let bad_rest = format!(
+        "/accounts?districtId={}&badAddressOnly=true",
+        smiths.district_id
+    );
+    let (status, listed) = api
+        .send(reqwest::Method::GET, &bad_rest, Some(dana.as_str()), None)
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let names: Vec<&str> = listed["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["displayName"].as_str())
+        .collect();
+    assert_eq!(names, ["Kevin Smith", "Sarah Smith"], "{listed}");
+    // The rostered records over REST, with or without an account.
+    let district = &smiths.district_id;
+    for (path, key, expected) in [
+        (
+            format!("/students?districtId={district}&q=ana"),
+            "students",
+            "Ana Smith",
+        ),
+        (
+            format!("/staff?districtId={district}&q=reed"),
+            "staff",
+            "Tom Reed",
+        ),
+        (format!("/classes?districtId={district}"), "classes", ""),
+    ] {
+        let (status, listed) = api
+            .send(reqwest::Method::GET, &path, Some(dana.as_str()), None)
+            .await;
+        assert_eq!(status, 200, "{path}: {listed}");
+        let found = listed[key].as_array().unwrap();
+        assert!(!found.is_empty(), "{path}: {listed}");
+        if !expected.is_empty() {
+            assert_eq!(found[0]["displayName"], expected, "{path}: {listed}");
+            assert_eq!(found.len(), 1, "{path}: {listed}");
+        }
+    }
+    browser
+        .open(&format!("{base}/accounts/{}", smiths.sarah))
+        .await;
     let page = browser.text().await;
     for expected in [
         "Sarah Smith",
@@ -457,6 +510,18 @@ async fn an_administrator_resets_a_bounced_email_and_a_teacher_and_a_guardian_ca
     );
     assert!(!page.contains("Bad since"), "{page}");
     browser.check("profile-after-reset").await;
+
+    // Nobody has a bad address any more.
+    browser.open(&format!("{base}/people?bad=1")).await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("0 found") && !page.contains("Sarah Smith"),
+        "{page}"
+    );
+    let (_, listed) = api
+        .send(reqwest::Method::GET, &bad_rest, Some(dana.as_str()), None)
+        .await;
+    assert_eq!(listed["accounts"], serde_json::json!([]), "{listed}");
 
     // People: by phone in another format, then by name.
     browser.open(&format!("{base}/people")).await;
@@ -488,6 +553,20 @@ async fn an_administrator_resets_a_bounced_email_and_a_teacher_and_a_guardian_ca
         "{page}"
     );
     browser.check("people-teachers").await;
+    // Students are listed as the SIS has them, account or not, and open
+    // their profile.
+    browser
+        .open(&format!("{base}/people?kind=student&q=ana"))
+        .await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Ana Smith") && !page.contains("Ben Smith") && !page.contains("Sarah Smith"),
+        "{page}"
+    );
+    browser.check("people-students").await;
+    browser.click("a[href^='/students/']").await;
+    assert!(browser.path().await.starts_with("/students/"));
+    assert!(browser.text().await.contains("Ana Smith"));
 
     // The next communication is attempted at the address.
     send("after-reset", "Hello again.").await;
@@ -934,6 +1013,42 @@ async fn an_administrator_finds_a_duplicate_guardian_and_reads_the_audit_log() {
             && !page.contains("Communications admin Whole district"),
         "{page}"
     );
+
+    // Ada reads Spanish: the staff pages follow her account's language.
+    let language = |code: &'static str| {
+        let (browser, base) = (&browser, &base);
+        async move {
+            browser.open(&format!("{base}/account")).await;
+            browser
+                .client
+                .execute(
+                    &format!("document.getElementById('contact-language').value = '{code}';"),
+                    vec![],
+                )
+                .await
+                .unwrap();
+            browser
+                .click("form[action='/account/contact'] button")
+                .await;
+        }
+    };
+    language("es").await;
+    browser.open(&format!("{base}/people?q=tess")).await;
+    let page = browser.text().await;
+    for expected in ["Personas", "Buscar", "Tess Teacher", "Maestro", "Activa"] {
+        assert!(page.contains(expected), "{expected:?} not on:\n{page}");
+    }
+    browser.check("people-es").await;
+    browser
+        .open(&format!("{base}/reports/duplicate-guardians"))
+        .await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Mismo nombre") && page.contains("Ana Lopez"),
+        "{page}"
+    );
+    browser.check("report-duplicate-guardians-es").await;
+    language("en").await;
 
     browser.press("Sign out").await;
     browser.open(&format!("{base}/sign-in")).await;

@@ -577,6 +577,18 @@ async fn an_administrator_grants_and_revokes_staff_roles_over_rest() {
         .send(reqwest::Method::POST, &path, Some(&dana_token), Some(grant))
         .await;
     assert_eq!(status, 403);
+    let elsewhere = json!({"grant": [{"role": "teacher", "schoolId": "no-such-school"}]});
+    let (status, refused) = api
+        .send(reqwest::Method::POST, &path, Some(&admin), Some(elsewhere))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("grant.schoolId:"),
+        "{refused}"
+    );
     let guardian = json!({"grant": [{"role": "guardian"}]});
     let (status, refused) = api
         .send(reqwest::Method::POST, &path, Some(&admin), Some(guardian))

@@ -2,12 +2,14 @@
 //! errors are `{ "code", "message", "details" }` (see [`error`]); each route
 //! calls the real RPC with the caller's token and the request id.
 
+pub mod accounts;
 pub mod addresses;
 pub mod audit;
 pub mod caller;
 pub mod codes;
 pub mod communications;
 pub mod cookies;
+pub mod directory;
 pub mod download;
 pub mod error;
 pub mod json;
@@ -41,7 +43,8 @@ use crate::app::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "sessions", description = "Sign in and out (ID-3, ID-6)"),
-        (name = "accounts", description = "Accounts and profiles (ID-11)"),
+        (name = "accounts", description = "Accounts, People search and profiles (ID-1, ID-11, GW-3)"),
+        (name = "directory", description = "Rostered students, staff and classes (RO-1)"),
         (name = "addresses", description = "Address status and Reset Status (MS-6, MS-7)"),
         (name = "sso", description = "Single sign-on with OpenID Connect (ID-5)"),
         (name = "sync", description = "Sync sources, runs and reports (RO-1..RO-6)"),
@@ -85,6 +88,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(me::change_password))
         .routes(routes!(addresses::status))
         .routes(routes!(addresses::reset));
+    let router = accounts::register(router);
+    let router = directory::register(router);
     let router = my_contacts::register(router);
     let router = audit::register(router);
     let router = roles::register(router);

@@ -9,7 +9,7 @@ use axum::{
     extract::{Path, State, rejection::PathRejection},
     http::HeaderMap,
 };
-use homeroom_proto::identity::v1 as idpb;
+use homeroom_proto::{identity::v1 as idpb, roster::v1 as rpb};
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -86,6 +86,37 @@ pub async fn change_roles(
         return Err(ApiError::bad_request(
             "grant: name a role to grant or to revoke",
         ));
+    }
+    // identity cannot tell a school of the district from a made-up id: a
+    // grant at a school roster does not show the caller would grant nothing.
+    for grant in &body.grant {
+        let school_id = grant.school_id.trim();
+        if school_id.is_empty() {
+            continue;
+        }
+        let found = state
+            .roster()
+            .get_school(caller.request(rpb::GetSchoolRequest {
+                school_id: school_id.to_owned(),
+            }))
+            .await;
+        match found {
+            Ok(_) => {}
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::NotFound
+                        | tonic::Code::PermissionDenied
+                        | tonic::Code::InvalidArgument
+                ) =>
+            {
+                return Err(ApiError::bad_request(format!(
+                    "grant.schoolId: {school_id} is not a school of your district; \
+                     leave it empty to grant the role for the whole district"
+                )));
+            }
+            Err(s) => return Err(s.into()),
+        }
     }
     let answer = state
         .identity()

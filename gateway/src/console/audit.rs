@@ -14,7 +14,7 @@ use axum::{
 use homeroom_proto::identity::v1 as idpb;
 use serde::Deserialize;
 
-use super::{Chrome, Signed, render, when, words};
+use super::{Chrome, Signed, render, when};
 use crate::{
     api::{
         audit::{AuditQuery, KINDS, audit_page},
@@ -85,6 +85,8 @@ pub async fn page(
     signed: Signed,
     Query(f): Query<AuditFilters>,
 ) -> Response {
+    let chrome = signed.chrome("reports");
+    let t = chrome.t;
     let query = AuditQuery {
         district_id: signed.district_id(),
         kinds: f.kind.clone(),
@@ -109,7 +111,7 @@ pub async fn page(
                     name: names
                         .get(id)
                         .cloned()
-                        .unwrap_or_else(|| "An account".into()),
+                        .unwrap_or_else(|| t.staff.an_account.into()),
                     account_id: Some(id.to_owned()),
                 };
                 let rows = page
@@ -117,13 +119,13 @@ pub async fn page(
                     .into_iter()
                     .map(|e| EventRow {
                         when: when(Some(&e.occurred_at)),
-                        what: words(&e.kind, ""),
+                        what: t.staff.enum_name(&e.kind, "AUDIT_EVENT_KIND_"),
                         actor: if !e.actor_account_id.is_empty() {
                             party(&e.actor_account_id)
                         } else {
                             Party {
                                 name: if e.actor_service.is_empty() {
-                                    "Someone not signed in".into()
+                                    t.staff.not_signed_in.into()
                                 } else {
                                     format!("Homeroom ({})", e.actor_service)
                                 },
@@ -157,18 +159,19 @@ pub async fn page(
             }
             Err(e) => {
                 let text = match e.status.as_u16() {
-                    401 | 403 | 404 => {
-                        "Only the district's administrators may read the audit log.".to_owned()
-                    }
+                    401 | 403 | 404 => t.staff.audit_forbidden.to_owned(),
                     400 => super::for_people(&e.message),
-                    _ => signed.chrome("").t.unavailable.to_owned(),
+                    _ => t.unavailable.to_owned(),
                 };
                 (Vec::new(), None, None, Some(text), e.status)
             }
         };
     let page = AuditPageView {
-        chrome: signed.chrome("reports"),
-        kinds: KINDS.iter().map(|k| (*k, words(k, ""))).collect(),
+        chrome,
+        kinds: KINDS
+            .iter()
+            .map(|k| (*k, t.staff.enum_name(k, "AUDIT_EVENT_KIND_")))
+            .collect(),
         kind: f.kind,
         account: f.account,
         account_name,

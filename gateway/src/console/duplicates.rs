@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{Chrome, Signed, render, words};
+use super::{Chrome, Signed, render, text::Text};
 use crate::{
     api::{
         params::PageRequest,
@@ -27,6 +27,8 @@ struct GroupItem {
     name: String,
     reasons: Vec<&'static str>,
     shared: String,
+    /// "Records of Maria Lopez": the table's name for screen readers.
+    records_label: String,
     records: Vec<RecordItem>,
 }
 
@@ -44,7 +46,8 @@ struct RecordItem {
 struct DuplicatesPage {
     chrome: Chrome,
     groups: Vec<GroupItem>,
-    total: i32,
+    /// "3 groups in all".
+    total_text: String,
     csv: String,
     next: Option<String>,
     error: Option<String>,
@@ -57,24 +60,25 @@ pub struct PageQuery {
     page: String,
 }
 
-fn reason(r: DuplicateReason) -> &'static str {
+fn reason(t: &Text, r: DuplicateReason) -> &'static str {
     match r {
-        DuplicateReason::SameNameSharedCredential => "Same name and a shared email or phone",
-        DuplicateReason::SameNameSameStudent => "Same name and the same student",
+        DuplicateReason::SameNameSharedCredential => t.staff.same_name_shared,
+        DuplicateReason::SameNameSameStudent => t.staff.same_name_same_student,
     }
 }
 
-fn source_name(kind: Option<SourceKind>) -> &'static str {
+/// A source's name: the product's, or what the district did.
+fn source_name(t: &Text, kind: Option<SourceKind>) -> &'static str {
     match kind {
         Some(SourceKind::OnerosterCsv) => "OneRoster CSV",
         Some(SourceKind::OnerosterRest) => "OneRoster REST",
         Some(SourceKind::Clever) => "Clever",
-        Some(SourceKind::Upload) => "Guardian upload",
+        Some(SourceKind::Upload) => t.staff.guardian_upload,
         None => "SIS",
     }
 }
 
-fn record(m: DuplicateMemberView) -> RecordItem {
+fn record(t: &Text, m: DuplicateMemberView) -> RecordItem {
     RecordItem {
         contacts: [m.email, m.mobile_phone]
             .into_iter()
@@ -84,12 +88,17 @@ fn record(m: DuplicateMemberView) -> RecordItem {
         status: m
             .status
             .and_then(|s| serde_json::to_value(s).ok())
-            .and_then(|v| v.as_str().map(|s| words(s, "")))
+            .and_then(|v| v.as_str().map(|s| t.staff.enum_name(s, "RECORD_STATUS_")))
             .unwrap_or_default(),
         sources: m
             .sources
             .iter()
-            .map(|s| format!("{} id {}", source_name(s.kind), s.source_id))
+            .map(|s| {
+                t.staff
+                    .source_id
+                    .replace("{source}", source_name(t, s.kind))
+                    .replace("{id}", &s.source_id)
+            })
             .collect(),
         students: m
             .students
@@ -108,6 +117,8 @@ pub async fn page(
     signed: Signed,
     Query(q): Query<PageQuery>,
 ) -> Response {
+    let chrome = signed.chrome("reports");
+    let t = chrome.t;
     let district = signed.district_id();
     let scope = DuplicatesQuery {
         district_id: district.clone(),
@@ -123,14 +134,18 @@ pub async fn page(
             Ok(page) => (
                 page.groups
                     .into_iter()
-                    .map(|g| GroupItem {
-                        name: g
+                    .map(|g| {
+                        let name = g
                             .guardians
                             .first()
-                            .map_or(g.normalized_name.clone(), |m| m.display_name.clone()),
-                        reasons: g.reasons.into_iter().map(reason).collect(),
-                        shared: g.shared_values.join(", "),
-                        records: g.guardians.into_iter().map(record).collect(),
+                            .map_or(g.normalized_name.clone(), |m| m.display_name.clone());
+                        GroupItem {
+                            records_label: t.staff.records_of.replace("{name}", &name),
+                            name,
+                            reasons: g.reasons.into_iter().map(|r| reason(t, r)).collect(),
+                            shared: g.shared_values.join(", "),
+                            records: g.guardians.into_iter().map(|m| record(t, m)).collect(),
+                        }
                     })
                     .collect(),
                 page.total_size,
@@ -141,19 +156,17 @@ pub async fn page(
             ),
             Err(e) => {
                 let text = match e.status.as_u16() {
-                    401 | 403 | 404 => {
-                        "Only the district's administrators may read this report.".to_owned()
-                    }
+                    401 | 403 | 404 => t.staff.report_forbidden.to_owned(),
                     400 => super::for_people(&e.message),
-                    _ => signed.chrome("").t.unavailable.to_owned(),
+                    _ => t.unavailable.to_owned(),
                 };
                 (Vec::new(), 0, None, Some(text), e.status)
             }
         };
     let page = DuplicatesPage {
-        chrome: signed.chrome("reports"),
+        chrome,
         groups,
-        total,
+        total_text: t.staff.groups(total),
         csv: format!(
             "/api/v1/duplicate-guardians/download?districtId={}",
             encode(&district)

@@ -22,8 +22,9 @@
 //!   `X-Frame-Options: DENY`, no referrer (join links carry codes), and
 //!   `no-store` on pages; assets ([`assets`]) are embedded and served under
 //!   hashed names, cached for a year.
-//! - **Words** ([`text`]) in English and Spanish, by the account's language
-//!   (remembered in a `homeroom_lang` cookie) or the browser's.
+//! - **Words** ([`text`], the staff pages' in [`text::staff`]) in English and
+//!   Spanish, by the account's language (remembered in a `homeroom_lang`
+//!   cookie) or the browser's.
 
 mod account;
 mod assets;
@@ -220,10 +221,10 @@ fn with_security_headers(mut response: Response) -> Response {
 /// "Parent/guardian", "Staff, Teacher": an account's kind and roles in
 /// words, each once (a guardian's guardian role is their kind).
 pub fn kind_and_roles(
+    t: &Text,
     kind: homeroom_proto::identity::v1::AccountKind,
     roles: impl Iterator<Item = homeroom_proto::identity::v1::Role>,
 ) -> Vec<String> {
-    let t = &text::EN;
     let mut what = vec![t.kind(kind).to_owned()];
     for role in roles.map(|r| t.role(r).to_owned()) {
         if !what.contains(&role) {

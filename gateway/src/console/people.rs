@@ -1,8 +1,9 @@
 //! People (staff who may list accounts: district, user, rostering and
 //! communications administrators): search by name, email or phone in any
-//! form, filtered by who, status, school, role and "shares an email or
-//! phone", paged; each row opens the profile. identity decides who may list
-//! whom.
+//! form, filtered by who, status, school, role, "shares an email or
+//! phone" and "has a bad address", paged; each row opens the profile.
+//! Students are listed from roster (the SIS's students, with or without an
+//! account). identity and roster decide who may list whom.
 
 use axum::{
     extract::{Query, State},
@@ -12,16 +13,25 @@ use axum::{
 use homeroom_proto::identity::v1 as idpb;
 use serde::Deserialize;
 
-use super::{Chrome, Signed, render, words};
-use crate::{api::error::ApiError, app::AppState};
+use super::{Chrome, Signed, render, text::Text};
+use crate::{
+    api::{
+        accounts::{self, AccountsQuery},
+        directory::{self, DirectoryQuery, StudentSummary},
+        error::ApiError,
+    },
+    app::AppState,
+};
 
 struct PersonRow {
-    account_id: String,
+    /// The profile: an account's, or a rostered student's.
+    href: String,
     name: String,
     what: String,
     status: String,
-    /// Each email and phone, with how many other accounts share it.
-    contacts: Vec<(String, u32)>,
+    /// Each email and phone, with how many other accounts share it and
+    /// the mark saying so.
+    contacts: Vec<(String, u32, String)>,
 }
 
 #[derive(askama::Template)]
@@ -34,13 +44,17 @@ struct PeoplePage {
     school: String,
     role: String,
     shared: bool,
+    bad: bool,
+    /// Students are listed from the SIS, where the account filters do not apply.
+    students_note: bool,
     kinds: [(&'static str, &'static str); 4],
     statuses: [(&'static str, &'static str); 4],
     roles: Vec<(&'static str, String)>,
     /// The district's schools: (id, name).
     schools: Vec<(String, String)>,
     rows: Vec<PersonRow>,
-    total: i32,
+    /// "12 found".
+    found: String,
     next: Option<String>,
     error: Option<String>,
 }
@@ -62,22 +76,34 @@ pub struct Search {
     /// Present: only accounts sharing an email or phone.
     #[serde(default)]
     shared: Option<String>,
+    /// Present: only accounts holding a bad address.
+    #[serde(default)]
+    bad: Option<String>,
     #[serde(default)]
     page: String,
 }
 
-const KINDS: [(&str, &str); 4] = [
-    ("", "Everyone"),
-    ("guardian", "Parents/guardians"),
-    ("staff", "Staff"),
-    ("student", "Students"),
-];
-const STATUSES: [(&str, &str); 4] = [
-    ("", "Any"),
-    ("active", "Active"),
-    ("invitee", "Invitee (pending)"),
-    ("deactivated", "Deactivated"),
-];
+/// The kinds filter: (REST name, words).
+fn kind_options(t: &Text) -> [(&'static str, &'static str); 4] {
+    let [everyone, guardians, staff, students] = t.staff.who_options;
+    [
+        ("", everyone),
+        ("guardian", guardians),
+        ("staff", staff),
+        ("student", students),
+    ]
+}
+
+/// The status filter: (REST name, words).
+fn status_options(t: &Text) -> [(&'static str, &'static str); 4] {
+    let [active, invitee, deactivated] = t.staff.status_options;
+    [
+        ("", t.staff.any),
+        ("active", active),
+        ("invitee", invitee),
+        ("deactivated", deactivated),
+    ]
+}
 
 /// `GET /people?q=&kind=&status=&page=`.
 pub async fn search(
@@ -85,116 +111,148 @@ pub async fn search(
     signed: Signed,
     Query(search): Query<Search>,
 ) -> Response {
-    let kinds: Vec<i32> =
-        idpb::AccountKind::from_str_name(&format!("ACCOUNT_KIND_{}", search.kind.to_uppercase()))
-            .filter(|_| !search.kind.is_empty())
-            .map(|k| k as i32)
-            .into_iter()
-            .collect();
-    let statuses: Vec<i32> = idpb::AccountStatus::from_str_name(&format!(
-        "ACCOUNT_STATUS_{}",
-        search.status.to_uppercase()
-    ))
-    .filter(|_| !search.status.is_empty())
-    .map(|s| s as i32)
-    .into_iter()
-    .collect();
-    let roles: Vec<i32> =
-        idpb::Role::from_str_name(&format!("ROLE_{}", search.role.to_uppercase()))
-            .filter(|_| !search.role.is_empty())
-            .map(|r| r as i32)
-            .into_iter()
-            .collect();
+    let chrome = signed.chrome("people");
+    let t = chrome.t;
     let shared = search.shared.is_some();
+    let bad = search.bad.is_some();
     let district_id = signed.district_id();
-    let mut identity = state.identity();
+    let query = AccountsQuery {
+        district_id: district_id.clone(),
+        q: search.q.clone(),
+        kinds: search.kind.clone(),
+        statuses: search.status.clone(),
+        school_id: search.school.clone(),
+        roles: search.role.clone(),
+        shared_only: shared,
+        bad_address_only: bad,
+        page_size: Some(50),
+        page_token: search.page.clone(),
+    };
+    // Students come from the SIS (with or without an account), the others
+    // from identity.
+    let students = search.kind == "student";
+    let listing = async {
+        if students {
+            let query = DirectoryQuery {
+                district_id: district_id.clone(),
+                school_id: search.school.clone(),
+                q: search.q.clone(),
+                page_size: Some(50),
+                page_token: search.page.clone(),
+                include_inactive: false,
+            };
+            let page = directory::students_page(&state, &signed.caller, &query).await?;
+            Ok::<_, ApiError>((
+                page.students
+                    .into_iter()
+                    .map(|s| student_row(t, s))
+                    .collect::<Vec<_>>(),
+                page.total_size,
+                page.next_page_token,
+            ))
+        } else {
+            let found = accounts::search(&state, &signed.caller, &query).await?;
+            Ok((
+                found.page.accounts.into_iter().map(|a| row(t, a)).collect(),
+                found.page.total_size,
+                found.page.next_page_token,
+            ))
+        }
+    };
     let (answer, schools) = tokio::join!(
-        identity.list_accounts(signed.caller.request(idpb::ListAccountsRequest {
-            district_id: district_id.clone(),
-            kinds,
-            statuses,
-            roles,
-            school_id: search.school.trim().to_owned(),
-            shared_only: shared,
-            query: search.q.trim().to_owned(),
-            page_size: 50,
-            page_token: search.page.clone(),
-            ..Default::default()
-        })),
+        listing,
         super::roles::schools(&state, &signed.caller, &district_id),
     );
-    let answer = answer.map_err(ApiError::from);
     let (rows, total, next, error, status) = match answer {
-        Ok(a) => {
-            let a = a.into_inner();
-            let next = (!a.next_page_token.is_empty()).then(|| {
+        Ok((rows, total, next_page_token)) => {
+            let next = (!next_page_token.is_empty()).then(|| {
                 let encode =
                     |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
                 format!(
-                    "/people?q={}&kind={}&status={}&school={}&role={}{}&page={}",
+                    "/people?q={}&kind={}&status={}&school={}&role={}{}{}&page={}",
                     encode(&search.q),
                     encode(&search.kind),
                     encode(&search.status),
                     encode(&search.school),
                     encode(&search.role),
                     if shared { "&shared=1" } else { "" },
-                    encode(&a.next_page_token)
+                    if bad { "&bad=1" } else { "" },
+                    encode(&next_page_token)
                 )
             });
-            (
-                a.accounts.into_iter().map(row).collect(),
-                a.total_size,
-                next,
-                None,
-                StatusCode::OK,
-            )
+            (rows, total, next, None, StatusCode::OK)
         }
         Err(e) => {
             let text = match e.status.as_u16() {
-                403 => {
-                    "Only the district's administrators and user managers may search for people."
-                        .to_owned()
-                }
+                403 => t.staff.people_forbidden.to_owned(),
                 400 => super::for_people(&e.message),
-                _ => signed.chrome("").t.unavailable.to_owned(),
+                _ => t.unavailable.to_owned(),
             };
             (Vec::new(), 0, None, Some(text), e.status)
         }
     };
+    let students_note =
+        students && (!search.status.is_empty() || !search.role.is_empty() || shared || bad);
     let page = PeoplePage {
-        chrome: signed.chrome("people"),
+        chrome,
         q: search.q,
         kind: search.kind,
         status: search.status,
         school: search.school,
         role: search.role,
         shared,
-        kinds: KINDS,
-        statuses: STATUSES,
+        bad,
+        students_note,
+        kinds: kind_options(t),
+        statuses: status_options(t),
         roles: crate::api::roles::STAFF_ROLES
             .iter()
-            .map(|r| (*r, words(r, "")))
+            .map(|r| (*r, t.staff.enum_name(r, "ROLE_")))
             .collect(),
         schools,
         rows,
-        total,
+        found: Text::with_n(t.staff.found, total.try_into().unwrap_or_default()),
         next,
         error,
     };
     render(status, page)
 }
 
-fn row(a: idpb::Account) -> PersonRow {
-    let what = super::kind_and_roles(a.kind(), a.roles.iter().map(|r| r.role()));
+/// A rostered student: its profile, grade, and whether it has an account.
+fn student_row(t: &Text, s: StudentSummary) -> PersonRow {
     PersonRow {
-        status: words(a.status().as_str_name(), "ACCOUNT_STATUS_"),
+        href: format!("/students/{}", s.student_id),
+        name: s.display_name,
+        what: if s.grade.is_empty() {
+            t.staff.student.to_owned()
+        } else {
+            t.staff.student_in_grade.replace("{grade}", &s.grade)
+        },
+        status: if s.account_id.is_empty() {
+            t.staff.no_account.to_owned()
+        } else {
+            t.staff.has_account.to_owned()
+        },
+        contacts: Vec::new(),
+    }
+}
+
+fn row(t: &Text, a: idpb::Account) -> PersonRow {
+    let what = super::kind_and_roles(t, a.kind(), a.roles.iter().map(|r| r.role()));
+    PersonRow {
+        href: format!("/accounts/{}", a.account_id),
+        status: t
+            .staff
+            .enum_name(a.status().as_str_name(), "ACCOUNT_STATUS_"),
         what: what.join(", "),
         contacts: a
             .credentials
             .iter()
-            .map(|c| (c.value.clone(), c.shared_count.saturating_sub(1)))
+            .map(|c| {
+                let others = c.shared_count.saturating_sub(1);
+                (c.value.clone(), others, t.staff.shared_other(others))
+            })
             .collect(),
         name: a.display_name,
-        account_id: a.account_id,
     }
 }

@@ -16,7 +16,7 @@ use axum::{
 use homeroom_proto::messaging::v1 as mpb;
 use serde::Deserialize;
 
-use super::{Chrome, MessagePage, Signed, render, when, words};
+use super::{Chrome, MessagePage, Signed, render, text::Text, when};
 use crate::{
     api::{
         addresses::AddressStatusView,
@@ -29,10 +29,10 @@ use crate::{
 };
 
 /// A channel's name: Email, SMS, Voice.
-fn channel_name(name: &str) -> String {
+fn channel_name(t: &Text, name: &str) -> String {
     match name {
         "CHANNEL_SMS" | "sms" => "SMS".into(),
-        other => words(&other.to_uppercase(), "CHANNEL_"),
+        other => t.staff.enum_name(&other.to_uppercase(), "CHANNEL_"),
     }
 }
 
@@ -50,26 +50,31 @@ struct ContactItem {
     kind: String,
     value: String,
     others: u32,
+    /// "Shared with 2 other accounts".
+    shared_text: String,
     states: Vec<StateItem>,
 }
 
-fn state_item(s: &AddressStatusView) -> StateItem {
+fn state_item(t: &Text, s: &AddressStatusView) -> StateItem {
     let bad = s.state != "ADDRESS_STATE_OK" && !s.state.is_empty();
     let text = if s.opted_out {
-        "Opted out (replied STOP)".to_owned()
+        t.staff.opted_out.to_owned()
     } else if bad {
         let since = when(s.bad_since.as_deref());
         let reason = if s.reason.is_empty() {
-            words(&s.cause, "BAD_ADDRESS_CAUSE_")
+            t.staff.enum_name(&s.cause, "BAD_ADDRESS_CAUSE_")
         } else {
             s.reason.clone()
         };
-        format!("Bad since {since}: {reason}. Nothing is sent to it.")
+        t.staff
+            .bad_since
+            .replace("{since}", &since)
+            .replace("{reason}", &reason)
     } else {
-        "Fine".to_owned()
+        t.staff.fine.to_owned()
     };
     StateItem {
-        channel: channel_name(&s.channel),
+        channel: channel_name(t, &s.channel),
         channel_code: s
             .channel
             .strip_prefix("CHANNEL_")
@@ -88,22 +93,24 @@ fn state_item(s: &AddressStatusView) -> StateItem {
     }
 }
 
-fn contact_item(c: &ContactView) -> ContactItem {
-    let mut states: Vec<StateItem> = c.statuses.iter().map(state_item).collect();
+fn contact_item(t: &Text, c: &ContactView) -> ContactItem {
+    let mut states: Vec<StateItem> = c.statuses.iter().map(|s| state_item(t, s)).collect();
     if states.is_empty() {
         states.push(StateItem {
-            channel: "Delivery".into(),
+            channel: t.staff.delivery.into(),
             channel_code: String::new(),
-            text: "Fine (nothing has bounced)".into(),
+            text: t.staff.fine_never_bounced.into(),
             tone: "good",
             resettable: false,
             opted_out: false,
         });
     }
+    let others = c.credential.shared_count.saturating_sub(1);
     ContactItem {
-        kind: words(&c.credential.kind, "CREDENTIAL_KIND_"),
+        kind: t.staff.enum_name(&c.credential.kind, "CREDENTIAL_KIND_"),
         value: c.credential.value.clone(),
-        others: c.credential.shared_count.saturating_sub(1),
+        others,
+        shared_text: t.shared_with(others),
         states,
     }
 }
@@ -139,17 +146,17 @@ struct ProfilePage {
 /// unavailable), in the words of the service that decided.
 fn refused(signed: &Signed, e: &ApiError, title: &str) -> Response {
     let chrome = signed.chrome("");
+    let t = chrome.t;
     let text = match e.status.as_u16() {
-        403 | 404 => "There is no such profile, or you may not see it.".to_owned(),
+        403 | 404 => t.staff.no_such_profile.to_owned(),
         400 => super::for_people(&e.message),
-        _ => chrome.t.unavailable.to_owned(),
+        _ => t.unavailable.to_owned(),
     };
     let status = if e.status == StatusCode::FORBIDDEN {
         StatusCode::NOT_FOUND
     } else {
         e.status
     };
-    let t = chrome.t;
     render(
         status,
         MessagePage {
@@ -177,11 +184,10 @@ pub async fn account(
     Path(account_id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
+    let t = super::language(&signed.headers);
     let notice = match done.done.as_str() {
-        "reset" => Some(
-            "The status was reset. Nothing was sent: the next communication will try the address again.",
-        ),
-        "roles" => Some("The roles were changed. The change is in the audit log."),
+        "reset" => Some(t.staff.reset_done),
+        "roles" => Some(t.staff.roles_done),
         _ => None,
     }
     .map(str::to_owned);
@@ -215,9 +221,10 @@ pub(super) async fn show_account(
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
+    let t = super::language(&signed.headers);
     let p = match account_profile_of(state, &signed.caller, account_id).await {
         Ok(p) => p,
-        Err(e) => return refused(signed, &e, "Profile"),
+        Err(e) => return refused(signed, &e, t.staff.profile),
     };
     // A guardian's one role only repeats their type.
     let roles = p
@@ -225,7 +232,7 @@ pub(super) async fn show_account(
         .roles
         .iter()
         .filter(|r| r.role != "ROLE_GUARDIAN")
-        .map(|r| words(&r.role, "ROLE_"))
+        .map(|r| t.staff.enum_name(&r.role, "ROLE_"))
         .collect();
     let role_admin = super::roles::admin_of(state, signed, &p.account).await;
     let history = p
@@ -236,21 +243,22 @@ pub(super) async fn show_account(
             when: when(h.sent_at.as_deref().or(h.created_at.as_deref())),
             subject: if h.subject.is_empty() {
                 if h.system_message_kind.ends_with("UNSPECIFIED") {
-                    "A message from Homeroom".to_owned()
+                    t.staff.message_from_homeroom.to_owned()
                 } else {
-                    words(&h.system_message_kind, "SYSTEM_MESSAGE_KIND_")
+                    t.staff
+                        .enum_name(&h.system_message_kind, "SYSTEM_MESSAGE_KIND_")
                 }
             } else {
                 h.subject.clone()
             },
-            channel: channel_name(&h.channel),
+            channel: channel_name(t, &h.channel),
             to: h.masked_address.clone(),
             status: {
-                let s = words(&h.status, "DELIVERY_STATUS_");
+                let s = t.staff.enum_name(&h.status, "DELIVERY_STATUS_");
                 let why = [&h.failure_reason, &h.skip_reason]
                     .into_iter()
                     .find(|r| !r.is_empty() && !r.ends_with("UNSPECIFIED"))
-                    .map(|r| words(r, "SKIP_REASON_"));
+                    .map(|r| t.staff.enum_name(r, "SKIP_REASON_"));
                 match why {
                     Some(why) => format!("{s}: {why}"),
                     None => s,
@@ -261,15 +269,15 @@ pub(super) async fn show_account(
     let page = ProfilePage {
         chrome: signed.chrome(""),
         csrf: signed.csrf.clone(),
-        kind: words(&p.account.kind, "ACCOUNT_KIND_"),
-        status: words(&p.account.status, "ACCOUNT_STATUS_"),
+        kind: t.staff.enum_name(&p.account.kind, "ACCOUNT_KIND_"),
+        status: t.staff.enum_name(&p.account.status, "ACCOUNT_STATUS_"),
         roles,
         language: if p.account.preferred_language.is_empty() {
             "English".into()
         } else {
             p.account.preferred_language.clone()
         },
-        contacts: p.contacts.iter().map(contact_item).collect(),
+        contacts: p.contacts.iter().map(|c| contact_item(t, c)).collect(),
         history,
         may_reset: signed
             .caller
@@ -319,15 +327,16 @@ pub async fn reset_status(
     if !signed.csrf_ok(&form.csrf) {
         return expired_form(&state, &signed, account_id).await;
     }
+    let t = super::language(&signed.headers);
     let channel = match crate::api::addresses::channel(&form.channel) {
         Ok(c) => c,
-        Err(e) => return refused(&signed, &e, "Reset Status"),
+        Err(e) => return refused(&signed, &e, t.staff.reset_status),
     };
     if form.confirmed.is_empty() {
         let page = ResetConfirmPage {
             chrome: signed.chrome(""),
             csrf: signed.csrf.clone(),
-            channel_name: channel_name(&form.channel),
+            channel_name: channel_name(t, &form.channel),
             account_id,
             channel: form.channel,
             address: form.address,
@@ -362,11 +371,11 @@ pub async fn reset_status(
                 e.status,
                 MessagePage {
                     chrome: signed.chrome(""),
-                    title: "Reset Status".into(),
+                    title: t.staff.reset_status.into(),
                     text,
                     tone: "bad",
                     link: format!("/accounts/{account_id}"),
-                    link_text: "Back to the profile".into(),
+                    link_text: t.staff.back_to_profile.into(),
                 },
             )
         }
@@ -402,9 +411,10 @@ pub async fn student(
     signed: Signed,
     Path(student_id): Path<String>,
 ) -> Response {
+    let t = super::language(&signed.headers);
     let s = match student_profile_of(&state, &signed.caller, student_id).await {
         Ok(s) => s,
-        Err(e) => return refused(&signed, &e, "Student"),
+        Err(e) => return refused(&signed, &e, t.staff.student),
     };
     let guardians = s
         .guardians
@@ -412,14 +422,14 @@ pub async fn student(
         .map(|g| GuardianItem {
             account_id: g.account_id.clone(),
             name: g.display_name.clone(),
-            relationship: words(&g.relationship, "GUARDIAN_RELATIONSHIP_"),
+            relationship: t.staff.enum_name(&g.relationship, "GUARDIAN_RELATIONSHIP_"),
             primary: g.primary,
-            status: words(&g.account_status, "ACCOUNT_STATUS_"),
+            status: t.staff.enum_name(&g.account_status, "ACCOUNT_STATUS_"),
             contacts: g
                 .contacts
                 .iter()
                 .map(|c| {
-                    let item = contact_item(c);
+                    let item = contact_item(t, c);
                     let worst = item
                         .states
                         .iter()
@@ -444,13 +454,14 @@ pub async fn student(
 
 #[cfg(test)]
 mod tests {
-    use super::super::words;
+    use super::super::{text, words};
 
     #[test]
     fn enum_names_read_as_words() {
         assert_eq!(words("ACCOUNT_STATUS_ACTIVE", "ACCOUNT_STATUS_"), "Active");
-        assert_eq!(super::channel_name("CHANNEL_SMS"), "SMS");
-        assert_eq!(super::channel_name("email"), "Email");
+        assert_eq!(super::channel_name(&text::EN, "CHANNEL_SMS"), "SMS");
+        assert_eq!(super::channel_name(&text::EN, "email"), "Email");
+        assert_eq!(super::channel_name(&text::ES, "CHANNEL_EMAIL"), "Correo");
         assert_eq!(words("", "X_"), "—");
     }
 }

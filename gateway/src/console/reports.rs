@@ -11,7 +11,7 @@ use axum::{
 use homeroom_proto::identity::v1 as idpb;
 use serde::Deserialize;
 
-use super::{Chrome, MessagePage, Signed, render, words};
+use super::{Chrome, MessagePage, Signed, render, text::Text};
 use crate::{
     api::reports::{SharedQuery, shared_credentials_page},
     app::AppState,
@@ -36,7 +36,8 @@ struct SharedRow {
 struct SharedPage {
     chrome: Chrome,
     rows: Vec<SharedRow>,
-    total: i32,
+    /// "12 shared in all".
+    total_text: String,
     csv: String,
     next: Option<String>,
 }
@@ -79,16 +80,13 @@ pub async fn shared_credentials(
         page_size: Some(100),
         page_token: q.page,
     };
+    let chrome = signed.chrome("reports");
+    let t = chrome.t;
     let page = match shared_credentials_page(&state, &signed.caller, query).await {
         Ok(page) => page,
         Err(e) => {
-            let chrome = signed.chrome("reports");
-            let t = chrome.t;
             let (status, text) = match e.status.as_u16() {
-                401 | 403 | 404 => (
-                    StatusCode::FORBIDDEN,
-                    "Only the district's administrators may read this report.".to_owned(),
-                ),
+                401 | 403 | 404 => (StatusCode::FORBIDDEN, t.staff.report_forbidden.to_owned()),
                 400 => (e.status, super::for_people(&e.message)),
                 _ => (e.status, t.unavailable.to_owned()),
             };
@@ -96,7 +94,7 @@ pub async fn shared_credentials(
                 status,
                 MessagePage {
                     chrome,
-                    title: "Shared emails and phones".into(),
+                    title: t.staff.shared_report.into(),
                     text,
                     tone: "bad",
                     link: "/account".into(),
@@ -110,9 +108,9 @@ pub async fn shared_credentials(
         .into_iter()
         .map(|c| SharedRow {
             kind: if c.kind.ends_with("EMAIL") {
-                "Email".into()
+                t.email.into()
             } else {
-                "Phone".into()
+                t.phone.into()
             },
             value: c.value,
             count: c.shared_count,
@@ -121,12 +119,13 @@ pub async fn shared_credentials(
                 .into_iter()
                 .map(|h| {
                     let mut what = super::kind_and_roles(
+                        t,
                         idpb::AccountKind::from_str_name(&h.kind).unwrap_or_default(),
                         h.roles
                             .iter()
                             .filter_map(|r| idpb::Role::from_str_name(&r.role)),
                     );
-                    what.push(words(&h.status, "ACCOUNT_STATUS_"));
+                    what.push(t.staff.enum_name(&h.status, "ACCOUNT_STATUS_"));
                     what.dedup();
                     HolderItem {
                         account_id: h.account_id,
@@ -145,9 +144,12 @@ pub async fn shared_credentials(
         .collect();
     let encode = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     let page = SharedPage {
-        chrome: signed.chrome("reports"),
+        chrome,
         rows,
-        total: page.total_size,
+        total_text: Text::with_n(
+            t.staff.shared_total,
+            page.total_size.try_into().unwrap_or_default(),
+        ),
         csv: format!(
             "/api/v1/reports/shared-credentials.csv?districtId={}",
             encode(&district)

@@ -12,7 +12,7 @@ use homeroom_platform::auth::Role;
 use homeroom_proto::roster::v1 as rpb;
 use serde::Deserialize;
 
-use super::{Signed, words};
+use super::Signed;
 use crate::{
     api::{
         caller::Caller,
@@ -39,6 +39,10 @@ pub struct RoleRow {
     pub scope: String,
     /// From the SIS: the next sync replaces it, so it is not revoked here.
     pub sync_managed: bool,
+    /// "Revoke Teacher (Whole district)?", asked before revoking.
+    pub revoke_confirm: String,
+    /// "Revoke Teacher, Whole district": the revoke button's name.
+    pub revoke_label: String,
 }
 
 /// The section, when `signed` administers the district of a staff `account`.
@@ -55,31 +59,46 @@ pub async fn admin_of(
     {
         return None;
     }
+    let t = super::language(&signed.headers);
     let schools = schools(state, &signed.caller, &account.district_id).await;
     let school_name = |id: &str| {
         schools
             .iter()
             .find(|(s, _)| s == id)
-            .map_or_else(|| "one school".to_owned(), |(_, name)| name.clone())
+            .map_or_else(|| t.staff.one_school.to_owned(), |(_, name)| name.clone())
     };
     let current = account
         .roles
         .iter()
-        .map(|r| RoleRow {
-            name: r.role.trim_start_matches("ROLE_").to_ascii_lowercase(),
-            label: words(&r.role, "ROLE_"),
-            scope: if r.school_id.is_empty() {
-                "Whole district".into()
+        .map(|r| {
+            let label = t.staff.enum_name(&r.role, "ROLE_");
+            let scope = if r.school_id.is_empty() {
+                t.staff.whole_district.to_owned()
             } else {
                 school_name(&r.school_id)
-            },
-            school_id: r.school_id.clone(),
-            sync_managed: r.sync_managed,
+            };
+            let revoke = |template: &str| {
+                template
+                    .replace("{role}", &label)
+                    .replace("{scope}", &scope)
+            };
+            RoleRow {
+                name: r.role.trim_start_matches("ROLE_").to_ascii_lowercase(),
+                revoke_confirm: revoke(t.staff.revoke_confirm),
+                revoke_label: revoke(t.staff.revoke_label),
+                label,
+                scope,
+                school_id: r.school_id.clone(),
+                sync_managed: r.sync_managed,
+            }
         })
         .collect();
     Some(RoleAdmin {
         current,
-        choices: STAFF_ROLES.iter().map(|r| (*r, words(r, ""))).collect(),
+        choices: STAFF_ROLES
+            .iter()
+            .map(|r| (*r, t.staff.enum_name(r, "ROLE_")))
+            .collect(),
         schools,
     })
 }
@@ -162,7 +181,7 @@ pub async fn change(
         Ok(_) => Redirect::to(&format!("/accounts/{account_id}?done=roles")).into_response(),
         Err(e) => {
             let text = match e.status.as_u16() {
-                403 | 404 => "Changing roles needs the district administrator role.".to_owned(),
+                403 | 404 => t.staff.roles_forbidden.to_owned(),
                 400 => super::for_people(&e.message),
                 _ => t.unavailable.to_owned(),
             };

@@ -4,10 +4,14 @@
 
 use homeroom_proto::identity::v1 as idpb;
 
-/// Every string a page shows.
+pub mod staff;
+
+/// Every string a page shows; the staff pages' own in [`staff`].
 #[derive(Debug)]
 pub struct Text {
     pub code: &'static str,
+    /// The words of the staff pages (people, profiles, reports).
+    pub staff: &'static staff::StaffText,
     pub skip_to_content: &'static str,
     pub main_menu: &'static str,
     pub my_account: &'static str,
@@ -104,6 +108,7 @@ pub struct Text {
 /// English.
 pub static EN: Text = Text {
     code: "en",
+    staff: &staff::EN,
     skip_to_content: "Skip to content",
     main_menu: "Main menu",
     my_account: "My account",
@@ -200,6 +205,7 @@ pub static EN: Text = Text {
 /// Spanish.
 pub static ES: Text = Text {
     code: "es",
+    staff: &staff::ES,
     skip_to_content: "Saltar al contenido",
     main_menu: "Menú principal",
     my_account: "Mi cuenta",

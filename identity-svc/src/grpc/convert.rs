@@ -101,6 +101,10 @@ fn status_from_pb(value: i32) -> Result<AccountStatus, String> {
     }
 }
 
+/// Most addresses one ListAccounts may name: a district's bad addresses (the
+/// most messaging's ListBadAddresses lists).
+pub const MAX_LISTED_ADDRESSES: usize = 10_000;
+
 /// `ListAccounts` → the filter (the caller's school restriction is applied
 /// by the handler), the page key to start after, and the page size.
 pub fn account_filter(
@@ -116,6 +120,11 @@ pub fn account_filter(
     let invalid = IdentityError::InvalidArgument;
     if r.district_id.trim().is_empty() {
         return Err(invalid("district_id is required".into()));
+    }
+    if r.addresses.len() > MAX_LISTED_ADDRESSES {
+        return Err(invalid(format!(
+            "addresses: at most {MAX_LISTED_ADDRESSES}"
+        )));
     }
     let after = match homeroom_platform::paging::decode(&r.page_token) {
         Ok(None) => None,
@@ -148,7 +157,7 @@ pub fn account_filter(
             .map_err(invalid)?,
         query: r.query.chars().take(200).collect(),
         account_ids: r.account_ids.into_iter().take(1_000).collect(),
-        addresses: r.addresses.into_iter().take(1_000).collect(),
+        addresses: r.addresses,
         shared_only: r.shared_only,
         source_system: r.source_system,
         district_id: r.district_id,

@@ -4,7 +4,7 @@ use std::collections::{HashMap, hash_map::Entry};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use homeroom_platform::db::{Db, DbConn};
+use homeroom_platform::db::{Backend, Db, DbConn};
 
 use crate::{
     domain::{
@@ -466,11 +466,9 @@ pub struct AccountPage {
     pub total: i64,
 }
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
 type Boxed<'a> = accounts::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
 
-fn filtered(f: &AccountFilter) -> Boxed<'_> {
+fn filtered(f: &AccountFilter, backend: Backend) -> Boxed<'_> {
     let mut q = accounts::table
         .filter(accounts::district_id.eq(&f.district_id))
         .into_boxed();
@@ -563,27 +561,7 @@ fn filtered(f: &AccountFilter) -> Boxed<'_> {
         );
     }
     for word in search_words(&f.query) {
-        let pattern = format!(
-            "%{}%",
-            word.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        q = q.filter(
-            lower(accounts::given_name)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(accounts::family_name)
-                    .like(pattern.clone())
-                    .escape('\\'))
-                .or(accounts::id.eq_any(
-                    account_credentials::table
-                        .inner_join(addresses::table)
-                        .filter(lower(addresses::value).like(pattern).escape('\\'))
-                        .select(account_credentials::account_id),
-                )),
-        );
+        q = q.filter(store::search::word_matches(backend, &word));
     }
     q
 }
@@ -615,8 +593,9 @@ pub fn list(
     after: Option<[String; 3]>,
     size: i64,
 ) -> Result<AccountPage, IdentityError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
-    let mut q = filtered(filter);
+    let backend = conn.backend();
+    let total: i64 = filtered(filter, backend).count().get_result(conn)?;
+    let mut q = filtered(filter, backend);
     if let Some([family, given, id]) = after {
         q = q.filter(
             accounts::family_name

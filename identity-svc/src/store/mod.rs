@@ -9,5 +9,6 @@ pub mod invitations;
 pub mod merges;
 pub mod reports;
 pub mod schema;
+pub mod search;
 pub mod sessions;
 pub mod sso;

@@ -1,7 +1,11 @@
 //! ID-1: listing a district's accounts — filters, text search, school scope,
 //! paging — through the operation and over gRPC, on both backends.
 
-use homeroom_platform::testing::TestDb;
+use diesel::connection::SimpleConnection;
+use homeroom_platform::{
+    db::{Backend, DbError},
+    testing::TestDb,
+};
 use homeroom_proto::identity::v1 as pb;
 use identity_svc::{
     MIGRATIONS,
@@ -241,4 +245,61 @@ async fn a_deactivated_holder_no_longer_makes_an_address_shared() {
         [Some(1), Some(1)],
         "Sarah holds it alone now; Kevin's own view never says fewer than one"
     );
+}
+
+#[tokio::test]
+async fn people_search_finds_renamed_accounts_phones_in_any_form_and_survives_renumbered_rows() {
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let mut items = smiths();
+    items.push(guardian(
+        "p-bo",
+        "Bo",
+        "Adams",
+        "bo@mail.com",
+        "+15550000777",
+    ));
+    upsert_accounts(&test_db.db, batch(items)).await.unwrap();
+    let search = |query: &'static str| {
+        let db = test_db.db.clone();
+        let filter = AccountFilter {
+            query: query.into(),
+            ..district()
+        };
+        async move { names(&db.run(move |c| list(c, &filter, None, 50)).await.unwrap()) }
+    };
+    assert_eq!(search("(555) 000-0777").await, ["Bo Adams"]);
+    assert_eq!(search("bo").await, ["Bo Adams"], "shorter than a trigram");
+    assert_eq!(search("dams").await, ["Bo Adams"]);
+
+    // A sync renames Bo: the index follows the name.
+    let renamed = vec![guardian(
+        "p-bo",
+        "Robert",
+        "Addams",
+        "bo@mail.com",
+        "+15550000777",
+    )];
+    upsert_accounts(&test_db.db, batch(renamed)).await.unwrap();
+    assert_eq!(search("ddams").await, ["Robert Addams"]);
+    assert!(search("Bo Adams").await.is_empty());
+
+    if test_db.db.backend() == Backend::Sqlite {
+        // What a VACUUM may do to a table without an INTEGER PRIMARY KEY:
+        // every row gets another rowid, and the index points at none of them.
+        test_db
+            .db
+            .run(|c| {
+                c.batch_execute(
+                    "UPDATE accounts SET rowid = rowid + 1000; \
+                     UPDATE addresses SET rowid = rowid + 1000;",
+                )
+                .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        assert!(search("Smith").await.is_empty(), "the index is stale");
+        test_db.db.migrate(&MIGRATIONS).await.unwrap();
+    }
+    assert_eq!(search("smith").await, ["Kevin Smith", "Sarah Smith"]);
+    assert_eq!(search("0777").await, ["Robert Addams"]);
 }

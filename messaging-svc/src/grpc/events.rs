@@ -13,7 +13,7 @@ use crate::{
             CallbackOutcome, EmailEvent, EmailEventKind, EmailOutcome, InboundAction, InboundSms,
             Sid, TwilioCallback,
         },
-        status::{AddressView, BadCause, ResetOutcome, ResetRequest, ResetTarget},
+        status::{AddressView, BadAddresses, BadCause, ResetOutcome, ResetRequest, ResetTarget},
     },
 };
 
@@ -215,6 +215,21 @@ fn cause_to_pb(cause: BadCause) -> pb::BadAddressCause {
         BadCause::InvalidNumber => pb::BadAddressCause::InvalidNumber,
         BadCause::NotSmsCapable => pb::BadAddressCause::NotSmsCapable,
         BadCause::Unreachable => pb::BadAddressCause::Unreachable,
+    }
+}
+
+/// The district's bad addresses on the wire.
+pub fn bad_addresses(bad: BadAddresses) -> pb::ListBadAddressesResponse {
+    pb::ListBadAddressesResponse {
+        addresses: bad
+            .addresses
+            .into_iter()
+            .map(|(channel, address)| pb::AddressRef {
+                channel: channel_to_pb(channel) as i32,
+                address,
+            })
+            .collect(),
+        truncated: bad.truncated,
     }
 }
 

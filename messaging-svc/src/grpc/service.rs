@@ -96,6 +96,21 @@ impl pb::messaging_service_server::MessagingService for MessagingApi {
         }))
     }
 
+    async fn list_bad_addresses(
+        &self,
+        request: Request<pb::ListBadAddressesRequest>,
+    ) -> Result<Response<pb::ListBadAddressesResponse>, Status> {
+        let caller = principal(&request)?;
+        let district_id = request.into_inner().district_id.trim().to_owned();
+        if district_id.is_empty() {
+            return Err(Status::invalid_argument("district_id: required"));
+        }
+        let bad =
+            ops::status::bad_in_district(&self.db, self.directory.as_ref(), &caller, &district_id)
+                .await?;
+        Ok(Response::new(super::events::bad_addresses(bad)))
+    }
+
     async fn reset_address_status(
         &self,
         request: Request<pb::ResetAddressStatusRequest>,

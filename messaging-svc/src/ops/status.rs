@@ -117,6 +117,54 @@ pub async fn get(
     .await
 }
 
+/// Most bad addresses [`bad_in_district`] lists.
+pub const MAX_BAD_LISTED: usize = 10_000;
+
+/// The bad addresses a district's accounts hold, and whether there were more
+/// than [`MAX_BAD_LISTED`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadAddresses {
+    /// (channel, address), by address then channel.
+    pub addresses: Vec<(Channel, String)>,
+    /// More were bad than listed.
+    pub truncated: bool,
+}
+
+/// MS-6, GW-3 People "has a bad address": the addresses marked bad that an
+/// account of `district_id` holds — whoever's message found them bad, since
+/// the district's messages skip them too. Staff of the district and services
+/// only ([`reader`] reading any address); a bad address held only in another
+/// district never shows.
+pub async fn bad_in_district(
+    db: &Db,
+    directory: &dyn Directory,
+    caller: &Principal,
+    district_id: &str,
+) -> Result<BadAddresses, MessagingError> {
+    if reader(caller, district_id)? != Reader::Any {
+        return Err(MessagingError::PermissionDenied(
+            "the district's bad addresses are listed for its staff".into(),
+        ));
+    }
+    let bad = db
+        .run(|c| addresses::bad(c).map_err(MessagingError::from))
+        .await?;
+    let mut values: Vec<String> = bad.iter().map(|(_, a)| a.clone()).collect();
+    values.dedup();
+    let held = directory.held_in(district_id, values).await?;
+    let mut listed: Vec<(Channel, String)> = bad
+        .into_iter()
+        .filter(|(_, address)| held.contains(address))
+        .filter_map(|(channel, address)| Some((Channel::parse(&channel)?, address)))
+        .collect();
+    let truncated = listed.len() > MAX_BAD_LISTED;
+    listed.truncate(MAX_BAD_LISTED);
+    Ok(BadAddresses {
+        addresses: listed,
+        truncated,
+    })
+}
+
 /// What to reset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResetTarget {

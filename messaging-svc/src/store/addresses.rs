@@ -58,6 +58,16 @@ pub fn rows(conn: &mut DbConn, addresses: &[String]) -> QueryResult<Vec<StatusRo
         .load(conn)
 }
 
+/// Every address marked bad, any channel, as (channel, address), by address
+/// then channel.
+pub fn bad(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    address_status::table
+        .filter(address_status::bad.eq(true))
+        .order((address_status::address, address_status::channel))
+        .select((address_status::channel, address_status::address))
+        .load(conn)
+}
+
 fn ensure(
     conn: &mut DbConn,
     channel: Channel,

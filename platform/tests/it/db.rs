@@ -11,6 +11,7 @@ use homeroom_platform::{
 static PROBE_MIGRATIONS: Migrations = Migrations {
     postgres: diesel_migrations::embed_migrations!("tests/migrations/postgres"),
     sqlite: diesel_migrations::embed_migrations!("tests/migrations/sqlite"),
+    after: Migrations::NOTHING_AFTER,
 };
 
 diesel::table! {

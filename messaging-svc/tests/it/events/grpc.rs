@@ -1,7 +1,10 @@
-//! The five RPCs over gRPC with real tokens: provider events from the gateway
-//! only, Reset Status refused to a teacher, a STOP visible in GetAddressStatus.
+//! The address RPCs over gRPC with real tokens: provider events from the
+//! gateway only, Reset Status refused to a teacher, a STOP visible in
+//! GetAddressStatus, the district's bad addresses for its staff only.
 
 use std::{net::SocketAddr, time::Duration};
+
+use diesel::connection::SimpleConnection;
 
 use homeroom_platform::{
     auth::{AccessClaims, Role, RoleGrant},
@@ -251,4 +254,69 @@ async fn provider_events_only_from_the_gateway_and_reset_refused_to_a_teacher() 
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn the_district_s_bad_addresses_are_listed_to_its_staff_and_nobody_else() {
+    let test_db = TestDb::migrated(&messaging_svc::MIGRATIONS).await.unwrap();
+    // PHONE (held in district-1) bounced on SMS; another address, held by
+    // no account of district-1, bounced too.
+    test_db
+        .db
+        .run(|c| {
+            c.batch_execute(&format!(
+                "INSERT INTO address_status (channel, address, bad, bad_reason, bad_since, opted_out, updated_at) VALUES \
+                 ('sms', '{PHONE}', TRUE, 'undeliverable', '2026-12-01 08:00:00', FALSE, '2026-12-01 08:00:00'), \
+                 ('email', 'elsewhere@mail.com', TRUE, '550 5.1.1', '2026-12-01 08:00:00', FALSE, '2026-12-01 08:00:00'), \
+                 ('email', 'fine@mail.com', FALSE, NULL, NULL, FALSE, '2026-12-01 08:00:00')"
+            ))
+            .map_err(homeroom_platform::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    let signer = TestSigner::new().unwrap();
+    let identity = fake_identity(&signer).await;
+    let (addr, _stop) = messaging(&test_db, identity, outbox.path()).await;
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = MessagingServiceClient::new(channel);
+    let list = |district: &str| pb::ListBadAddressesRequest {
+        district_id: district.into(),
+    };
+
+    let listed = client
+        .list_bad_addresses(with_token(
+            list("district-1"),
+            &account_token(&signer, Role::UserManager),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        listed.addresses,
+        [pb::AddressRef {
+            channel: pb::Channel::Sms as i32,
+            address: PHONE.into(),
+        }]
+    );
+    assert!(!listed.truncated);
+
+    for (district, role) in [
+        ("district-1", Role::Guardian),
+        ("district-2", Role::DistrictAdmin),
+    ] {
+        let refused = client
+            .list_bad_addresses(with_token(list(district), &account_token(&signer, role)))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Code::PermissionDenied,
+            "{district} {role:?}"
+        );
+    }
 }

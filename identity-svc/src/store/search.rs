@@ -1,0 +1,81 @@
+//! GW-3 People search: the accounts a word finds in a name or an address, by
+//! substring and case-insensitively, through trigram indexes (migration
+//! `people_search`): FTS5's trigram tables on SQLite, pg_trgm on PostgreSQL.
+//!
+//! Both backends find what `lower(x) LIKE '%word%'` finds; SQLite's FTS5 also
+//! folds the case of letters beyond ASCII, which only finds more. A word
+//! shorter than a trigram is matched by LIKE on either backend (a scan, and
+//! rare: nobody searches for two letters twice).
+
+use diesel::{
+    BoxableExpression,
+    connection::SimpleConnection,
+    dsl::sql,
+    sql_types::{Bool, Text},
+};
+use homeroom_platform::db::{Backend, DbConn, DbError};
+
+use super::schema::accounts;
+
+type MultiBackend = <DbConn as diesel::Connection>::Backend;
+
+/// A filter on the `accounts` table.
+pub type AccountFilter = Box<dyn BoxableExpression<accounts::table, MultiBackend, SqlType = Bool>>;
+
+/// `accounts.id IN (accounts whose name or an address contains word)`.
+pub fn word_matches(backend: Backend, word: &str) -> AccountFilter {
+    if backend == Backend::Sqlite && word.chars().count() >= 3 {
+        let phrase = format!("\"{}\"", word.replace('"', "\"\""));
+        return Box::new(
+            sql::<Bool>(
+                "accounts.id IN (SELECT s.id FROM accounts s WHERE s.rowid IN \
+                 (SELECT rowid FROM accounts_search WHERE accounts_search MATCH ",
+            )
+            .bind::<Text, _>(phrase.clone())
+            .sql(
+                ") UNION ALL SELECT c.account_id FROM account_credentials c \
+                 JOIN addresses a ON a.id = c.address_id WHERE a.rowid IN \
+                 (SELECT rowid FROM addresses_search WHERE addresses_search MATCH ",
+            )
+            .bind::<Text, _>(phrase)
+            .sql("))"),
+        );
+    }
+    // PostgreSQL's trigram indexes serve these LIKEs.
+    let pattern = format!(
+        "%{}%",
+        word.to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    Box::new(
+        sql::<Bool>("accounts.id IN (SELECT s.id FROM accounts s WHERE lower(s.given_name) LIKE ")
+            .bind::<Text, _>(pattern.clone())
+            .sql(" ESCAPE '\\' OR lower(s.family_name) LIKE ")
+            .bind::<Text, _>(pattern.clone())
+            .sql(
+                " ESCAPE '\\' UNION ALL SELECT c.account_id FROM account_credentials c \
+                 JOIN addresses a ON a.id = c.address_id WHERE lower(a.value) LIKE ",
+            )
+            .bind::<Text, _>(pattern)
+            .sql(" ESCAPE '\\')"),
+    )
+}
+
+/// SQLite: checks the search index against the accounts and addresses it
+/// indexes and rebuilds it when they differ (a VACUUM renumbered their
+/// rowids, or the file was edited by hand). PostgreSQL's indexes need nothing.
+pub fn ensure_current(conn: &mut DbConn) -> Result<(), DbError> {
+    if conn.backend() != Backend::Sqlite {
+        return Ok(());
+    }
+    for table in ["accounts_search", "addresses_search"] {
+        let check = format!("INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)");
+        if let Err(e) = conn.batch_execute(&check) {
+            tracing::warn!(%table, error = %e, "the people search index differs from its table; rebuilding it");
+            conn.batch_execute(&format!("INSERT INTO {table} ({table}) VALUES ('rebuild')"))?;
+        }
+    }
+    Ok(())
+}
