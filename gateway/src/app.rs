@@ -173,6 +173,7 @@ async fn timeout(
     let path = request.uri().path();
     let upload = request.method() == axum::http::Method::POST
         && (path == "/api/v1/guardian-uploads"
+            || path == "/rostering/upload-guardians"
             || (path.starts_with("/api/v1/sync-sources/") && path.ends_with("/bundles")));
     let limit = if upload {
         state.config.upload_timeout

@@ -346,6 +346,25 @@ impl Db {
     }
 }
 
+/// SQLite: checks each external-content FTS5 index in `tables` against the
+/// table it indexes and rebuilds it when they differ — a VACUUM renumbered
+/// the rowids that join them, or the file was edited by hand. A service's
+/// [`Migrations::after`] calls it; other backends need nothing.
+pub fn ensure_fts_current(conn: &mut DbConn, tables: &[&str]) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    if conn.backend() != Backend::Sqlite {
+        return Ok(());
+    }
+    for table in tables {
+        let check = format!("INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)");
+        if let Err(e) = conn.batch_execute(&check) {
+            tracing::warn!(%table, error = %e, "a search index differs from its table; rebuilding it");
+            conn.batch_execute(&format!("INSERT INTO {table} ({table}) VALUES ('rebuild')"))?;
+        }
+    }
+    Ok(())
+}
+
 /// A SQLite transaction that begins `IMMEDIATE`; nested `transaction` calls
 /// inside `f` become savepoints as usual.
 fn immediate_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>

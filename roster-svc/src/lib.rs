@@ -17,5 +17,5 @@ pub mod upload;
 pub static MIGRATIONS: homeroom_platform::db::Migrations = homeroom_platform::db::Migrations {
     postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
     sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
-    after: homeroom_platform::db::Migrations::NOTHING_AFTER,
+    after: |conn| homeroom_platform::db::ensure_fts_current(conn, &["people_search"]),
 };

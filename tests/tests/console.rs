@@ -1095,3 +1095,202 @@ async fn an_administrator_finds_a_duplicate_guardian_and_reads_the_audit_log() {
     }
     browser.close().await;
 }
+
+/// Waits until the page (which refreshes itself while an upload runs) says
+/// one of `done`; its text.
+async fn until_page_says(browser: &Browser, done: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let page = browser.text().await;
+        if done.iter().any(|d| page.contains(d)) {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still not {done:?}:\n{page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+/// Every text of a downloaded XLSX (its XML parts), to look for cells.
+fn xlsx_text(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut all = String::new();
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap();
+        if part.name().ends_with(".xml") {
+            part.read_to_string(&mut all).unwrap();
+        }
+    }
+    all
+}
+
+/// Seed 001 in the browser: a district administrator opens SIS Rostering →
+/// Upload Guardians, reads the format, uploads a guardian file saved by
+/// Excel (Windows-1252) with Dry Run first — the result shows what would
+/// happen, errors first, and nothing changes — then for real: the guardian
+/// is created, the table and the downloaded Excel file agree, and the upload
+/// is in the history. A file with the wrong headers fails, naming the
+/// expected ones.
+#[tokio::test]
+async fn an_administrator_uploads_guardians_from_excel_with_a_dry_run_first() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stack = Stack::start().await.unwrap();
+    let smiths = stack.smiths().await.unwrap();
+    let ada = stack
+        .staff_member_in(
+            &smiths.district_id,
+            "a-ada",
+            ("Ada", "Admin"),
+            "ada@district.org",
+            idpb::Role::DistrictAdmin,
+            "ada-strong-password",
+        )
+        .await
+        .access_token;
+    let api = e2e::Api::new(&stack);
+    let base = format!("http://{}", stack.gateway);
+    let files = tempfile::tempdir().unwrap();
+    // Excel's "CSV" is Windows-1252: é, ú and ñ are one byte each. Cal Jones
+    // (1003) gets a guardian; student 9999 does not exist.
+    let good = files.path().join("Guardians.csv");
+    std::fs::write(
+        &good,
+        b"student_code,parent_code,first_name,last_name,email,phone,home_phone,language\r\n\
+          1003,P-9,Jos\xe9,N\xfa\xf1ez,jose.nunez@example.com,(555) 010-0199,,\r\n\
+          9999,P-10,Nobody,Known,nobody@example.com,,,\r\n",
+    )
+    .unwrap();
+    let wrong = files.path().join("Wrong.csv");
+    std::fs::write(
+        &wrong,
+        "Student ID,Parent First,Parent Last\r\n1003,A,B\r\n",
+    )
+    .unwrap();
+    let people = |q: &'static str| {
+        let (api, ada, district) = (&api, &ada, &smiths.district_id);
+        async move {
+            let (status, found) = api
+                .send(
+                    reqwest::Method::GET,
+                    &format!("/accounts?districtId={district}&q={q}"),
+                    Some(ada.as_str()),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{found}");
+            found["totalSize"].as_i64().unwrap()
+        }
+    };
+    let upload = |file: std::path::PathBuf, dry_run: bool| {
+        let (browser, base) = (&browser, &base);
+        async move {
+            browser
+                .open(&format!("{base}/rostering/upload-guardians"))
+                .await;
+            if dry_run {
+                browser.touch("#dry-run").await;
+            }
+            browser.fill("file", file.to_str().unwrap()).await;
+            browser.press("Start Processing").await;
+            assert!(browser.path().await.starts_with("/rostering/uploads/"));
+            until_page_says(browser, &["Completed", "Failed"]).await
+        }
+    };
+
+    browser.open(&format!("{base}/sign-in")).await;
+    sign_in(&browser, "ada@district.org", "ada-strong-password").await;
+    browser.click("nav a[href='/rostering']").await;
+    browser.check("sis-rostering").await;
+    browser
+        .click("main a[href='/rostering/upload-guardians']")
+        .await;
+    let page = browser.text().await;
+    for expected in [
+        "student_code",
+        "parent_code",
+        "home_phone",
+        "language",
+        "Download a template",
+        "en — English",
+        "No guardian file was uploaded yet.",
+    ] {
+        assert!(page.contains(expected), "{expected:?} not on:\n{page}");
+    }
+    browser.check("upload-guardians").await;
+
+    // The dry run: what would happen, errors first; nothing changes.
+    let page = upload(good.clone(), true).await;
+    assert!(page.contains("Completed"), "{page}");
+    assert!(page.contains("Dry run: nothing was changed"), "{page}");
+    let (nobody, jose) = (
+        page.find("Nobody Known").expect("the failed row"),
+        page.find("José Núñez")
+            .expect("the row, read as Windows-1252"),
+    );
+    assert!(nobody < jose, "errors first:\n{page}");
+    assert!(
+        page.contains("CREATED") && page.contains("Unknown student code 9999"),
+        "{page}"
+    );
+    browser.check("upload-dry-run").await;
+    assert_eq!(people("nunez").await, 0, "a dry run changes nothing");
+
+    // For real.
+    let page = upload(good, false).await;
+    assert!(
+        page.contains("Completed") && !page.contains("Dry run: nothing was changed"),
+        "{page}"
+    );
+    assert_eq!(people("nunez").await, 1, "the guardian is there");
+    let upload_id = browser
+        .path()
+        .await
+        .trim_start_matches("/rostering/uploads/")
+        .to_owned();
+    browser.check("upload-result").await;
+    let xlsx = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/guardian-uploads/{upload_id}/result?format=xlsx"
+        ))
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    let cells = xlsx_text(&xlsx.bytes().await.unwrap());
+    for agreed in ["José", "Núñez", "CREATED", "SUCCESS", "ERROR", "9999"] {
+        assert!(
+            page.to_uppercase().contains(&agreed.to_uppercase()),
+            "{agreed:?} not on the page:\n{page}"
+        );
+        assert!(cells.contains(agreed), "{agreed:?} not in the Excel file");
+    }
+
+    // A file with other headers fails as a whole, naming the right ones.
+    let page = upload(wrong, false).await;
+    assert!(page.contains("Failed"), "{page}");
+    assert!(
+        page.contains("student_code") && page.contains("parent_code"),
+        "{page}"
+    );
+    browser.check("upload-wrong-header").await;
+
+    // The history lists all three, newest first.
+    browser
+        .click("main a[href='/rostering/upload-guardians']")
+        .await;
+    let page = browser.text().await;
+    let (wrong_at, good_at) = (
+        page.find("Wrong.csv").expect("the wrong file"),
+        page.find("Guardians.csv").expect("the guardian file"),
+    );
+    assert!(wrong_at < good_at, "{page}");
+    assert_eq!(page.matches("Guardians.csv").count(), 2, "{page}");
+    browser.close().await;
+}

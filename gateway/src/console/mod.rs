@@ -8,9 +8,11 @@
 //!   (my account), [`people`] (search), [`profile`] (user and student
 //!   profiles, Reset Status), [`roles`] (staff roles on a profile),
 //!   [`reports`] (the list, shared credentials), [`duplicates`] (duplicate
-//!   guardians), [`audit`] (the audit log). Every form posts to the console and works without
-//!   JavaScript; `assets/console.js` only asks before destructive forms and
-//!   stops double submits.
+//!   guardians), [`audit`] (the audit log), [`rostering`] (SIS Rostering:
+//!   Upload Guardians, streamed to roster-svc like the REST upload). Every
+//!   form posts to the console and works without JavaScript;
+//!   `assets/console.js` only asks before destructive forms, stops double
+//!   submits and shows an upload's progress.
 //! - **Access** is the services' business: a page calls the same RPCs as
 //!   the REST routes, with the signed-in user's access token, and shows what
 //!   they answer. The console never widens what a user may see.
@@ -22,7 +24,8 @@
 //!   `X-Frame-Options: DENY`, no referrer (join links carry codes), and
 //!   `no-store` on pages; assets ([`assets`]) are embedded and served under
 //!   hashed names, cached for a year.
-//! - **Words** ([`text`], the staff pages' in [`text::staff`]) in English and
+//! - **Words** ([`text`], the staff pages' in [`text::staff`], SIS
+//!   Rostering's in [`text::rostering`]) in English and
 //!   Spanish, by the account's language (remembered in a `homeroom_lang`
 //!   cookie) or the browser's.
 
@@ -34,6 +37,7 @@ mod people;
 mod profile;
 mod reports;
 mod roles;
+mod rostering;
 mod session;
 mod sign_in;
 pub mod text;
@@ -83,6 +87,18 @@ pub fn routes() -> Router<AppState> {
         .route("/reports", get(reports::index))
         .route("/reports/audit", get(audit::page))
         .route("/reports/duplicate-guardians", get(duplicates::page))
+        .route("/rostering", get(rostering::index))
+        .route(
+            "/rostering/upload-guardians",
+            get(rostering::form).post(rostering::upload).layer(
+                axum::extract::DefaultBodyLimit::max(rostering::MAX_FORM_BYTES),
+            ),
+        )
+        .route(
+            "/rostering/upload-guardians/template.csv",
+            get(rostering::template),
+        )
+        .route("/rostering/uploads/{id}", get(rostering::status))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -111,6 +127,8 @@ pub struct UserChrome {
     pub reports: bool,
     /// Staff who may search for people.
     pub people: bool,
+    /// Rostering and district administrators: SIS Rostering is in the menu.
+    pub rostering: bool,
 }
 
 impl Chrome {

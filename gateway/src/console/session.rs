@@ -48,6 +48,11 @@ impl Signed {
                     .caller
                     .principal
                     .holds_any(&homeroom_platform::auth::ACCOUNT_LISTERS),
+                // A hint too; roster decides who may upload where.
+                rostering: self
+                    .caller
+                    .principal
+                    .holds_any(&[Role::DistrictAdmin, Role::RosteringAdmin]),
             }),
             here,
         )

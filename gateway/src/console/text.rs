@@ -4,6 +4,7 @@
 
 use homeroom_proto::identity::v1 as idpb;
 
+pub mod rostering;
 pub mod staff;
 
 /// Every string a page shows; the staff pages' own in [`staff`].
@@ -12,6 +13,8 @@ pub struct Text {
     pub code: &'static str,
     /// The words of the staff pages (people, profiles, reports).
     pub staff: &'static staff::StaffText,
+    /// The words of SIS Rostering's pages.
+    pub rostering: &'static rostering::RosteringText,
     pub skip_to_content: &'static str,
     pub main_menu: &'static str,
     pub my_account: &'static str,
@@ -109,6 +112,7 @@ pub struct Text {
 pub static EN: Text = Text {
     code: "en",
     staff: &staff::EN,
+    rostering: &rostering::EN,
     skip_to_content: "Skip to content",
     main_menu: "Main menu",
     my_account: "My account",
@@ -206,6 +210,7 @@ pub static EN: Text = Text {
 pub static ES: Text = Text {
     code: "es",
     staff: &staff::ES,
+    rostering: &rostering::ES,
     skip_to_content: "Saltar al contenido",
     main_menu: "Menú principal",
     my_account: "Mi cuenta",

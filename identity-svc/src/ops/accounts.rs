@@ -469,9 +469,22 @@ pub struct AccountPage {
 type Boxed<'a> = accounts::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
 
 fn filtered(f: &AccountFilter, backend: Backend) -> Boxed<'_> {
-    let mut q = accounts::table
-        .filter(accounts::district_id.eq(&f.district_id))
-        .into_boxed();
+    // SQLite would walk the district's accounts in name order and test each
+    // against the few a search or a list of ids or addresses names; with
+    // the district's term kept off the index (`+`), it starts from those few.
+    let few = !f.query.trim().is_empty() || !f.account_ids.is_empty() || !f.addresses.is_empty();
+    let mut q = if backend == Backend::Sqlite && few {
+        accounts::table
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("+accounts.district_id = ")
+                    .bind::<diesel::sql_types::Text, _>(f.district_id.clone()),
+            )
+            .into_boxed()
+    } else {
+        accounts::table
+            .filter(accounts::district_id.eq(&f.district_id))
+            .into_boxed()
+    };
     if !f.kinds.is_empty() {
         q = q.filter(accounts::kind.eq_any(f.kinds.iter().map(|k| k.as_str())));
     }

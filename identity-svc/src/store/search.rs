@@ -9,7 +9,6 @@
 
 use diesel::{
     BoxableExpression,
-    connection::SimpleConnection,
     dsl::sql,
     sql_types::{Bool, Text},
 };
@@ -63,19 +62,7 @@ pub fn word_matches(backend: Backend, word: &str) -> AccountFilter {
     )
 }
 
-/// SQLite: checks the search index against the accounts and addresses it
-/// indexes and rebuilds it when they differ (a VACUUM renumbered their
-/// rowids, or the file was edited by hand). PostgreSQL's indexes need nothing.
+/// Checks the SQLite search index at start ([`homeroom_platform::db::ensure_fts_current`]).
 pub fn ensure_current(conn: &mut DbConn) -> Result<(), DbError> {
-    if conn.backend() != Backend::Sqlite {
-        return Ok(());
-    }
-    for table in ["accounts_search", "addresses_search"] {
-        let check = format!("INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)");
-        if let Err(e) = conn.batch_execute(&check) {
-            tracing::warn!(%table, error = %e, "the people search index differs from its table; rebuilding it");
-            conn.batch_execute(&format!("INSERT INTO {table} ({table}) VALUES ('rebuild')"))?;
-        }
-    }
-    Ok(())
+    homeroom_platform::db::ensure_fts_current(conn, &["accounts_search", "addresses_search"])
 }

@@ -150,12 +150,42 @@ fn any_of(conds: Vec<Cond>) -> Option<Cond> {
     conds.into_iter().reduce(|a, b| Box::new(a.or(b)))
 }
 
-fn filtered(f: &PeopleFilter) -> people::BoxedQuery<'static, Backend> {
-    let mut q = people::table
-        .filter(people::district_id.eq(f.district_id.clone()))
+fn filtered(f: &PeopleFilter, sqlite: bool) -> people::BoxedQuery<'static, Backend> {
+    // A search on SQLite starts from the few people its index finds (the
+    // district's term kept off the index with `+`), then checks them with
+    // the LIKE below; words shorter than a trigram have no index.
+    let indexed: Vec<String> = match &f.query {
+        Some(text) if sqlite => text
+            .split_whitespace()
+            .filter(|w| w.chars().count() >= 3)
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut q = if indexed.is_empty() {
+        people::table
+            .filter(people::district_id.eq(f.district_id.clone()))
+            .into_boxed()
+    } else {
+        people::table
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("+people.district_id = ")
+                    .bind::<diesel::sql_types::Text, _>(f.district_id.clone()),
+            )
+            .into_boxed()
+    };
+    for phrase in indexed {
+        q = q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "people.rowid IN (SELECT rowid FROM people_search WHERE people_search MATCH ",
+            )
+            .bind::<diesel::sql_types::Text, _>(phrase)
+            .sql(")"),
+        );
+    }
+    let mut q = q
         .filter(people::kind.eq(f.kind))
-        .filter(people::status.eq_any(f.statuses.clone()))
-        .into_boxed();
+        .filter(people::status.eq_any(f.statuses.clone()));
     if let Visible::Some { schools, ids } = &f.visible {
         let mut conds: Vec<Cond> = schools.iter().map(|s| at_school(s)).collect();
         if !ids.is_empty() {
@@ -219,7 +249,7 @@ pub fn page(
     if f.visible.is_nothing() {
         return Ok(vec![]);
     }
-    let mut q = filtered(f);
+    let mut q = filtered(f, conn.backend() == homeroom_platform::db::Backend::Sqlite);
     if let Some([family, given, id]) = after {
         q = q.filter(
             people::family_name
@@ -244,5 +274,7 @@ pub fn count(conn: &mut DbConn, f: &PeopleFilter) -> QueryResult<i64> {
     if f.visible.is_nothing() {
         return Ok(0);
     }
-    filtered(f).count().get_result(conn)
+    filtered(f, conn.backend() == homeroom_platform::db::Backend::Sqlite)
+        .count()
+        .get_result(conn)
 }
