@@ -190,3 +190,41 @@ pub fn maria_lopez_twice(dir: &Path, second_phone: &str) {
     )
     .unwrap();
 }
+
+/// Seed 002's bundle: Ana and Ben Smith, their guardians Sarah (with the
+/// email and phone the SIS has for her now) and Kevin, and their teacher
+/// Tom. With `families` false only Tom is left: a sync that would
+/// deactivate most of the district.
+pub fn smiths_bundle(dir: &Path, sarah_email: &str, sarah_phone: &str, families: bool) {
+    std::fs::write(
+        dir.join("manifest.csv"),
+        "\"propertyName\",\"value\"\r\n\"manifest.version\",\"1.0\"\r\n\"oneroster.version\",\"1.1\"\r\n\
+         \"file.orgs\",\"bulk\"\r\n\"file.users\",\"bulk\"\r\n\"file.classes\",\"absent\"\r\n\
+         \"file.enrollments\",\"absent\"\r\n\"source.systemName\",\"ClassLink OneRoster\"",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("orgs.csv"),
+        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n\
+         d1,,,Springfield,district,,\nsch1,,,Lincoln Elementary,school,101,d1\n",
+    )
+    .unwrap();
+    let families = if families {
+        format!(
+            "s1,,,true,sch1,student,,,Ana,Smith,,1001,,,,\"g1,g2\",03,\n\
+             s2,,,true,sch1,student,,,Ben,Smith,,1002,,,,g1,05,\n\
+             g1,,,true,sch1,parent,,,Sarah,Smith,,,{sarah_email},{sarah_phone},,\"s1,s2\",,\n\
+             g2,,,true,sch1,parent,,,Kevin,Smith,,,smithparent@mail.com,(987) 654-3210,,s1,,\n"
+        )
+    } else {
+        String::new()
+    };
+    std::fs::write(
+        dir.join("users.csv"),
+        format!(
+            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
+             {families}t1,,,true,sch1,teacher,,,Tom,Reed,,,treed@school.org,,,,,\n"
+        ),
+    )
+    .unwrap();
+}

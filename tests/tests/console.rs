@@ -1294,3 +1294,144 @@ async fn an_administrator_uploads_guardians_from_excel_with_a_dry_run_first() {
     assert_eq!(page.matches("Guardians.csv").count(), 2, "{page}");
     browser.close().await;
 }
+
+/// Seed 002 and RO-3 in the browser: a district administrator finds the
+/// district's OneRoster source under SIS Rostering. With "Allow the sync to
+/// update contact details of active users" OFF, the SIS gives Sarah (who
+/// joined) a new email: Run now keeps hers, and searching the run's report
+/// for "new email" finds the note. Turned ON, the next run applies the SIS's
+/// email and Sarah is told. A bundle without the families would deactivate
+/// most of the district: the run stops and shows the numbers; Force, once
+/// confirmed, applies it.
+#[tokio::test]
+async fn an_administrator_runs_the_sync_reads_its_report_and_forces_past_the_guard() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let mut h = e2e::sync::Harness::start().await;
+    let bundle = h.bundle_dir();
+    e2e::sync::smiths_bundle(
+        bundle.path(),
+        "smithparent@mail.com",
+        "(987) 654-3210",
+        true,
+    );
+    let source = h.source(bundle.path(), false).await;
+    let first = h.sync(&source, false, false).await;
+    assert_eq!(
+        first.status(),
+        homeroom_proto::roster::v1::SyncRunStatus::Completed,
+        "{first:?}"
+    );
+    // Sarah has joined: her account is active.
+    h.stack
+        .identity_db()
+        .run(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("UPDATE accounts SET status = 'active' WHERE given_name = 'Sarah'")
+                .execute(c)
+                .map_err(homeroom_platform::db::DbError::Query)
+        })
+        .await
+        .unwrap();
+    h.stack
+        .staff_member_in(
+            &h.district_id,
+            "a-ada",
+            ("Ada", "Admin"),
+            "ada@morgan.example",
+            idpb::Role::DistrictAdmin,
+            "admin-password-1",
+        )
+        .await;
+    let base = format!("http://{}", h.stack.gateway);
+    let run_until_done = |expect: &'static str| {
+        let browser = &browser;
+        async move {
+            browser.press("Run now").await;
+            assert!(browser.path().await.starts_with("/rostering/runs/"));
+            let page = until_page_says(browser, &["Completed", "Failed"]).await;
+            assert!(page.contains(expect), "{page}");
+            page
+        }
+    };
+
+    browser.open(&format!("{base}/sign-in")).await;
+    sign_in(&browser, "ada@morgan.example", "admin-password-1").await;
+    browser.click("nav a[href='/rostering']").await;
+    browser.click("main a[href='/rostering/sources']").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("OneRoster CSV") && page.contains("Completed"),
+        "{page}"
+    );
+    browser.check("sync-sources").await;
+    browser
+        .click(&format!("main a[href='/rostering/sources/{source}']"))
+        .await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Allow the sync to update contact details of active users")
+            && page.contains("Off."),
+        "{page}"
+    );
+    browser.check("sync-source").await;
+
+    // OFF: Sarah keeps her email; the report's note says what the SIS has.
+    e2e::sync::smiths_bundle(bundle.path(), "sarah.new@mail.com", "(987) 654-3210", true);
+    run_until_done("Completed").await;
+    browser.fill("q", "new email").await;
+    browser.press("Search").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Active user has a new email in the SIS import - smithparent@mail.com")
+            && page.contains("Sarah Smith"),
+        "{page}"
+    );
+    browser.check("sync-run-report-notes").await;
+
+    // ON: the next run applies the SIS's email and tells Sarah.
+    browser
+        .click(&format!("a[href='/rostering/sources/{source}']"))
+        .await;
+    browser.press("Turn on").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("The setting is saved") && page.contains("On."),
+        "{page}"
+    );
+    e2e::sync::smiths_bundle(
+        bundle.path(),
+        "sarah.newer@mail.com",
+        "(987) 654-3210",
+        true,
+    );
+    run_until_done("Completed").await;
+    until(|| {
+        let (emails, _) = h.stack.outbox();
+        emails
+            .iter()
+            .any(|e| e2e::readable(e).contains("Your email in Homeroom was updated"))
+            .then_some(())
+    })
+    .await;
+
+    // The families are gone from the bundle: the guard stops the run.
+    e2e::sync::smiths_bundle(bundle.path(), "", "", false);
+    browser
+        .click(&format!("a[href='/rostering/sources/{source}']"))
+        .await;
+    let page = run_until_done("Failed").await;
+    assert!(
+        page.contains("The deactivation guard stopped this run")
+            && page.contains("People it would deactivate"),
+        "{page}"
+    );
+    browser.check("sync-run-guard").await;
+    browser.touch("#confirm-force").await;
+    browser.press("Force").await;
+    let page = until_page_says(&browser, &["Completed", "Failed"]).await;
+    assert!(page.contains("Completed"), "{page}");
+    browser.check("sync-run-forced").await;
+    browser.close().await;
+}

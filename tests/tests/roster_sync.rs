@@ -291,25 +291,7 @@ fn small_bundle(dir: &Path, guardian_email: &str) {
 }
 
 fn small_bundle_with(dir: &Path, guardian_email: &str, sarah_phone: &str) {
-    std::fs::write(
-        dir.join("orgs.csv"),
-        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n\
-         d1,,,Springfield,district,,\nsch1,,,Lincoln Elementary,school,101,d1\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("users.csv"),
-        format!(
-            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
-             s1,,,true,sch1,student,,,Ana,Smith,,1001,,,,\"g1,g2\",03,\n\
-             s2,,,true,sch1,student,,,Ben,Smith,,1002,,,,g1,05,\n\
-             g1,,,true,sch1,parent,,,Sarah,Smith,,,{guardian_email},{sarah_phone},,\"s1,s2\",,\n\
-             g2,,,true,sch1,parent,,,Kevin,Smith,,,smithparent@mail.com,(987) 654-3210,,s1,,\n\
-             t1,,,true,sch1,teacher,,,Tom,Reed,,,treed@school.org,,,,,\n"
-        ),
-    )
-    .unwrap();
-    write_manifest(dir);
+    e2e::sync::smiths_bundle(dir, guardian_email, sarah_phone, true);
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@
 //!   profiles, Reset Status), [`roles`] (staff roles on a profile),
 //!   [`reports`] (the list, shared credentials), [`duplicates`] (duplicate
 //!   guardians), [`audit`] (the audit log), [`rostering`] (SIS Rostering:
-//!   Upload Guardians, streamed to roster-svc like the REST upload). Every
+//!   Upload Guardians, streamed to roster-svc like the REST upload), [`sync`]
+//!   (sync sources, the seed-002 setting, runs and their reports). Every
 //!   form posts to the console and works without JavaScript;
 //!   `assets/console.js` only asks before destructive forms, stops double
 //!   submits and shows an upload's progress.
@@ -40,6 +41,7 @@ mod roles;
 mod rostering;
 mod session;
 mod sign_in;
+mod sync;
 pub mod text;
 
 use axum::{
@@ -99,6 +101,14 @@ pub fn routes() -> Router<AppState> {
             get(rostering::template),
         )
         .route("/rostering/uploads/{id}", get(rostering::status))
+        .route("/rostering/sources", get(sync::sources))
+        .route("/rostering/sources/{id}", get(sync::source))
+        .route(
+            "/rostering/sources/{id}/contact-updates",
+            post(sync::contact_updates),
+        )
+        .route("/rostering/sources/{id}/runs", post(sync::start))
+        .route("/rostering/runs/{id}", get(sync::run))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
 }

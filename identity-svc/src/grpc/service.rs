@@ -513,6 +513,45 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         }))
     }
 
+    async fn filter_held_addresses(
+        &self,
+        request: Request<pb::FilterHeldAddressesRequest>,
+    ) -> Answer<pb::FilterHeldAddressesResponse> {
+        if !matches!(
+            principal(&request)?,
+            homeroom_platform::auth::Principal::Service { .. }
+        ) {
+            return Err(IdentityError::PermissionDenied(
+                "FilterHeldAddresses is for Homeroom's services".into(),
+            )
+            .into());
+        }
+        let r = request.into_inner();
+        let district_id = r.district_id.trim().to_owned();
+        if district_id.is_empty() {
+            return Err(IdentityError::InvalidArgument("district_id: required".into()).into());
+        }
+        if r.addresses.len() > convert::MAX_LISTED_ADDRESSES {
+            return Err(IdentityError::InvalidArgument(format!(
+                "addresses: at most {}",
+                convert::MAX_LISTED_ADDRESSES
+            ))
+            .into());
+        }
+        let addresses = r.addresses;
+        let held = self
+            .ctx
+            .db
+            .run(move |conn| {
+                crate::store::accounts::held_addresses(conn, &district_id, &addresses)
+                    .map_err(IdentityError::from)
+            })
+            .await?;
+        Ok(Response::new(pb::FilterHeldAddressesResponse {
+            addresses: held,
+        }))
+    }
+
     async fn list_accounts(
         &self,
         request: Request<pb::ListAccountsRequest>,

@@ -861,3 +861,28 @@ pub fn assign_roles(
     }
     Ok(())
 }
+
+/// MS-6: those of `values` (normalised addresses) an account of the district
+/// holds, any status and credential kind, sorted.
+pub fn held_addresses(
+    conn: &mut DbConn,
+    district_id: &str,
+    values: &[String],
+) -> QueryResult<Vec<String>> {
+    let mut held = Vec::new();
+    for chunk in values.chunks(1_000) {
+        held.extend(
+            account_credentials::table
+                .inner_join(accounts::table)
+                .inner_join(addresses::table)
+                .filter(addresses::value.eq_any(chunk))
+                .filter(accounts::district_id.eq(district_id))
+                .select(addresses::value)
+                .distinct()
+                .load::<String>(conn)?,
+        );
+    }
+    held.sort_unstable();
+    held.dedup();
+    Ok(held)
+}

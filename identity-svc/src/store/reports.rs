@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 use diesel::{
-    dsl::{count, count_star, max},
+    dsl::{count, max},
     prelude::*,
 };
 use homeroom_platform::{bulk_insert, db::DbConn};
@@ -37,52 +37,40 @@ pub struct SharedAddress {
 }
 
 /// Addresses held, as one of `kinds`, by two or more accounts of the district
-/// that are not deactivated; unordered. First the addresses on two or more
-/// credentials anywhere (a scan of the address index alone, no join), then
-/// the exact aggregate over those few (`GROUP BY address HAVING COUNT(DISTINCT
-/// account) > 1`) instead of over every credential of the district.
+/// that are not deactivated. One aggregate over the district's credentials
+/// (`GROUP BY address HAVING COUNT(DISTINCT account) > 1`); unordered.
 pub fn shared_addresses(
     conn: &mut DbConn,
     district_id: &str,
     kinds: &[&str],
 ) -> QueryResult<Vec<SharedAddress>> {
-    let candidates: Vec<String> = account_credentials::table
-        .group_by(account_credentials::address_id)
-        .having(count_star().gt(1))
-        .select(account_credentials::address_id)
-        .load(conn)?;
     let holders = || count(account_credentials::account_id).aggregate_distinct();
-    let mut shared = Vec::new();
-    for chunk in candidates.chunks(CHUNK) {
-        let rows: Vec<(String, String, Option<String>, i64)> = account_credentials::table
-            .inner_join(accounts::table)
-            .inner_join(addresses::table)
-            .filter(account_credentials::address_id.eq_any(chunk))
-            .filter(accounts::district_id.eq(district_id))
-            .filter(accounts::status.ne(AccountStatus::Deactivated.as_str()))
-            .filter(account_credentials::kind.eq_any(kinds))
-            .group_by((addresses::id, addresses::value))
-            .having(holders().gt(1))
-            // 'mobile_phone' sorts after 'home_phone', so MAX says whether anyone
-            // holds the phone as a mobile.
-            .select((
-                addresses::id,
-                addresses::value,
-                max(account_credentials::kind),
-                holders(),
-            ))
-            .load(conn)?;
-        shared.extend(
-            rows.into_iter()
-                .map(|(address_id, value, kind, holders)| SharedAddress {
-                    address_id,
-                    value,
-                    credential_kind: kind.unwrap_or_default(),
-                    holders,
-                }),
-        );
-    }
-    Ok(shared)
+    let rows: Vec<(String, String, Option<String>, i64)> = account_credentials::table
+        .inner_join(accounts::table)
+        .inner_join(addresses::table)
+        .filter(accounts::district_id.eq(district_id))
+        .filter(accounts::status.ne(AccountStatus::Deactivated.as_str()))
+        .filter(account_credentials::kind.eq_any(kinds))
+        .group_by((addresses::id, addresses::value))
+        .having(holders().gt(1))
+        // 'mobile_phone' sorts after 'home_phone', so MAX says whether anyone
+        // holds the phone as a mobile.
+        .select((
+            addresses::id,
+            addresses::value,
+            max(account_credentials::kind),
+            holders(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(address_id, value, kind, holders)| SharedAddress {
+            address_id,
+            value,
+            credential_kind: kind.unwrap_or_default(),
+            holders,
+        })
+        .collect())
 }
 
 /// Addresses that an account of the school holds as one of `kinds` (accounts not

@@ -303,3 +303,38 @@ async fn people_search_finds_renamed_accounts_phones_in_any_form_and_survives_re
     assert_eq!(search("smith").await, ["Kevin Smith", "Sarah Smith"]);
     assert_eq!(search("0777").await, ["Robert Addams"]);
 }
+
+#[tokio::test]
+async fn filter_held_addresses_answers_services_with_the_district_s_addresses_only() {
+    let mut server = server().await;
+    upsert_accounts(&server.db.db, batch(smiths()))
+        .await
+        .unwrap();
+    let messaging = server.service_token("messaging").await;
+    let ask = |district: &str| pb::FilterHeldAddressesRequest {
+        district_id: district.into(),
+        addresses: vec!["smithparent@mail.com".into(), "nobody@mail.com".into()],
+    };
+    let held = server
+        .client
+        .filter_held_addresses(bearer(ask("district-1"), &messaging))
+        .await
+        .unwrap()
+        .into_inner()
+        .addresses;
+    assert_eq!(held, ["smithparent@mail.com"]);
+    let elsewhere = server
+        .client
+        .filter_held_addresses(bearer(ask("district-2"), &messaging))
+        .await
+        .unwrap()
+        .into_inner()
+        .addresses;
+    assert!(elsewhere.is_empty());
+    let refused = server
+        .client
+        .filter_held_addresses(ask("district-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+}

@@ -253,41 +253,22 @@ impl Directory for GrpcDirectory {
     ) -> BoxFuture<'_, Result<BTreeSet<String>, MessagingError>> {
         let district_id = district_id.to_string();
         Box::pin(async move {
-            let wanted: BTreeSet<String> = addresses.iter().cloned().collect();
             let mut held = BTreeSet::new();
-            for chunk in addresses.chunks(1_000) {
-                let mut page_token = String::new();
-                loop {
-                    let request = self
-                        .authorised(idpb::ListAccountsRequest {
-                            district_id: district_id.clone(),
-                            addresses: chunk.to_vec(),
-                            page_size: 500,
-                            page_token,
-                            ..Default::default()
-                        })
-                        .await?;
-                    let page = idpb::identity_service_client::IdentityServiceClient::new(
-                        self.identity.clone(),
-                    )
-                    .list_accounts(request)
-                    .await
-                    .map_err(|s| unavailable("identity-svc", &s))?
-                    .into_inner();
-                    for account in page.accounts {
-                        held.extend(
-                            account
-                                .credentials
-                                .into_iter()
-                                .map(|c| c.value)
-                                .filter(|v| wanted.contains(v)),
-                        );
-                    }
-                    if page.next_page_token.is_empty() {
-                        break;
-                    }
-                    page_token = page.next_page_token;
-                }
+            for chunk in addresses.chunks(10_000) {
+                let request = self
+                    .authorised(idpb::FilterHeldAddressesRequest {
+                        district_id: district_id.clone(),
+                        addresses: chunk.to_vec(),
+                    })
+                    .await?;
+                let answer = idpb::identity_service_client::IdentityServiceClient::new(
+                    self.identity.clone(),
+                )
+                .filter_held_addresses(request)
+                .await
+                .map_err(|s| unavailable("identity-svc", &s))?
+                .into_inner();
+                held.extend(answer.addresses);
             }
             Ok(held)
         })

@@ -139,35 +139,13 @@ impl Report {
         let district = scope.district_id.clone();
         let school = scope.school_id.clone();
         db.run(move |c| {
-            // Grouped guardians share a normalised name: only those whose
-            // name recurs among the district's guardians are read in full.
-            let names = store::guardian_names(c, &district)?;
-            let mut seen: HashMap<String, usize> = HashMap::with_capacity(names.len());
-            for (_, given, family) in &names {
-                *seen
-                    .entry(duplicates::normalize_name(given, family))
-                    .or_default() += 1;
-            }
-            let recurring: Vec<String> = names
-                .into_iter()
-                .filter(|(_, given, family)| {
-                    seen.get(&duplicates::normalize_name(given, family))
-                        .is_some_and(|&n| n > 1)
-                })
-                .map(|(id, _, _)| id)
-                .collect();
-            let guardians = store::active_guardians(c, &recurring)?;
-            let guardian_ids: Vec<String> = guardians.iter().map(|g| g.id.clone()).collect();
-            let links = store::active_links(c, &guardian_ids)?;
-            let mut student_ids: Vec<String> = links.iter().map(|(_, s)| s.clone()).collect();
-            student_ids.sort_unstable();
-            student_ids.dedup();
-            let students: HashMap<String, StudentRow> = store::active_students(c, &student_ids)?
+            let guardians = store::active_guardians(c, &district)?;
+            let students: HashMap<String, StudentRow> = store::active_students(c, &district)?
                 .into_iter()
                 .map(|s| (s.id.clone(), s))
                 .collect();
             let mut students_of: HashMap<String, Vec<String>> = HashMap::new();
-            for (guardian, student) in links {
+            for (guardian, student) in store::active_links(c, &district)? {
                 if students.contains_key(&student) {
                     students_of.entry(guardian).or_default().push(student);
                 }

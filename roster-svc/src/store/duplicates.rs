@@ -1,7 +1,6 @@
-//! RO-8: what the duplicate-guardian report reads — the names of a district's
-//! guardians, then only the guardians whose name recurs with their active
-//! links and students, and the kinds of its sources — in single-table queries
-//! of only the columns it needs.
+//! RO-8: what the duplicate-guardian report reads — a district's active
+//! guardians, active links and active students, and the kinds of its sources —
+//! in four single-table queries of only the columns it needs.
 
 use std::collections::HashMap;
 
@@ -54,72 +53,35 @@ pub struct StudentRow {
     pub school_ids: String,
 }
 
-/// Ids per `IN (…)` list: well under either backend's bound-parameter limit.
-const CHUNK: usize = 500;
-
-/// Every guardian of the district (any status) as (id, given name, family
-/// name): one scan of the `people_name` index, which holds these columns,
-/// to find the few names worth reading in full.
-pub fn guardian_names(
-    conn: &mut DbConn,
-    district_id: &str,
-) -> QueryResult<Vec<(String, String, String)>> {
+/// The district's active guardians.
+pub fn active_guardians(conn: &mut DbConn, district_id: &str) -> QueryResult<Vec<GuardianRow>> {
     people::table
         .filter(people::district_id.eq(district_id))
         .filter(people::kind.eq("guardian"))
-        .select((people::id, people::given_name, people::family_name))
+        .filter(people::status.eq(ACTIVE))
+        .select(GuardianRow::as_select())
         .load(conn)
 }
 
-/// Those of `ids` that are active guardians.
-pub fn active_guardians(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<GuardianRow>> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        rows.extend(
-            people::table
-                .filter(people::id.eq_any(chunk))
-                .filter(people::kind.eq("guardian"))
-                .filter(people::status.eq(ACTIVE))
-                .select(GuardianRow::as_select())
-                .load(conn)?,
-        );
-    }
-    Ok(rows)
+/// The district's active guardian links: (guardian id, student id). The
+/// student may be deactivated; [`active_students`] tells. (A join to `people`
+/// here is planned badly on freshly loaded, unanalysed tables.)
+pub fn active_links(conn: &mut DbConn, district_id: &str) -> QueryResult<Vec<(String, String)>> {
+    guardian_links::table
+        .filter(guardian_links::district_id.eq(district_id))
+        .filter(guardian_links::status.eq(ACTIVE))
+        .select((guardian_links::guardian_id, guardian_links::student_id))
+        .load(conn)
 }
 
-/// The active links of these guardians: (guardian id, student id). The student
-/// may be deactivated; [`active_students`] tells.
-pub fn active_links(
-    conn: &mut DbConn,
-    guardian_ids: &[String],
-) -> QueryResult<Vec<(String, String)>> {
-    let mut links = Vec::new();
-    for chunk in guardian_ids.chunks(CHUNK) {
-        links.extend(
-            guardian_links::table
-                .filter(guardian_links::guardian_id.eq_any(chunk))
-                .filter(guardian_links::status.eq(ACTIVE))
-                .select((guardian_links::guardian_id, guardian_links::student_id))
-                .load::<(String, String)>(conn)?,
-        );
-    }
-    Ok(links)
-}
-
-/// Those of `ids` that are active students.
-pub fn active_students(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<StudentRow>> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        rows.extend(
-            people::table
-                .filter(people::id.eq_any(chunk))
-                .filter(people::kind.eq("student"))
-                .filter(people::status.eq(ACTIVE))
-                .select(StudentRow::as_select())
-                .load(conn)?,
-        );
-    }
-    Ok(rows)
+/// The district's active students.
+pub fn active_students(conn: &mut DbConn, district_id: &str) -> QueryResult<Vec<StudentRow>> {
+    people::table
+        .filter(people::district_id.eq(district_id))
+        .filter(people::kind.eq("student"))
+        .filter(people::status.eq(ACTIVE))
+        .select(StudentRow::as_select())
+        .load(conn)
 }
 
 /// Kinds of the district's sources (deleted ones too: their records remain),

@@ -563,7 +563,8 @@ pub fn report_rows(
                 q = q.filter(
                     sync_report_rows::source_id
                         .like(pattern.clone())
-                        .or(sync_report_rows::name.like(pattern)),
+                        .or(sync_report_rows::name.like(pattern.clone()))
+                        .or(sync_report_rows::notes.like(pattern)),
                 );
             }
             q

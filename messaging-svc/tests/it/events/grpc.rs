@@ -22,8 +22,8 @@ use tonic::{Code, transport::Channel};
 use super::PHONE;
 
 /// identity-svc as far as these calls need it: GetJwks for tokens, a
-/// service token for messaging, and ListAccounts saying that an account of
-/// district-1 holds [`PHONE`].
+/// service token for messaging, and ListAccounts and FilterHeldAddresses
+/// saying that an account of district-1 holds [`PHONE`].
 struct Keys(Vec<idpb::Jwk>, String);
 
 #[tonic::async_trait]
@@ -44,6 +44,17 @@ impl idpb::identity_service_server::IdentityService for Keys {
         Ok(tonic::Response::new(idpb::IssueServiceTokenResponse {
             access_token: self.1.clone(),
             ..Default::default()
+        }))
+    }
+
+    async fn filter_held_addresses(
+        &self,
+        request: tonic::Request<idpb::FilterHeldAddressesRequest>,
+    ) -> Result<tonic::Response<idpb::FilterHeldAddressesResponse>, tonic::Status> {
+        let r = request.into_inner();
+        let holds = r.district_id == "district-1" && r.addresses.iter().any(|a| a == PHONE);
+        Ok(tonic::Response::new(idpb::FilterHeldAddressesResponse {
+            addresses: holds.then(|| PHONE.to_string()).into_iter().collect(),
         }))
     }
 
