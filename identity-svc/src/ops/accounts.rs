@@ -473,10 +473,10 @@ fn filtered(f: &AccountFilter, backend: Backend) -> Boxed<'_> {
     // against the few a search or a list of ids or addresses names; with
     // the district's term kept off the index (`+`), it starts from those few.
     let few = !f.query.trim().is_empty() || !f.account_ids.is_empty() || !f.addresses.is_empty();
-    let mut q = if backend == Backend::Sqlite && few {
+    let mut q = if few {
         accounts::table
             .filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>("+accounts.district_id = ")
+                diesel::dsl::sql::<diesel::sql_types::Bool>(store::search::district_term(backend))
                     .bind::<diesel::sql_types::Text, _>(f.district_id.clone()),
             )
             .into_boxed()

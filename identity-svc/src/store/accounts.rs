@@ -876,7 +876,14 @@ pub fn held_addresses(
                 .inner_join(accounts::table)
                 .inner_join(addresses::table)
                 .filter(addresses::value.eq_any(chunk))
-                .filter(accounts::district_id.eq(district_id))
+                // From the addresses asked (their unique index), not from
+                // every account of the district.
+                .filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(super::search::district_term(
+                        conn.backend(),
+                    ))
+                    .bind::<diesel::sql_types::Text, _>(district_id),
+                )
                 .select(addresses::value)
                 .distinct()
                 .load::<String>(conn)?,

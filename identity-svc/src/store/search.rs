@@ -18,6 +18,17 @@ use super::schema::accounts;
 
 type MultiBackend = <DbConn as diesel::Connection>::Backend;
 
+/// `accounts.district_id = ` for a query that should start from a few
+/// accounts found otherwise (a search, ids, addresses): on SQLite the column
+/// is kept off its index (`+`), which SQLite would otherwise walk, testing
+/// every account of the district; PostgreSQL plans it well as it is.
+pub fn district_term(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "+accounts.district_id = ",
+        Backend::Postgres => "accounts.district_id = ",
+    }
+}
+
 /// A filter on the `accounts` table.
 pub type AccountFilter = Box<dyn BoxableExpression<accounts::table, MultiBackend, SqlType = Bool>>;
 
