@@ -164,13 +164,18 @@ impl Browser {
 
     /// The page's visible text.
     pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .unwrap_or_else(|e| panic!("no body: {e}"))
-            .text()
-            .await
-            .unwrap_or_default()
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.client.find(Locator::Css("body")).await {
+                Ok(body) => return body.text().await.unwrap_or_default(),
+                // Between two documents (a page refreshing itself, a
+                // redirect): the next one has a body.
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("no body: {e}"),
+            }
+        }
     }
 
     /// Types `value` into the field labelled by id `id`.
