@@ -277,8 +277,13 @@ async fn main() {
         ),
         ("audit log", "/reports/audit".to_owned()),
     ];
-    println!("\n| page ({}, {n} students) | p50 | p95 | max |", backend());
-    println!("|---|---|---|---|");
+    // "first": the first request, which computes what later ones may reuse
+    // (the two district-wide reports are kept until the district changes).
+    println!(
+        "\n| page ({}, {n} students) | first | p50 | p95 | max |",
+        backend()
+    );
+    println!("|---|---|---|---|---|");
     for (name, path) in pages {
         let get = || async {
             let started = Instant::now();
@@ -293,7 +298,7 @@ async fn main() {
             assert_eq!(status, 200, "{path}: {body}");
             (started.elapsed(), body)
         };
-        let (_, body) = get().await;
+        let (first, body) = get().await;
         if path.starts_with("/people?q=") {
             assert!(
                 body.contains(&guardian.display_name) || path.contains(&email_fragment),
@@ -310,7 +315,7 @@ async fn main() {
         }
         samples.sort_unstable();
         println!(
-            "| {name} | {:.1?} | **{:.1?}** | {:.1?} |",
+            "| {name} | {first:.1?} | {:.1?} | **{:.1?}** | {:.1?} |",
             percentile(&samples, 0.5),
             percentile(&samples, 0.95),
             samples[samples.len() - 1]

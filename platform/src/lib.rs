@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod identity_keys;
 pub mod metrics;
 pub mod paging;
+pub mod report_cache;
 pub mod report_file;
 pub mod request_context;
 pub mod service;

@@ -71,6 +71,7 @@ impl App {
             wake,
             secrets,
             boundary: config.boundary.clone(),
+            duplicate_reports: Arc::new(crate::ops::duplicates::cache()),
         };
         let spec = ServiceSpec {
             routes: Routes::new(

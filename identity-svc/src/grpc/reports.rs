@@ -43,7 +43,9 @@ pub(super) async fn list_shared_credentials(
         r.include_home_phones,
     );
     let page = PageRequest::new(r.page_size, &r.page_token)?;
-    let found = reports::list_shared_credentials(&ctx.db, &caller, filter, page).await?;
+    let found =
+        reports::list_shared_credentials(&ctx.db, &ctx.shared_reports, &caller, filter, page)
+            .await?;
     let district_id = caller.district_id().unwrap_or_default();
     Ok(Response::new(pb::ListSharedCredentialsResponse {
         shared_credentials: found
@@ -69,7 +71,8 @@ pub(super) async fn download_shared_credentials_report(
         credential_kinds(&r.kinds)?,
         r.include_home_phones,
     );
-    let csv = reports::shared_credentials_csv(&ctx.db, &caller, filter).await?;
+    let csv =
+        reports::shared_credentials_csv(&ctx.db, &ctx.shared_reports, &caller, filter).await?;
     let mut first = Some((csv.content_type.to_string(), csv.filename));
     let stream = csv.chunks.map(move |chunk| {
         let (content_type, filename) = first.take().unwrap_or_default();

@@ -50,6 +50,8 @@ pub struct Ctx {
     /// Work done after an answer (a one-time code's message): waited for on
     /// shutdown, and by tests.
     pub background: tokio_util::task::TaskTracker,
+    /// ID-9's lists of shared addresses, kept until their district changes.
+    pub shared_reports: Arc<reports::SharedCache>,
 }
 
 impl std::fmt::Debug for dyn messenger::Messenger {
@@ -85,6 +87,7 @@ impl Ctx {
             sso: Arc::default(),
             public_url: None,
             background: tokio_util::task::TaskTracker::new(),
+            shared_reports: Arc::new(reports::shared_cache()),
         })
     }
 

@@ -1,7 +1,7 @@
 //! The shared-credential report (ID-9) and the audit log (ID-10), through the
 //! operations and over gRPC, on both backends.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, sync::Arc};
 
 use diesel::prelude::*;
 use futures::StreamExt;
@@ -23,8 +23,8 @@ use identity_svc::{
         Ctx,
         login::{LoginAttempt, login},
         reports::{
-            AuditKind, AuditQuery, PageRequest, SharedFilter, SharedPage, list_audit_events,
-            list_shared_credentials,
+            AuditKind, AuditQuery, PageRequest, SharedCache, SharedFilter, SharedPage,
+            list_audit_events, list_shared_credentials, shared_cache,
         },
         upsert::upsert_accounts,
     },
@@ -93,9 +93,15 @@ async fn deactivate(db: &Db, id: &str) {
 }
 
 async fn shared(db: &Db, filter: SharedFilter) -> SharedPage {
-    list_shared_credentials(db, &admin(), filter, everything())
-        .await
-        .unwrap()
+    list_shared_credentials(
+        db,
+        &Arc::new(shared_cache()),
+        &admin(),
+        filter,
+        everything(),
+    )
+    .await
+    .unwrap()
 }
 
 fn default_filter() -> SharedFilter {
@@ -262,6 +268,125 @@ async fn the_school_filter_keeps_credentials_with_a_holder_in_that_school_and_li
     assert_eq!(values(&school_2), vec!["jones@mail.com"]);
 }
 
+async fn generation(db: &Db, district_id: &str) -> i64 {
+    let district_id = district_id.to_string();
+    db.run(move |c| {
+        homeroom_platform::report_cache::generation(c, &district_id).map_err(DbError::from)
+    })
+    .await
+    .unwrap()
+}
+
+async fn cached(db: &Db, cache: &Arc<SharedCache>, filter: SharedFilter) -> Vec<String> {
+    let page = list_shared_credentials(db, cache, &admin(), filter, everything())
+        .await
+        .unwrap();
+    values(&page).into_iter().map(String::from).collect()
+}
+
+/// The report is computed once per change of the district: reading it moves
+/// nothing, and every write it depends on (a new holder, a deactivation, a
+/// linked student in a school) is in the next page read through the same cache.
+#[tokio::test]
+async fn the_cached_report_follows_every_write_it_depends_on_and_nothing_else() {
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let db = &test_db.db;
+    let cache = Arc::new(shared_cache());
+    ids_of(db, smiths()).await;
+    assert_eq!(
+        cached(db, &cache, default_filter()).await,
+        ["smithparent@mail.com"]
+    );
+    let school_1 = || SharedFilter::new("", "school-1", [], false);
+    assert!(cached(db, &cache, school_1()).await.is_empty());
+
+    let before = generation(db, DISTRICT).await;
+    cached(db, &cache, default_filter()).await;
+    assert_eq!(
+        generation(db, DISTRICT).await,
+        before,
+        "reading changes nothing"
+    );
+    // Signing in writes the account, not what the report reads.
+    db.run(|c| {
+        use identity_svc::store::schema::accounts;
+        diesel::update(accounts::table)
+            .set(accounts::last_login_at.eq(chrono::Utc::now().naive_utc()))
+            .execute(c)
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        generation(db, DISTRICT).await,
+        before,
+        "a sign-in is not a change"
+    );
+    let mut elsewhere = batch(vec![guardian("x-1", "Xavier", "Smith", "x@mail.com", "")]);
+    elsewhere.district_id = "district-2".into();
+    upsert_accounts(db, elsewhere).await.unwrap();
+    assert_eq!(
+        generation(db, DISTRICT).await,
+        before,
+        "another district's write"
+    );
+
+    let ann = ids_of(
+        db,
+        vec![
+            guardian("p-ann", "Ann", "Lee", "ann@mail.com", ""),
+            guardian("p-ann-old", "Ann", "Lee-Old", "ann@mail.com", ""),
+        ],
+    )
+    .await;
+    assert_eq!(
+        cached(db, &cache, default_filter()).await,
+        ["ann@mail.com", "smithparent@mail.com"]
+    );
+    deactivate(db, &ann[1]).await;
+    assert_eq!(
+        cached(db, &cache, default_filter()).await,
+        ["smithparent@mail.com"]
+    );
+
+    let sarah = smiths().remove(0);
+    ids_of(db, vec![with_student(sarah, "Ana Smith", "school-1")]).await;
+    assert_eq!(
+        cached(db, &cache, school_1()).await,
+        ["smithparent@mail.com"]
+    );
+}
+
+/// Many writing transactions (PostgreSQL folds its change rows past a few
+/// hundred): the generation still moves on every one, never back.
+#[tokio::test]
+async fn the_generation_moves_on_every_writing_transaction_across_folds() {
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    let db = &test_db.db;
+    let ids = ids_of(db, smiths()).await;
+    let mut last = generation(db, DISTRICT).await;
+    for round in 0..300 {
+        let status = if round % 2 == 0 {
+            AccountStatus::Deactivated
+        } else {
+            AccountStatus::Invitee
+        };
+        let id = ids[1].clone();
+        db.run(move |c| {
+            use identity_svc::store::schema::accounts;
+            diesel::update(accounts::table.filter(accounts::id.eq(id)))
+                .set(accounts::status.eq(status.as_str()))
+                .execute(c)
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+        let now = generation(db, DISTRICT).await;
+        assert!(now > last, "round {round}: {now} after {last}");
+        last = now;
+    }
+}
+
 #[tokio::test]
 async fn home_phones_count_only_when_asked_for() {
     let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
@@ -300,12 +425,14 @@ async fn paging_returns_every_shared_credential_exactly_once_most_shared_first()
     }
     ids_of(&test_db.db, items).await;
 
+    let cache = Arc::new(shared_cache());
     let mut seen = Vec::new();
     let mut token = String::new();
     let mut pages = 0;
     loop {
         let page = list_shared_credentials(
             &test_db.db,
+            &cache,
             &admin(),
             default_filter(),
             PageRequest::new(3, &token).unwrap(),
@@ -332,7 +459,7 @@ async fn paging_returns_every_shared_credential_exactly_once_most_shared_first()
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
 
     let junk = PageRequest::new(3, "not-a-token").unwrap();
-    let err = list_shared_credentials(&test_db.db, &admin(), default_filter(), junk)
+    let err = list_shared_credentials(&test_db.db, &cache, &admin(), default_filter(), junk)
         .await
         .unwrap_err();
     assert!(matches!(err, IdentityError::InvalidArgument(m) if m.contains("page_token")));

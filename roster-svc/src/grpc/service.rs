@@ -923,7 +923,13 @@ impl pb::roster_service_server::RosterService for RosterApi {
         request: Request<pb::ListDuplicateGuardiansRequest>,
     ) -> Result<Response<pb::ListDuplicateGuardiansResponse>, Status> {
         let caller = principal(&request)?;
-        let page = duplicates::list(&self.ctx.db, &caller, request.into_inner()).await?;
+        let page = duplicates::list(
+            &self.ctx.db,
+            &self.ctx.duplicate_reports,
+            &caller,
+            request.into_inner(),
+        )
+        .await?;
         Ok(Response::new(page))
     }
 
@@ -932,7 +938,13 @@ impl pb::roster_service_server::RosterService for RosterApi {
         request: Request<pb::DownloadDuplicateGuardiansRequest>,
     ) -> Result<Response<ByteStream<pb::DownloadDuplicateGuardiansResponse>>, Status> {
         let caller = principal(&request)?;
-        let file = duplicates::download(&self.ctx.db, &caller, request.into_inner()).await?;
+        let file = duplicates::download(
+            &self.ctx.db,
+            &self.ctx.duplicate_reports,
+            &caller,
+            request.into_inner(),
+        )
+        .await?;
         Ok(Response::new(file_stream(
             file,
             |content_type, filename, chunk| pb::DownloadDuplicateGuardiansResponse {

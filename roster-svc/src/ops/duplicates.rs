@@ -3,12 +3,16 @@
 //! CSV so the district can fix its SIS. The grouping rules live in
 //! `domain::duplicates`.
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use homeroom_platform::{
     auth::Principal,
-    db::Db,
+    db::{Db, DbConn},
     paging,
+    report_cache::ReportCache,
     report_file::{CSV_CONTENT_TYPE, CsvReport},
 };
 use homeroom_proto::roster::v1 as pb;
@@ -60,10 +64,23 @@ fn scope(caller: &Principal, district_id: &str, school_id: &str) -> Result<Scope
     })
 }
 
+/// The reports computed per district, kept until the district's guardians,
+/// students, links or sources change (`homeroom_platform::report_cache`):
+/// paging through a report, filtering it by school and downloading it read
+/// one computation.
+pub type DuplicateCache = ReportCache<String, Report>;
+
+/// A cache of the reports of the districts read last. A report holds only
+/// the guardians of its groups and their students.
+pub fn cache() -> DuplicateCache {
+    ReportCache::new(8)
+}
+
 /// One page of groups, by normalised name then group key.
 #[tracing::instrument(skip_all, fields(district_id = %req.district_id))]
 pub async fn list(
     db: &Db,
+    cache: &Arc<DuplicateCache>,
     caller: &Principal,
     req: pb::ListDuplicateGuardiansRequest,
 ) -> Result<pb::ListDuplicateGuardiansResponse, RosterError> {
@@ -78,26 +95,25 @@ pub async fn list(
         Some(_) => return Err(bad_token()),
         None => None,
     };
-    let report = Report::load(db, &scope).await?;
+    let report = Report::load(db, cache, &scope.district_id).await?;
+    let groups = report.groups_in(scope.school_id.as_deref());
     let start = after.map_or(0, |(name, key)| {
-        report
-            .groups
-            .partition_point(|g| (&g.normalized_name, &g.key) <= (&name, &key))
+        groups.partition_point(|g| (&g.normalized_name, &g.key) <= (&name, &key))
     });
     let take = usize::try_from(size).unwrap_or(0).saturating_add(1);
-    let mut page: Vec<&Group> = report.groups.iter().skip(start).take(take).collect();
+    let mut page: Vec<&Group> = groups.iter().skip(start).take(take).copied().collect();
     let next_page_token = paging::cut(&mut page, size, |g| {
         vec![g.normalized_name.clone(), g.key.clone()]
     });
     tracing::info!(
-        groups = report.groups.len(),
+        groups = groups.len(),
         returned = page.len(),
         "duplicate guardians listed"
     );
     Ok(pb::ListDuplicateGuardiansResponse {
         groups: page.into_iter().map(|g| report.group(g)).collect(),
         next_page_token,
-        total_size: i32::try_from(report.groups.len()).unwrap_or(i32::MAX),
+        total_size: i32::try_from(groups.len()).unwrap_or(i32::MAX),
     })
 }
 
@@ -105,16 +121,17 @@ pub async fn list(
 #[tracing::instrument(skip_all, fields(district_id = %req.district_id))]
 pub async fn download(
     db: &Db,
+    cache: &Arc<DuplicateCache>,
     caller: &Principal,
     req: pb::DownloadDuplicateGuardiansRequest,
 ) -> Result<ReportFile, RosterError> {
     let scope = scope(caller, &req.district_id, &req.school_id)?;
-    let report = Report::load(db, &scope).await?;
+    let report = Report::load(db, cache, &scope.district_id).await?;
     let filename = match &scope.school_id {
         Some(school) => format!("duplicate-guardians-{}-{school}.csv", scope.district_id),
         None => format!("duplicate-guardians-{}.csv", scope.district_id),
     };
-    let bytes = tokio::task::spawn_blocking(move || report.csv())
+    let bytes = tokio::task::spawn_blocking(move || report.csv(scope.school_id.as_deref()))
         .await
         .map_err(|e| RosterError::Internal(e.into()))?;
     Ok(ReportFile {
@@ -124,8 +141,10 @@ pub async fn download(
     })
 }
 
-/// The groups of one district (and school), with what their rows show.
-struct Report {
+/// The groups of one district, with what their rows show: the guardians of
+/// the groups (`Group::members` index them), their students and the kinds of
+/// the district's sources.
+pub struct Report {
     groups: Vec<Group>,
     guardians: Vec<GuardianRow>,
     students_of: HashMap<String, Vec<String>>,
@@ -134,52 +153,80 @@ struct Report {
 }
 
 impl Report {
-    /// Loads the district, groups it, and keeps the groups of the school.
-    async fn load(db: &Db, scope: &Scope) -> Result<Report, RosterError> {
-        let district = scope.district_id.clone();
-        let school = scope.school_id.clone();
+    /// The district's report, from the cache unless the district changed.
+    async fn load(
+        db: &Db,
+        cache: &Arc<DuplicateCache>,
+        district_id: &str,
+    ) -> Result<Arc<Report>, RosterError> {
+        let district = district_id.to_string();
+        let cache = Arc::clone(cache);
         db.run(move |c| {
-            let guardians = store::active_guardians(c, &district)?;
-            let students: HashMap<String, StudentRow> = store::active_students(c, &district)?
-                .into_iter()
-                .map(|s| (s.id.clone(), s))
-                .collect();
-            let mut students_of: HashMap<String, Vec<String>> = HashMap::new();
-            for (guardian, student) in store::active_links(c, &district)? {
-                if students.contains_key(&student) {
-                    students_of.entry(guardian).or_default().push(student);
-                }
-            }
-            // Records merged into one account already are one guardian.
-            let groups = group(&guardians, &students_of)
-                .into_iter()
-                .filter(|g| {
-                    let mut accounts = g
-                        .members
-                        .iter()
-                        .map(|&i| guardians[i].account_id.as_deref());
-                    let first = accounts.next().flatten();
-                    first.is_none() || !accounts.all(|a| a == first)
-                })
-                .collect();
-            let kinds = store::source_kinds(c, &district)?;
-            let mut report = Report {
-                groups,
-                guardians,
-                students_of,
-                students,
-                kinds,
-            };
-            if let Some(school) = school {
-                let groups = std::mem::take(&mut report.groups);
-                report.groups = groups
-                    .into_iter()
-                    .filter(|g| report.in_school(g, &school))
-                    .collect();
-            }
-            Ok::<_, RosterError>(report)
+            cache.get_or_compute(c, &district, district.clone(), |c| {
+                Report::compute(c, &district)
+            })
         })
         .await
+    }
+
+    /// Loads the district and groups it.
+    fn compute(c: &mut DbConn, district: &str) -> Result<Report, RosterError> {
+        let guardians = store::active_guardians(c, district)?;
+        let mut students: HashMap<String, StudentRow> = store::active_students(c, district)?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        let mut students_of: HashMap<String, Vec<String>> = HashMap::new();
+        for (guardian, student) in store::active_links(c, district)? {
+            if students.contains_key(&student) {
+                students_of.entry(guardian).or_default().push(student);
+            }
+        }
+        // Records merged into one account already are one guardian.
+        let mut groups: Vec<Group> = group(&guardians, &students_of)
+            .into_iter()
+            .filter(|g| {
+                let mut accounts = g
+                    .members
+                    .iter()
+                    .map(|&i| guardians[i].account_id.as_deref());
+                let first = accounts.next().flatten();
+                first.is_none() || !accounts.all(|a| a == first)
+            })
+            .collect();
+        // Keep what the groups show, not the whole district.
+        let mut kept: Vec<GuardianRow> = Vec::new();
+        let mut moved: HashMap<usize, usize> = HashMap::new();
+        for member in groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
+            *member = match moved.get(member) {
+                Some(&at) => at,
+                None => {
+                    let at = kept.len();
+                    kept.extend(guardians.get(*member).cloned());
+                    moved.insert(*member, at);
+                    at
+                }
+            };
+        }
+        let members: HashSet<&str> = kept.iter().map(|g| g.id.as_str()).collect();
+        students_of.retain(|guardian, _| members.contains(guardian.as_str()));
+        let shown: HashSet<&str> = students_of.values().flatten().map(String::as_str).collect();
+        students.retain(|id, _| shown.contains(id.as_str()));
+        Ok(Report {
+            groups,
+            guardians: kept,
+            students_of,
+            students,
+            kinds: store::source_kinds(c, district)?,
+        })
+    }
+
+    /// The groups of the district, or those with a student in `school`.
+    fn groups_in(&self, school: Option<&str>) -> Vec<&Group> {
+        self.groups
+            .iter()
+            .filter(|g| school.is_none_or(|school| self.in_school(g, school)))
+            .collect()
     }
 
     /// Whether a student of the group is in `school` (primary or any school).
@@ -234,10 +281,10 @@ impl Report {
         })
     }
 
-    /// The CSV file: one row per guardian per group.
-    fn csv(&self) -> Vec<u8> {
+    /// The CSV file of the groups in `school` (or all): one row per guardian per group.
+    fn csv(&self, school: Option<&str>) -> Vec<u8> {
         let mut csv = CsvReport::new(&CSV_HEADER);
-        for g in &self.groups {
+        for g in self.groups_in(school) {
             let group = self.group(g);
             let reasons = g
                 .reasons

@@ -40,6 +40,8 @@ pub struct Ctx {
     pub secrets: crate::secrets::SecretsKey,
     /// What districts' settings may reach (bundle folders, outbound URLs).
     pub boundary: crate::connectors::location::Boundary,
+    /// RO-8's reports, kept until their district changes.
+    pub duplicate_reports: Arc<duplicates::DuplicateCache>,
 }
 
 impl std::fmt::Debug for Ctx {

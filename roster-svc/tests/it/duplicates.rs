@@ -1,6 +1,8 @@
 //! RO-8: the duplicate-guardian report against a real database — groups,
 //! paging, the school filter, the CSV file, and who may read it.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use diesel::prelude::*;
 use homeroom_platform::{
@@ -27,6 +29,8 @@ use roster_svc::{
 struct Fixture {
     _db: TestDb,
     db: Db,
+    /// One cache for the fixture's reads: a write between two reads is seen.
+    cache: Arc<duplicates::DuplicateCache>,
     district_id: String,
     source_id: String,
 }
@@ -192,6 +196,7 @@ impl Fixture {
         let f = Fixture {
             _db: test_db,
             db,
+            cache: Arc::new(duplicates::cache()),
             district_id,
             source_id,
         };
@@ -256,6 +261,7 @@ impl Fixture {
     ) -> Result<pb::ListDuplicateGuardiansResponse, RosterError> {
         duplicates::list(
             &self.db,
+            &self.cache,
             caller,
             pb::ListDuplicateGuardiansRequest {
                 district_id: self.district_id.clone(),
@@ -274,6 +280,7 @@ impl Fixture {
     ) -> Result<roster_svc::ops::runs::ReportFile, RosterError> {
         duplicates::download(
             &self.db,
+            &self.cache,
             caller,
             pb::DownloadDuplicateGuardiansRequest {
                 district_id: self.district_id.clone(),
@@ -368,6 +375,79 @@ async fn guardians_of_another_district_are_never_grouped_with_this_one() {
         keys(&page),
         [("g1", vec!["g1", "g2", "g3"]), ("g5", vec!["g5", "g6"])]
     );
+}
+
+async fn set_person(db: &Db, id: &str, column: &'static str, value: &str) {
+    let (id, value) = (id.to_string(), value.to_string());
+    db.run(move |c| {
+        let target = people::table.filter(people::id.eq(id));
+        match column {
+            "email" => diesel::update(target)
+                .set(people::email.eq(value))
+                .execute(c),
+            "status" => diesel::update(target)
+                .set(people::status.eq(value))
+                .execute(c),
+            "school_ids" => diesel::update(target)
+                .set(people::school_ids.eq(value))
+                .execute(c),
+            _ => diesel::update(target)
+                .set(people::updated_at.eq(Utc::now().naive_utc()))
+                .execute(c),
+        }
+        .map_err(RosterError::from)
+    })
+    .await
+    .unwrap();
+}
+
+async fn generation(db: &Db, district_id: &str) -> i64 {
+    let district_id = district_id.to_string();
+    db.run(move |c| {
+        homeroom_platform::report_cache::generation(c, &district_id).map_err(RosterError::from)
+    })
+    .await
+    .unwrap()
+}
+
+/// The report is computed once per change of the district: reading it or
+/// writing a column it does not read moves nothing, and every write it reads
+/// is in the next page read through the same cache.
+#[tokio::test]
+async fn the_cached_report_follows_every_write_it_reads_and_nothing_else() {
+    let f = Fixture::new().await;
+    let admin = f.admin();
+    let groups = async |school: &str| {
+        let page = f.list(&admin, school, 0, "").await.unwrap();
+        keys(&page)
+            .into_iter()
+            .map(|(k, m)| (k.to_string(), m.join(" ")))
+            .collect::<Vec<_>>()
+    };
+    let pair = |k: &str, m: &str| (k.to_string(), m.to_string());
+    assert_eq!(
+        groups("").await,
+        [pair("g1", "g1 g2 g3"), pair("g5", "g5 g6")]
+    );
+
+    let before = generation(&f.db, &f.district_id).await;
+    groups("").await;
+    set_person(&f.db, "g4", "updated_at", "").await;
+    let mut twin = guardian(&f, "x1", ("Tom", "Reed"), None, Some("+15550001111"));
+    twin.district_id = district(&f.db, "Shelbyville").await;
+    insert(&f.db, vec![twin], vec![]).await;
+    assert_eq!(generation(&f.db, &f.district_id).await, before);
+
+    set_person(&f.db, "g4", "email", "sarah@mail.com").await;
+    assert_eq!(
+        groups("").await,
+        [pair("g1", "g1 g2 g3 g4"), pair("g5", "g5 g6")]
+    );
+    set_person(&f.db, "g6", "status", "deactivated").await;
+    assert_eq!(groups("").await, [pair("g1", "g1 g2 g3 g4")]);
+    assert_eq!(groups("sch-c").await, Vec::<(String, String)>::new());
+    set_person(&f.db, "s1", "school_ids", "sch-a sch-c").await;
+    assert_eq!(groups("sch-c").await, [pair("g1", "g1 g2 g3 g4")]);
 }
 
 #[tokio::test]
@@ -490,6 +570,7 @@ async fn a_request_without_a_district_is_refused() {
     let f = Fixture::new().await;
     let err = duplicates::list(
         &f.db,
+        &f.cache,
         &f.admin(),
         pb::ListDuplicateGuardiansRequest::default(),
     )

@@ -234,6 +234,7 @@ impl Fixture {
             wake: Arc::new(Notify::new()),
             secrets: roster_svc::secrets::SecretsKey::development(),
             boundary: boundary.clone(),
+            duplicate_reports: Arc::new(roster_svc::ops::duplicates::cache()),
         };
         let engine =
             Engine::new(db.db.clone(), identity.clone(), messaging).with_boundary(boundary);

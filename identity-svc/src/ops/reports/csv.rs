@@ -10,7 +10,9 @@ use homeroom_platform::{auth::Principal, db::Db, report_file::CsvReport};
 
 use super::{
     SHARED_REPORT, admin_district,
-    shared_credentials::{SharedCredentialView, SharedFilter, shared_in, with_holders},
+    shared_credentials::{
+        SharedCache, SharedCredentialView, SharedFilter, shared_in, with_holders,
+    },
 };
 use crate::{
     domain::{accounts::role_str, error::IdentityError},
@@ -57,14 +59,15 @@ impl std::fmt::Debug for CsvDownload {
 #[tracing::instrument(skip_all, fields(district_id = %filter.district_id))]
 pub async fn shared_credentials_csv(
     db: &Db,
+    cache: &std::sync::Arc<SharedCache>,
     caller: &Principal,
     filter: SharedFilter,
 ) -> Result<CsvDownload, IdentityError> {
     let district = admin_district(caller, &filter.district_id, SHARED_REPORT)?;
     let kinds = filter.kind_texts();
     let found = {
-        let district = district.clone();
-        db.run(move |conn| shared_in(conn, &district, &filter))
+        let (district, cache) = (district.clone(), std::sync::Arc::clone(cache));
+        db.run(move |conn| shared_in(conn, &cache, &district, &filter))
             .await?
     };
     tracing::info!(shared = found.len(), "shared-credential report downloaded");

@@ -37,7 +37,8 @@ pub use self::{
     },
     csv::{CSV_CONTENT_TYPE, CsvDownload, shared_credentials_csv},
     shared_credentials::{
-        HolderView, SharedCredentialView, SharedFilter, SharedPage, list_shared_credentials,
+        HolderView, SharedCache, SharedCredentialView, SharedFilter, SharedPage,
+        list_shared_credentials, shared_cache,
     },
 };
 

@@ -10,6 +10,7 @@ use std::{
 use homeroom_platform::{
     auth::Principal,
     db::{Db, DbConn},
+    report_cache::ReportCache,
 };
 use serde_json::{Value, json};
 
@@ -30,7 +31,7 @@ use crate::{
 };
 
 /// Which shared credentials to report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SharedFilter {
     /// District; empty means the caller's.
     pub district_id: String,
@@ -129,34 +130,53 @@ fn decode_shared_token(token: &str) -> Result<SharedKey, IdentityError> {
     }
 }
 
+/// The shared addresses computed per district and filter, kept until the
+/// district's accounts, credentials, roles or linked students change
+/// (`homeroom_platform::report_cache`): every page and download of a report
+/// reads one list, and paging through it costs no recomputation.
+pub type SharedCache = ReportCache<(String, SharedFilter), Vec<SharedAddress>>;
+
+/// A cache of the lists of the filters used last (a district's filters are
+/// few: a school, the kinds).
+pub fn shared_cache() -> SharedCache {
+    ReportCache::new(32)
+}
+
 /// The district's shared addresses matching the filter, in report order.
 pub(super) fn shared_in(
     conn: &mut DbConn,
+    cache: &SharedCache,
     district_id: &str,
     filter: &SharedFilter,
-) -> Result<Vec<SharedAddress>, IdentityError> {
-    let kinds = filter.kind_texts();
-    let mut found = store::reports::shared_addresses(conn, district_id, &kinds)?;
-    if let Some(school_id) = &filter.school_id {
-        let in_school = store::reports::addresses_in_school(conn, district_id, school_id, &kinds)?;
-        found.retain(|a| in_school.contains(&a.address_id));
-    }
-    found.sort_by_cached_key(shared_key);
-    Ok(found)
+) -> Result<std::sync::Arc<Vec<SharedAddress>>, IdentityError> {
+    let key = (district_id.to_string(), filter.clone());
+    cache.get_or_compute(conn, district_id, key, |conn| {
+        let kinds = filter.kind_texts();
+        let mut found = store::reports::shared_addresses(conn, district_id, &kinds)?;
+        if let Some(school_id) = &filter.school_id {
+            let in_school =
+                store::reports::addresses_in_school(conn, district_id, school_id, &kinds)?;
+            found.retain(|a| in_school.contains(&a.address_id));
+        }
+        found.sort_by_cached_key(shared_key);
+        Ok(found)
+    })
 }
 
 /// ID-9: one page of the district's shared credentials with their holders.
 #[tracing::instrument(skip_all, fields(district_id = %filter.district_id))]
 pub async fn list_shared_credentials(
     db: &Db,
+    cache: &std::sync::Arc<SharedCache>,
     caller: &Principal,
     filter: SharedFilter,
     page: PageRequest,
 ) -> Result<SharedPage, IdentityError> {
     let district = admin_district(caller, &filter.district_id, SHARED_REPORT)?;
     let after = page.token.as_deref().map(decode_shared_token).transpose()?;
+    let cache = std::sync::Arc::clone(cache);
     db.run(move |conn| {
-        let found = shared_in(conn, &district, &filter)?;
+        let found = shared_in(conn, &cache, &district, &filter)?;
         let start = after.map_or(0, |key| found.partition_point(|a| shared_key(a) <= key));
         let end = found.len().min(start + page.size);
         let slice = found.get(start..end).unwrap_or_default();

@@ -1,0 +1,18 @@
+DROP TRIGGER accounts_report_update ON accounts;
+DROP TRIGGER accounts_report_delete ON accounts;
+DROP TRIGGER accounts_report_insert ON accounts;
+DROP TRIGGER account_credentials_report_update ON account_credentials;
+DROP TRIGGER account_credentials_report_delete ON account_credentials;
+DROP TRIGGER account_credentials_report_insert ON account_credentials;
+DROP TRIGGER role_grants_report_update ON role_grants;
+DROP TRIGGER role_grants_report_delete ON role_grants;
+DROP TRIGGER role_grants_report_insert ON role_grants;
+DROP TRIGGER linked_students_report_update ON linked_students;
+DROP TRIGGER linked_students_report_delete ON linked_students;
+DROP TRIGGER linked_students_report_insert ON linked_students;
+DROP FUNCTION report_changed_row_by_account();
+DROP FUNCTION report_changed_by_account();
+DROP FUNCTION report_changed_row();
+DROP FUNCTION report_changed();
+DROP TABLE report_changes;
+DROP TABLE report_generations;

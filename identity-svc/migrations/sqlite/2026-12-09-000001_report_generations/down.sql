@@ -1,0 +1,14 @@
+DROP TRIGGER accounts_report_update;
+DROP TRIGGER accounts_report_delete;
+DROP TRIGGER accounts_report_insert;
+DROP TRIGGER account_credentials_report_update;
+DROP TRIGGER account_credentials_report_delete;
+DROP TRIGGER account_credentials_report_insert;
+DROP TRIGGER role_grants_report_update;
+DROP TRIGGER role_grants_report_delete;
+DROP TRIGGER role_grants_report_insert;
+DROP TRIGGER linked_students_report_update;
+DROP TRIGGER linked_students_report_delete;
+DROP TRIGGER linked_students_report_insert;
+DROP TABLE report_changes;
+DROP TABLE report_generations;

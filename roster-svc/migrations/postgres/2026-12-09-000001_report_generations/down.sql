@@ -1,0 +1,13 @@
+DROP TRIGGER people_report_update ON people;
+DROP TRIGGER people_report_delete ON people;
+DROP TRIGGER people_report_insert ON people;
+DROP TRIGGER guardian_links_report_update ON guardian_links;
+DROP TRIGGER guardian_links_report_delete ON guardian_links;
+DROP TRIGGER guardian_links_report_insert ON guardian_links;
+DROP TRIGGER sync_sources_report_update ON sync_sources;
+DROP TRIGGER sync_sources_report_delete ON sync_sources;
+DROP TRIGGER sync_sources_report_insert ON sync_sources;
+DROP FUNCTION report_changed_row();
+DROP FUNCTION report_changed();
+DROP TABLE report_changes;
+DROP TABLE report_generations;

@@ -1,0 +1,11 @@
+DROP TRIGGER people_report_update;
+DROP TRIGGER people_report_delete;
+DROP TRIGGER people_report_insert;
+DROP TRIGGER guardian_links_report_update;
+DROP TRIGGER guardian_links_report_delete;
+DROP TRIGGER guardian_links_report_insert;
+DROP TRIGGER sync_sources_report_update;
+DROP TRIGGER sync_sources_report_delete;
+DROP TRIGGER sync_sources_report_insert;
+DROP TABLE report_changes;
+DROP TABLE report_generations;
