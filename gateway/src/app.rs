@@ -174,7 +174,8 @@ async fn timeout(
     let upload = request.method() == axum::http::Method::POST
         && (path == "/api/v1/guardian-uploads"
             || path == "/rostering/upload-guardians"
-            || (path.starts_with("/api/v1/sync-sources/") && path.ends_with("/bundles")));
+            || (path.starts_with("/api/v1/sync-sources/") && path.ends_with("/bundles"))
+            || (path.starts_with("/rostering/sources/") && path.ends_with("/bundles")));
     let limit = if upload {
         state.config.upload_timeout
     } else {

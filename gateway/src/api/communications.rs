@@ -260,7 +260,9 @@ pub struct DeliveriesQuery {
     pub page_token: String,
 }
 
-fn channels(names: &[String]) -> Result<Vec<i32>, ApiError> {
+/// The channels named (`email`, `sms`, `voice`) as wire values; the console's
+/// compose form reads them the same way.
+pub(crate) fn channels(names: &[String]) -> Result<Vec<i32>, ApiError> {
     if names.is_empty() {
         return Err(ApiError::bad_request(
             "channels: name at least one of email, sms, voice",
@@ -280,7 +282,9 @@ fn channels(names: &[String]) -> Result<Vec<i32>, ApiError> {
         .collect()
 }
 
-fn audience(a: AudienceBody) -> Result<mpb::Audience, ApiError> {
+/// An audience as the wire takes it, its roles and guardian contacts read
+/// by name (the console's compose form builds one too).
+pub(crate) fn audience(a: AudienceBody) -> Result<mpb::Audience, ApiError> {
     Ok(mpb::Audience {
         roles: a
             .roles

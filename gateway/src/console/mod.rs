@@ -10,8 +10,13 @@
 //!   [`reports`] (the list, shared credentials), [`duplicates`] (duplicate
 //!   guardians), [`audit`] (the audit log), [`rostering`] (SIS Rostering:
 //!   Upload Guardians, streamed to roster-svc like the REST upload), [`sync`]
-//!   (sync sources, the seed-002 setting, runs and their reports). Every
-//!   form posts to the console and works without JavaScript;
+//!   (sync sources and a source's page with the seed-002 setting),
+//!   [`source_edit`] (a source's form, [`source_form`] and [`source_fields`],
+//!   and Pause), [`bundle`] (a OneRoster CSV bundle's upload, streamed like
+//!   the REST one), [`run_report`] (a run and its report), [`messages`]
+//!   (communications, Compose with its preview, a communication's
+//!   deliveries). Every form posts to the console and works without
+//!   JavaScript;
 //!   `assets/console.js` only asks before destructive forms, stops double
 //!   submits and shows an upload's progress.
 //! - **Access** is the services' business: a page calls the same RPCs as
@@ -26,21 +31,27 @@
 //!   `no-store` on pages; assets ([`assets`]) are embedded and served under
 //!   hashed names, cached for a year.
 //! - **Words** ([`text`], the staff pages' in [`text::staff`], SIS
-//!   Rostering's in [`text::rostering`]) in English and
-//!   Spanish, by the account's language (remembered in a `homeroom_lang`
-//!   cookie) or the browser's.
+//!   Rostering's in [`text::rostering`], Messages' in [`text::messages`])
+//!   in English and Spanish, by the account's language (remembered in a
+//!   `homeroom_lang` cookie) or the browser's.
 
 mod account;
 mod assets;
 mod audit;
+mod bundle;
 mod duplicates;
+mod messages;
 mod people;
 mod profile;
 mod reports;
 mod roles;
 mod rostering;
+mod run_report;
 mod session;
 mod sign_in;
+mod source_edit;
+mod source_fields;
+mod source_form;
 mod sync;
 pub mod text;
 
@@ -101,14 +112,32 @@ pub fn routes() -> Router<AppState> {
             get(rostering::template),
         )
         .route("/rostering/uploads/{id}", get(rostering::status))
-        .route("/rostering/sources", get(sync::sources))
+        .route(
+            "/rostering/sources",
+            get(sync::sources).post(source_edit::create),
+        )
+        .route("/rostering/sources/new", get(source_edit::new_form))
         .route("/rostering/sources/{id}", get(sync::source))
+        .route(
+            "/rostering/sources/{id}/edit",
+            get(source_edit::edit_form).post(source_edit::update),
+        )
+        .route("/rostering/sources/{id}/pause", post(source_edit::pause))
         .route(
             "/rostering/sources/{id}/contact-updates",
             post(sync::contact_updates),
         )
         .route("/rostering/sources/{id}/runs", post(sync::start))
-        .route("/rostering/runs/{id}", get(sync::run))
+        .route(
+            "/rostering/sources/{id}/bundles",
+            post(bundle::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(bundle::MAX_FORM_BYTES)),
+        )
+        .route("/rostering/runs/{id}", get(run_report::run))
+        .route("/messages", get(messages::list).post(messages::send))
+        .route("/messages/new", get(messages::compose))
+        .route("/messages/preview", post(messages::preview))
+        .route("/messages/{id}", get(messages::detail))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -139,6 +168,8 @@ pub struct UserChrome {
     pub people: bool,
     /// Rostering and district administrators: SIS Rostering is in the menu.
     pub rostering: bool,
+    /// Communications and district administrators: Messages is in the menu.
+    pub messages: bool,
 }
 
 impl Chrome {

@@ -53,6 +53,11 @@ impl Signed {
                     .caller
                     .principal
                     .holds_any(&[Role::DistrictAdmin, Role::RosteringAdmin]),
+                // A hint too; messaging decides who may send to whom.
+                messages: self
+                    .caller
+                    .principal
+                    .holds_any(&[Role::DistrictAdmin, Role::CommunicationsAdmin]),
             }),
             here,
         )

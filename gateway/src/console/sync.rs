@@ -1,12 +1,11 @@
-//! SIS Rostering → sources and runs (RO-2 … RO-6, seeds 002 and 003): the
-//! district's sync sources with their last and next runs; a source's page
-//! with its settings, the seed-002 setting "Allow the sync to update contact
-//! details of active users" as a switch in the page's own words, Run now,
-//! Dry run and Force (confirmed), and its runs; a run's page with its
-//! progress (refreshing itself while it runs), why it failed in words, the
-//! deactivation guard's numbers, totals per entity, and the report's rows
-//! (filtered by entity and action, searched, paged; CSV and Excel). roster
-//! decides who may see and do what.
+//! SIS Rostering → sources (RO-2 … RO-6, seeds 002 and 003): the
+//! district's sync sources with their last and next runs and a link to add
+//! one; a source's page with its settings, Edit, Pause or Resume, the
+//! seed-002 setting "Allow the sync to update contact details of active
+//! users" as a switch in the page's own words, Run now and Dry run, a
+//! OneRoster CSV bundle's upload, and its runs. The form is
+//! [`super::source_edit`]'s, the upload [`super::bundle`]'s, a run's page
+//! [`super::run_report`]'s. roster decides who may see and do what.
 
 use axum::{
     Form,
@@ -40,7 +39,8 @@ struct SourcesPage {
     error: Option<String>,
 }
 
-fn kind_words(t: &Text, kind: rpb::SyncSourceKind) -> &'static str {
+/// A source kind in words.
+pub(super) fn kind_words(t: &Text, kind: rpb::SyncSourceKind) -> &'static str {
     let r = t.rostering;
     match kind {
         rpb::SyncSourceKind::OnerosterCsv => "OneRoster CSV",
@@ -51,7 +51,8 @@ fn kind_words(t: &Text, kind: rpb::SyncSourceKind) -> &'static str {
     }
 }
 
-fn run_status_words(t: &Text, status: rpb::SyncRunStatus) -> &'static str {
+/// A run status in words.
+pub(super) fn run_status_words(t: &Text, status: rpb::SyncRunStatus) -> &'static str {
     let r = t.rostering;
     match status {
         rpb::SyncRunStatus::Queued => r.queued,
@@ -67,7 +68,7 @@ fn time(t: Option<&prost_types::Timestamp>) -> String {
 }
 
 /// A page saying why something of a source cannot be shown or done.
-fn refused(signed: &Signed, e: &ApiError) -> Response {
+pub(super) fn refused(signed: &Signed, e: &ApiError) -> Response {
     let chrome = signed.chrome("rostering");
     let t = chrome.t;
     let (status, text) = match e.status.as_u16() {
@@ -165,9 +166,15 @@ struct SourcePage {
     name: String,
     kind: String,
     schedule: String,
+    /// Paused: the button resumes it.
+    paused: bool,
     /// (setting, on) pairs of the source's other settings.
     settings: Vec<(&'static str, bool)>,
     contact_updates: bool,
+    /// A OneRoster CSV source: the bundle upload form.
+    takes_bundles: bool,
+    /// Why the last bundle upload was refused.
+    bundle_error: Option<String>,
     last_run_id: String,
     runs: Vec<RunRow>,
     notice: Option<&'static str>,
@@ -187,6 +194,28 @@ pub async fn source(
     Path(id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
+    let t = super::language(&signed.headers);
+    let notice = match done.done.as_str() {
+        "setting" => Some(t.rostering.setting_saved),
+        "created" => Some(t.sync.created),
+        "saved" => Some(t.sync.saved),
+        "paused" => Some(t.sync.paused_done),
+        "resumed" => Some(t.sync.resumed_done),
+        _ => None,
+    };
+    source_page(&state, &signed, id, notice, None, StatusCode::OK).await
+}
+
+/// A source's page with `notice` on top, or with `bundle_error` at the
+/// bundle form (answered with `status`).
+pub(super) async fn source_page(
+    state: &AppState,
+    signed: &Signed,
+    id: String,
+    notice: Option<&'static str>,
+    bundle_error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let chrome = signed.chrome("rostering");
     let t = chrome.t;
     let r = t.rostering;
@@ -204,28 +233,35 @@ pub async fn source(
     );
     let source = match source {
         Ok(a) => a.into_inner().sync_source.unwrap_or_default(),
-        Err(e) => return refused(&signed, &ApiError::from(e)),
+        Err(e) => return refused(signed, &ApiError::from(e)),
     };
     let settings = source.settings.clone().unwrap_or_default();
-    let schedule = match &source.schedule {
-        Some(s) if s.paused => r.paused.to_owned(),
-        Some(s) if !s.daily_time.is_empty() => r
-            .daily_at
-            .replace("{time}", &s.daily_time)
-            .replace("{zone}", &s.time_zone),
-        _ => r.no_schedule.to_owned(),
+    let schedule = source.schedule.clone().unwrap_or_default();
+    let daily = if schedule.daily_time.is_empty() {
+        r.no_schedule.to_owned()
+    } else {
+        r.daily_at
+            .replace("{time}", &schedule.daily_time)
+            .replace("{zone}", &schedule.time_zone)
     };
     let page = SourcePage {
         csrf: signed.csrf.clone(),
         idempotency_key: cookies::random_token(),
         kind: kind_words(t, source.kind()).to_owned(),
-        schedule,
+        schedule: if schedule.paused {
+            format!("{} · {daily}", t.sync.paused_note)
+        } else {
+            daily
+        },
+        paused: schedule.paused,
         settings: vec![
             (r.manages_guardians, settings.manages_guardians),
             (r.sends_invitations, settings.send_invitations),
             (r.unarchives_classes, settings.unarchive_classes),
         ],
         contact_updates: settings.update_active_user_contacts,
+        takes_bundles: source.kind() == rpb::SyncSourceKind::OnerosterCsv,
+        bundle_error,
         runs: listed
             .map(|l| {
                 l.into_inner()
@@ -241,16 +277,13 @@ pub async fn source(
                     .collect()
             })
             .unwrap_or_default(),
-        notice: match done.done.as_str() {
-            "setting" => Some(r.setting_saved),
-            _ => None,
-        },
+        notice,
         last_run_id: source.last_run_id,
         name: source.display_name,
         id,
         chrome,
     };
-    render(StatusCode::OK, page)
+    render(status, page)
 }
 
 /// The seed-002 switch.
@@ -349,220 +382,4 @@ pub async fn start(
         }
         Err(e) => refused(&signed, &ApiError::from(e)),
     }
-}
-
-/// A report row as the run's page shows it.
-struct ReportRow {
-    entity: String,
-    source_id: String,
-    name: String,
-    action: String,
-    changed: String,
-    notes: String,
-}
-
-#[derive(askama::Template)]
-#[template(path = "run.html")]
-struct RunPage {
-    chrome: Chrome,
-    csrf: String,
-    idempotency_key: String,
-    run_id: String,
-    source_id: String,
-    status: String,
-    running: bool,
-    failed: bool,
-    dry_run: bool,
-    forced: bool,
-    progress: String,
-    failure: String,
-    notice: String,
-    /// The deactivation guard stopped it: (would deactivate, of, threshold %).
-    guard: Option<(u64, u64, u32)>,
-    /// (entity, created, updated, unchanged, deactivated, errors).
-    totals: Vec<(String, u64, u64, u64, u64, u64)>,
-    rows: Vec<ReportRow>,
-    total_rows: i64,
-    entity: String,
-    action: String,
-    q: String,
-    entities: Vec<(&'static str, String)>,
-    actions: Vec<(&'static str, String)>,
-    next: Option<String>,
-}
-
-/// The report's filters.
-#[derive(Debug, Default, Deserialize)]
-pub struct ReportQuery {
-    #[serde(default)]
-    entity: String,
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    page: String,
-}
-
-const ENTITIES: [&str; 6] = [
-    "school",
-    "class",
-    "student",
-    "staff",
-    "guardian",
-    "guardian_link",
-];
-const ACTIONS: [&str; 6] = [
-    "created",
-    "updated",
-    "unchanged",
-    "deactivated",
-    "error",
-    "abandoned",
-];
-
-/// `GET /rostering/runs/{id}`: a run, its totals and its report.
-pub async fn run(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(run_id): Path<String>,
-    Query(filter): Query<ReportQuery>,
-) -> Response {
-    let chrome = signed.chrome("rostering");
-    let t = chrome.t;
-    let r = t.rostering;
-    let mut roster = state.roster();
-    let run = match roster
-        .get_sync_run(signed.caller.request(rpb::GetSyncRunRequest {
-            sync_run_id: run_id.clone(),
-        }))
-        .await
-    {
-        Ok(a) => a.into_inner().sync_run.unwrap_or_default(),
-        Err(e) => return refused(&signed, &ApiError::from(e)),
-    };
-    let status = run.status();
-    let running = matches!(
-        status,
-        rpb::SyncRunStatus::Queued | rpb::SyncRunStatus::Running
-    );
-    let entity = rpb::RosterEntity::from_str_name(&format!(
-        "ROSTER_ENTITY_{}",
-        filter.entity.to_ascii_uppercase()
-    ))
-    .filter(|_| !filter.entity.is_empty());
-    let action = rpb::RecordAction::from_str_name(&format!(
-        "RECORD_ACTION_{}",
-        filter.action.to_ascii_uppercase()
-    ))
-    .filter(|_| !filter.action.is_empty());
-    let report = if running {
-        None
-    } else {
-        roster
-            .list_sync_report_rows(signed.caller.request(rpb::ListSyncReportRowsRequest {
-                sync_run_id: run_id.clone(),
-                entities: entity.map(|e| e as i32).into_iter().collect(),
-                actions: action.map(|a| a as i32).into_iter().collect(),
-                query: filter.q.trim().to_owned(),
-                page_size: 100,
-                page_token: filter.page.clone(),
-            }))
-            .await
-            .ok()
-            .map(tonic::Response::into_inner)
-    };
-    let progress = run.progress.unwrap_or_default();
-    let guard = run
-        .deactivation_guard
-        .filter(|g| g.exceeded)
-        .map(|g| (g.would_deactivate, g.people_total, g.threshold_percent));
-    let (rows, total_rows, next) = match report {
-        Some(report) => {
-            let next = (!report.next_page_token.is_empty()).then(|| {
-                let encode =
-                    |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-                format!(
-                    "/rostering/runs/{run_id}?entity={}&action={}&q={}&page={}",
-                    encode(&filter.entity),
-                    encode(&filter.action),
-                    encode(&filter.q),
-                    encode(&report.next_page_token)
-                )
-            });
-            (
-                report
-                    .rows
-                    .into_iter()
-                    .map(|row| ReportRow {
-                        entity: t
-                            .staff
-                            .enum_name(row.entity().as_str_name(), "ROSTER_ENTITY_"),
-                        action: t
-                            .staff
-                            .enum_name(row.action().as_str_name(), "RECORD_ACTION_"),
-                        changed: row.changed_fields.join(", "),
-                        notes: row.notes.join(" · "),
-                        source_id: row.source_id,
-                        name: row.name,
-                    })
-                    .collect(),
-                report.total_size,
-                next,
-            )
-        }
-        None => (Vec::new(), 0, None),
-    };
-    let page = RunPage {
-        csrf: signed.csrf.clone(),
-        idempotency_key: cookies::random_token(),
-        status: run_status_words(t, status).to_owned(),
-        running,
-        failed: status == rpb::SyncRunStatus::Failed,
-        dry_run: run.dry_run,
-        forced: run.forced,
-        progress: if progress.records_total > 0 {
-            r.records_progress
-                .replace("{done}", &progress.records_done.to_string())
-                .replace("{total}", &progress.records_total.to_string())
-        } else {
-            String::new()
-        },
-        failure: run.failure_message,
-        notice: run.notice,
-        guard,
-        totals: run
-            .totals
-            .iter()
-            .map(|x| {
-                (
-                    t.staff
-                        .enum_name(x.entity().as_str_name(), "ROSTER_ENTITY_"),
-                    x.created,
-                    x.updated,
-                    x.unchanged,
-                    x.deactivated,
-                    x.errors,
-                )
-            })
-            .collect(),
-        rows,
-        total_rows,
-        entities: ENTITIES
-            .iter()
-            .map(|e| (*e, t.staff.enum_name(e, "ROSTER_ENTITY_")))
-            .collect(),
-        actions: ACTIONS
-            .iter()
-            .map(|a| (*a, t.staff.enum_name(a, "RECORD_ACTION_")))
-            .collect(),
-        entity: filter.entity,
-        action: filter.action,
-        q: filter.q,
-        next,
-        source_id: run.sync_source_id,
-        run_id,
-        chrome,
-    };
-    render(StatusCode::OK, page)
 }

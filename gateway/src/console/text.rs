@@ -4,8 +4,10 @@
 
 use homeroom_proto::identity::v1 as idpb;
 
+pub mod messages;
 pub mod rostering;
 pub mod staff;
+pub mod sync;
 
 /// Every string a page shows; the staff pages' own in [`staff`].
 #[derive(Debug)]
@@ -15,6 +17,11 @@ pub struct Text {
     pub staff: &'static staff::StaffText,
     /// The words of SIS Rostering's pages.
     pub rostering: &'static rostering::RosteringText,
+    /// The words of a sync source's form, pause, bundle upload and the
+    /// report's order.
+    pub sync: &'static sync::SyncText,
+    /// The words of the Messages pages.
+    pub messages: &'static messages::MessagesText,
     pub skip_to_content: &'static str,
     pub main_menu: &'static str,
     pub my_account: &'static str,
@@ -113,6 +120,8 @@ pub static EN: Text = Text {
     code: "en",
     staff: &staff::EN,
     rostering: &rostering::EN,
+    sync: &sync::EN,
+    messages: &messages::EN,
     skip_to_content: "Skip to content",
     main_menu: "Main menu",
     my_account: "My account",
@@ -211,6 +220,8 @@ pub static ES: Text = Text {
     code: "es",
     staff: &staff::ES,
     rostering: &rostering::ES,
+    sync: &sync::ES,
+    messages: &messages::ES,
     skip_to_content: "Saltar al contenido",
     main_menu: "Menú principal",
     my_account: "Mi cuenta",

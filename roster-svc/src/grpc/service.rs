@@ -19,7 +19,7 @@ use crate::{
         sources::{self, CleverInput, RestAuthMethod, RestInput, SourceInput},
         uploads,
     },
-    store::sync::{self, ReportFilter},
+    store::sync::{self, ReportAfter, ReportFilter},
 };
 
 /// The roster service's gRPC face.
@@ -615,7 +615,12 @@ impl pb::roster_service_server::RosterService for RosterApi {
         let caller = principal(&request)?;
         let r = request.into_inner();
         let size = paging::size(r.page_size, 100, 1_000);
-        let after = seq_key(&r.page_token)?;
+        let by_notes = r.order() == pb::SyncReportOrder::Notes;
+        let after = if by_notes {
+            ReportAfter::Notes(notes_key(&r.page_token)?)
+        } else {
+            ReportAfter::Row(seq_key(&r.page_token)?)
+        };
         let filter = ReportFilter {
             entities: r
                 .entities
@@ -641,7 +646,13 @@ impl pb::roster_service_server::RosterService for RosterApi {
         )
         .await?;
         let mut rows = rows;
-        let next = paging::cut(&mut rows, size, |last| vec![last.seq.to_string()]);
+        let next = paging::cut(&mut rows, size, |last| {
+            if by_notes {
+                vec![last.notes.clone(), last.seq.to_string()]
+            } else {
+                vec![last.seq.to_string()]
+            }
+        });
         Ok(Response::new(pb::ListSyncReportRowsResponse {
             rows: rows.iter().map(convert::report_row).collect(),
             next_page_token: next,
@@ -1025,4 +1036,15 @@ fn time_token(run: &sync::RunRow) -> Vec<String> {
 /// A row-number page key.
 fn seq_key(token: &str) -> Result<i64, Status> {
     page_key::<1>(token)?.map_or(Ok(0), |[seq]| seq.parse::<i64>().map_err(|_| bad_token()))
+}
+
+/// A (notes, row number) page key of a report ordered by notes.
+fn notes_key(token: &str) -> Result<Option<(String, i64)>, Status> {
+    page_key::<2>(token)?
+        .map(|[notes, seq]| {
+            seq.parse::<i64>()
+                .map(|seq| (notes, seq))
+                .map_err(|_| bad_token())
+        })
+        .transpose()
 }

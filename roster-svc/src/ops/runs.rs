@@ -15,7 +15,7 @@ use crate::{
         records::{Action, Entity},
         report::Totals,
     },
-    store::sync::{self, ReportFilter, ReportRowRecord, RunRow, SourceRow},
+    store::sync::{self, ReportAfter, ReportFilter, ReportRowRecord, RunRow, SourceRow},
 };
 
 /// Largest bundle a client may push (bytes).
@@ -159,18 +159,18 @@ pub fn totals(run: &RunRow) -> Totals {
     serde_json::from_str(&run.totals).unwrap_or_default()
 }
 
-/// A page of a run's report.
+/// A page of a run's report, in the order `after` names.
 pub async fn report_page(
     db: &Db,
     caller: &Principal,
     run_id: &str,
     filter: ReportFilter,
-    after_seq: i64,
+    after: ReportAfter,
     limit: i64,
 ) -> Result<(Vec<ReportRowRecord>, i64), RosterError> {
     get(db, caller, run_id).await?;
     let id = run_id.to_string();
-    db.run(move |c| sync::report_rows(c, &id, &filter, after_seq, limit).map_err(RosterError::from))
+    db.run(move |c| sync::report_rows(c, &id, &filter, &after, limit).map_err(RosterError::from))
         .await
 }
 
@@ -207,7 +207,8 @@ pub async fn download(
             let mut all = Vec::new();
             let mut after = 0;
             loop {
-                let (page, _) = sync::report_rows(c, &id, &filter, after, 20_000)?;
+                let (page, _) =
+                    sync::report_rows(c, &id, &filter, &ReportAfter::Row(after), 20_000)?;
                 let Some(last) = page.last() else { break };
                 after = last.seq;
                 all.extend(page);

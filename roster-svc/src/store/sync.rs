@@ -539,14 +539,27 @@ pub fn delete_report(conn: &mut DbConn, run_id: &str) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// A page of report rows after a row number, and the total matching.
+/// Where a page of a report starts: the order, and the last row of the page
+/// before (page tokens carry it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportAfter {
+    /// By row number, after this row number (0: from the first row).
+    Row(i64),
+    /// Seed 002: rows with notes first, by their notes, then by row number
+    /// (rows without notes last); after this row's (notes, row number), or
+    /// from the first row.
+    Notes(Option<(String, i64)>),
+}
+
+/// A page of report rows after `after`, in its order, and the total matching.
 pub fn report_rows(
     conn: &mut DbConn,
     run_id: &str,
     f: &ReportFilter,
-    after_seq: i64,
+    after: &ReportAfter,
     limit: i64,
 ) -> QueryResult<(Vec<ReportRowRecord>, i64)> {
+    use sync_report_rows::{notes, seq};
     macro_rules! query {
         () => {{
             let mut q = sync_report_rows::table
@@ -564,18 +577,43 @@ pub fn report_rows(
                     sync_report_rows::source_id
                         .like(pattern.clone())
                         .or(sync_report_rows::name.like(pattern.clone()))
-                        .or(sync_report_rows::notes.like(pattern)),
+                        .or(notes.like(pattern)),
                 );
             }
             q
         }};
     }
     let total: i64 = query!().count().get_result(conn)?;
-    let rows = query!()
-        .filter(sync_report_rows::seq.gt(after_seq))
-        .order(sync_report_rows::seq)
-        .limit(limit)
-        .select(ReportRowRecord::as_select())
-        .load(conn)?;
+    let rows = match after {
+        ReportAfter::Row(after_seq) => query!()
+            .filter(seq.gt(*after_seq))
+            .order(seq)
+            .limit(limit)
+            .select(ReportRowRecord::as_select())
+            .load(conn)?,
+        ReportAfter::Notes(after) => {
+            let mut q = query!();
+            match after {
+                // Rows without notes come last: after one, only they follow.
+                Some((last, last_seq)) if last.is_empty() => {
+                    q = q.filter(notes.eq("").and(seq.gt(*last_seq)));
+                }
+                Some((last, last_seq)) => {
+                    q = q.filter(
+                        notes
+                            .gt(last.as_str())
+                            .or(notes.eq(last.as_str()).and(seq.gt(*last_seq)))
+                            .or(notes.eq("")),
+                    );
+                }
+                None => {}
+            }
+            // `notes = ''` is false (first) for rows with notes on both backends.
+            q.order((notes.eq(""), notes, seq))
+                .limit(limit)
+                .select(ReportRowRecord::as_select())
+                .load(conn)?
+        }
+    };
     Ok((rows, total))
 }

@@ -24,7 +24,10 @@ use roster_svc::{
         runs::{self, RunRequest},
         sources::{self, SourceInput},
     },
-    store::{records, sync::ReportFilter},
+    store::{
+        records,
+        sync::{ReportAfter, ReportFilter},
+    },
 };
 use tokio::sync::Notify;
 use tonic::Status;
@@ -337,7 +340,7 @@ impl Fixture {
             &service(),
             run,
             ReportFilter::default(),
-            0,
+            ReportAfter::Row(0),
             10_000,
         )
         .await
@@ -885,7 +888,7 @@ async fn a_1_2_preferred_given_name_is_stored_and_a_change_to_it_updates_the_per
         &service(),
         &second.id,
         ReportFilter::default(),
-        0,
+        ReportAfter::Row(0),
         100,
     )
     .await

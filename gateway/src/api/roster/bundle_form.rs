@@ -52,6 +52,16 @@ pub struct BundleForm {
     source_id: String,
 }
 
+impl BundleForm {
+    /// The form of a bundle for source `source_id` (the path's).
+    pub fn for_source(source_id: String) -> BundleForm {
+        BundleForm {
+            source_id,
+            ..BundleForm::default()
+        }
+    }
+}
+
 /// `POST /api/v1/sync-sources/{sourceId}/bundles`: imports an uploaded
 /// bundle into a ONEROSTER_CSV source; answers 202 with the queued run.
 #[utoipa::path(
@@ -75,10 +85,7 @@ pub async fn import(
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     let source_id = path_id(source_id, "sourceId")?;
     let answer = streamed_form::send_with::<BundleForm, _, _>(
-        BundleForm {
-            source_id,
-            ..BundleForm::default()
-        },
+        BundleForm::for_source(source_id),
         form,
         |messages| {
             let mut roster = state.roster();

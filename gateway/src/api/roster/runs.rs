@@ -277,6 +277,7 @@ pub async fn rows(
             query: optional_id("q", filter.q.as_deref())?,
             page_size: page.size,
             page_token: page.token,
+            ..Default::default()
         }))
         .await?
         .into_inner();
