@@ -144,44 +144,6 @@ fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use homeroom_proto::messaging::v1 as mpb;
-
-    use super::reach_sentence;
-    use crate::console::text::{EN, ES};
-
-    fn counts(channel: mpb::Channel, addresses: u64) -> mpb::ChannelCounts {
-        mpb::ChannelCounts {
-            channel: channel as i32,
-            recipients: 2,
-            unique_addresses: addresses,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn the_preview_says_how_many_addresses_the_people_come_down_to() {
-        let seed = [counts(mpb::Channel::Email, 1), counts(mpb::Channel::Sms, 1)];
-        assert_eq!(
-            reach_sentence(&EN, 2, &seed),
-            "2 people → 1 email, 1 text message"
-        );
-        let district = [
-            counts(mpb::Channel::Email, 287),
-            counts(mpb::Channel::Sms, 295),
-        ];
-        assert_eq!(
-            reach_sentence(&EN, 312, &district),
-            "312 people → 287 emails, 295 text messages"
-        );
-        assert_eq!(
-            reach_sentence(&ES, 1, &[counts(mpb::Channel::Voice, 1)]),
-            "1 persona → 1 llamada"
-        );
-    }
-}
-
 /// Who sent each communication, by name: messaging keeps only the sender's
 /// account, so the names come from identity in one call (a sender the reader
 /// may not list keeps messaging's name, which may be empty).
@@ -218,4 +180,42 @@ pub fn sender_of(
         .get(&c.sender_account_id)
         .cloned()
         .unwrap_or_else(|| c.sender_display_name.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use homeroom_proto::messaging::v1 as mpb;
+
+    use super::reach_sentence;
+    use crate::console::text::{EN, ES};
+
+    fn counts(channel: mpb::Channel, addresses: u64) -> mpb::ChannelCounts {
+        mpb::ChannelCounts {
+            channel: channel as i32,
+            recipients: 2,
+            unique_addresses: addresses,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_preview_says_how_many_addresses_the_people_come_down_to() {
+        let seed = [counts(mpb::Channel::Email, 1), counts(mpb::Channel::Sms, 1)];
+        assert_eq!(
+            reach_sentence(&EN, 2, &seed),
+            "2 people → 1 email, 1 text message"
+        );
+        let district = [
+            counts(mpb::Channel::Email, 287),
+            counts(mpb::Channel::Sms, 295),
+        ];
+        assert_eq!(
+            reach_sentence(&EN, 312, &district),
+            "312 people → 287 emails, 295 text messages"
+        );
+        assert_eq!(
+            reach_sentence(&ES, 1, &[counts(mpb::Channel::Voice, 1)]),
+            "1 persona → 1 llamada"
+        );
+    }
 }
