@@ -81,6 +81,197 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The value of a hidden input (or the first option) named `name` on a page.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\"");
+    let from = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} not on the page"));
+    let value = html[from..].find("value=\"").unwrap() + from + "value=\"".len();
+    html[value..].split('"').next().unwrap().to_owned()
+}
+
+/// A status line of this process in KiB (`VmRSS`, `VmHWM`).
+fn own_kib(key: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// GW-3 / issue 19: the compose preview of a message to the whole district
+/// and to one class (email and SMS, guardians), as the console posts it.
+async fn compose_previews(http: &reqwest::Client, base: &str, cookie: &str, bench: &mut Bench) {
+    let page = |path: String| {
+        http.get(format!("{base}{path}"))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+    };
+    let compose = page("/messages/new".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (csrf, key) = (field(&compose, "csrf"), field(&compose, "idempotency_key"));
+    let class_id = bench
+        .roster
+        .list_classes(bearer(
+            pb::ListClassesRequest {
+                district_id: bench.district_id.clone(),
+                page_size: 1,
+                ..Default::default()
+            },
+            &bench.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .classes
+        .remove(0)
+        .class_id;
+    println!(
+        "\n| compose preview ({}) | first | p50 | p95 | max |",
+        backend()
+    );
+    println!("|---|---|---|---|---|");
+    for (name, audience, samples) in [
+        ("whole district", ("whole_district", "1".to_owned()), 20),
+        ("one class", ("class", class_id), 200),
+    ] {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("idempotency_key", key.clone()),
+            (audience.0, audience.1.clone()),
+            ("role", "guardian".into()),
+            ("channel", "email".into()),
+            ("channel", "sms".into()),
+            ("subject", "Snow day".into()),
+            ("body", "School is closed tomorrow.".into()),
+            ("step", "preview".into()),
+        ];
+        let post = || async {
+            let started = Instant::now();
+            let r = http
+                .post(format!("{base}/messages/preview"))
+                .header(reqwest::header::COOKIE, cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body = r.text().await.unwrap();
+            assert!(
+                status == 200 && body.contains("people →"),
+                "{name}: {status} {body}"
+            );
+            (started.elapsed(), body)
+        };
+        let (first, body) = post().await;
+        let summary = body
+            .split("people →")
+            .next()
+            .and_then(|b| b.rsplit('>').next())
+            .unwrap_or_default()
+            .to_owned();
+        let mut times = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            times.push(post().await.0);
+        }
+        times.sort_unstable();
+        println!(
+            "| {name} ({summary}people) | {first:.1?} | {:.1?} | **{:.1?}** | {:.1?} |",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            times[times.len() - 1]
+        );
+    }
+}
+
+/// Issue 19: a 40 MB guardian file uploaded through the console's form (a
+/// dry run), streamed by curl from disk as a browser streams it; the growth
+/// of this process's peak RSS (the gateway runs in it; the services do not)
+/// while the gateway streams it to roster-svc.
+async fn console_upload_memory(http: &reqwest::Client, base: &str, cookie: &str) {
+    use std::io::Write;
+    let form_page = http
+        .get(format!("{base}/rostering/upload-guardians"))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let header = http
+        .get(format!("{base}/rostering/upload-guardians/template.csv"))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let header = header
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches('\u{feff}')
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guardians.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(file, "{header}").unwrap();
+    let columns = header.split(',').count();
+    let mut rows = 0;
+    let mut written = header.len() as u64;
+    while written < 40_000_000 {
+        let mut row: Vec<String> = (0..columns).map(|c| format!("value{c}-{rows}")).collect();
+        row[0] = format!("NO-SUCH-STUDENT-{rows}");
+        let line = row.join(",");
+        written += line.len() as u64 + 1;
+        writeln!(file, "{line}").unwrap();
+        rows += 1;
+    }
+    file.flush().unwrap();
+    drop(file);
+    // Peak RSS from now on (Linux: writing 5 resets VmHWM to VmRSS).
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = own_kib("VmRSS:");
+    let started = Instant::now();
+    let url = format!("{base}/rostering/upload-guardians");
+    let args = [
+        format!("csrf={}", field(&form_page, "csrf")),
+        format!("idempotencyKey={}", field(&form_page, "idempotencyKey")),
+        format!("context={}", field(&form_page, "context")),
+        "dryRun=true".to_owned(),
+        format!("file=@{};type=text/csv", path.display()),
+    ];
+    let cookie = cookie.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut curl = std::process::Command::new("curl");
+        curl.args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+            .arg(format!("Cookie: {cookie}"));
+        for a in &args {
+            curl.arg("-F").arg(a);
+        }
+        curl.arg(url).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    let code = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(code, "303", "{}", String::from_utf8_lossy(&out.stderr));
+    let growth = (own_kib("VmHWM:") - before) / 1024.0;
+    println!(
+        "\nconsole upload: {:.1} MB ({rows} rows) streamed in {took:.2?} (dry run); \
+         peak RSS growth of the process holding the gateway: {growth:.1} MiB",
+        written as f64 / 1e6
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -321,5 +512,7 @@ async fn main() {
             samples[samples.len() - 1]
         );
     }
+    compose_previews(&http, &base, &cookie, &mut bench).await;
+    console_upload_memory(&http, &base, &cookie).await;
     bench.stop.cancel();
 }

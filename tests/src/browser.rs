@@ -343,6 +343,24 @@ impl Browser {
             .unwrap_or(true)
     }
 
+    /// Marks the current document (a page that reloads loses the mark).
+    pub async fn mark(&self) {
+        self.client
+            .execute("window.homeroomMark = true;", vec![])
+            .await
+            .unwrap_or_else(|e| panic!("mark: {e}"));
+    }
+
+    /// Whether the document is still the one [`Browser::mark`] marked.
+    pub async fn marked(&self) -> bool {
+        self.client
+            .execute("return window.homeroomMark === true;", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
     /// Ends the session and ChromeDriver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;

@@ -1430,8 +1430,16 @@ async fn an_administrator_runs_the_sync_reads_its_report_and_forces_past_the_gua
     browser.check("sync-run-guard").await;
     browser.touch("#confirm-force").await;
     browser.press("Force").await;
+    let first = browser.text().await;
+    browser.mark().await;
     let page = until_page_says(&browser, &["Completed", "Failed"]).await;
     assert!(page.contains("Completed"), "{page}");
+    if !first.contains("Completed") {
+        assert!(
+            browser.marked().await,
+            "the run's page updates in place, without a reload:\n{first}"
+        );
+    }
     browser.check("sync-run-forced").await;
     browser.close().await;
 }

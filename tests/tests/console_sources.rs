@@ -254,12 +254,26 @@ async fn an_administrator_sets_up_sources_uploads_a_bundle_and_sorts_the_report_
         }
     }
 
-    // A bundle from the browser, for real: the Smiths arrive.
+    // A bundle from the browser, first as a dry run: seed 003's preview
+    // says what will be created.
     let first = smiths_zip(zips.path(), "oneroster.zip", "smithparent@mail.com");
     browser
         .open(&format!("{base}/rostering/sources/{source}"))
         .await;
     browser.check("sync-source-bundle-form").await;
+    browser.touch("#bundle-dry-run").await;
+    browser.fill("bundle", &first).await;
+    browser.press("Upload and run").await;
+    let page = until_page_says(&browser, &["Completed", "Failed"]).await;
+    assert!(page.contains("Completed"), "{page}");
+    let row = first_report_row(&browser).await;
+    assert!(row.contains("Will be created"), "{row}");
+    browser.check("sync-run-will-be-created").await;
+
+    // For real: the Smiths arrive.
+    browser
+        .open(&format!("{base}/rostering/sources/{source}"))
+        .await;
     browser.fill("bundle", &first).await;
     browser.press("Upload and run").await;
     assert!(browser.path().await.starts_with("/rostering/runs/"));

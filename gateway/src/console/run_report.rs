@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::{
     Chrome, Signed, render,
     sync::{refused, run_status_words},
+    text::Text,
 };
 use crate::{
     api::{cookies, error::ApiError},
@@ -186,9 +187,7 @@ pub async fn run(
                         entity: t
                             .staff
                             .enum_name(row.entity().as_str_name(), "ROSTER_ENTITY_"),
-                        action: t
-                            .staff
-                            .enum_name(row.action().as_str_name(), "RECORD_ACTION_"),
+                        action: action_words(t, row.action(), run.dry_run),
                         changed: row.changed_fields.join(", "),
                         notes: row.notes.join(" · "),
                         source_id: row.source_id,
@@ -255,4 +254,16 @@ pub async fn run(
         chrome,
     };
     render(StatusCode::OK, page)
+}
+
+/// What happened to a record, or on a dry run what will (seed 003: a dry
+/// run's report is the "Will be created" preview).
+fn action_words(t: &Text, action: rpb::RecordAction, dry_run: bool) -> String {
+    let s = t.sync;
+    match (dry_run, action) {
+        (true, rpb::RecordAction::Created) => s.will_be_created.to_owned(),
+        (true, rpb::RecordAction::Updated) => s.will_be_updated.to_owned(),
+        (true, rpb::RecordAction::Deactivated) => s.will_be_deactivated.to_owned(),
+        _ => t.staff.enum_name(action.as_str_name(), "RECORD_ACTION_"),
+    }
 }

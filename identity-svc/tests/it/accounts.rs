@@ -337,4 +337,17 @@ async fn filter_held_addresses_answers_services_with_the_district_s_addresses_on
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated);
+    // Not even the district's own administrator: it answers services.
+    let admin = server
+        .account_token(
+            "district-1",
+            &[(identity_svc::domain::accounts::Role::DistrictAdmin, None)],
+        )
+        .await;
+    let refused = server
+        .client
+        .filter_held_addresses(bearer(ask("district-1"), &admin))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
 }

@@ -562,7 +562,7 @@ async fn the_audit_log_shows_logins_newest_first_and_is_denied_to_a_guardian() {
 
 impl Server {
     /// An access token signed with the server's key (made by the first service token).
-    async fn account_token(
+    pub(crate) async fn account_token(
         &mut self,
         district_id: &str,
         grants: &[(Role, Option<&str>)],

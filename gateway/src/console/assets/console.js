@@ -45,3 +45,37 @@ document.addEventListener("submit", (event) => {
   request.addEventListener("error", () => form.submit());
   request.send(new FormData(form));
 }, true);
+
+// A page that is still working (a run, an upload, a message being sent)
+// names how often to look again in <meta name="homeroom-poll">. With this
+// script the page's main part is fetched and replaced in place, without a
+// reload, until the answer no longer asks to be polled; without it, the
+// <noscript> refresh beside that meta reloads the page.
+(() => {
+  const poll = document.querySelector('meta[name="homeroom-poll"]');
+  if (!poll) return;
+  const seconds = Math.max(1, Number(poll.content) || 2);
+  const again = async () => {
+    let next;
+    try {
+      const answer = await fetch(window.location.href, { credentials: "same-origin" });
+      if (!answer.ok) throw new Error(String(answer.status));
+      next = new DOMParser().parseFromString(await answer.text(), "text/html");
+    } catch {
+      window.location.reload();
+      return;
+    }
+    const main = document.getElementById("main");
+    const fresh = next.getElementById("main");
+    if (!main || !fresh) {
+      window.location.reload();
+      return;
+    }
+    main.replaceChildren(...Array.from(fresh.childNodes, (n) => document.adoptNode(n)));
+    document.title = next.title;
+    if (next.querySelector('meta[name="homeroom-poll"]')) {
+      setTimeout(again, seconds * 1000);
+    }
+  };
+  setTimeout(again, seconds * 1000);
+})();

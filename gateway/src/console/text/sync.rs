@@ -77,6 +77,10 @@ pub struct SyncText {
     pub sort: &'static str,
     pub sort_rows: &'static str,
     pub sort_notes: &'static str,
+    /// A dry run's actions (seed 003's "Will be created").
+    pub will_be_created: &'static str,
+    pub will_be_updated: &'static str,
+    pub will_be_deactivated: &'static str,
 }
 
 /// English.
@@ -151,6 +155,9 @@ pub static EN: SyncText = SyncText {
     sort: "Order",
     sort_rows: "As the run wrote them",
     sort_notes: "Notes first, by note",
+    will_be_created: "Will be created",
+    will_be_updated: "Will be updated",
+    will_be_deactivated: "Will be deactivated",
 };
 
 /// Spanish.
@@ -225,4 +232,7 @@ pub static ES: SyncText = SyncText {
     sort: "Orden",
     sort_rows: "Como los escribió la sincronización",
     sort_notes: "Primero las notas, por nota",
+    will_be_created: "Se creará",
+    will_be_updated: "Se actualizará",
+    will_be_deactivated: "Se desactivará",
 };
