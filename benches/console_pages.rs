@@ -275,6 +275,11 @@ async fn console_upload_memory(http: &reqwest::Client, base: &str, cookie: &str)
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // The in-process services' and the gateway's warnings (roster, its own
+    // process, prints its own).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .try_init();
     let mut bench = Bench::start().await;
     let n = students();
     let bundle = bench.bundle(n);

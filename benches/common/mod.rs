@@ -148,11 +148,21 @@ impl Bench {
         .await
         .unwrap();
         let outbox = tempfile::tempdir().unwrap();
+        // roster starts after messaging (it needs messaging's address) and
+        // messaging resolves audiences through roster: a free port for roster,
+        // chosen now, tells each where the other is.
+        let roster_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let roster_listen = format!("127.0.0.1:{roster_port}");
         let messaging = messaging_svc::app::App::build_on(
             messaging_listener,
             messaging_svc::config::Config {
                 service: messaging_settings,
                 identity_url: format!("http://{identity_addr}"),
+                roster_url: format!("http://{roster_listen}"),
                 outbox_dir: outbox.path().to_path_buf(),
                 service_secret: Some(SECRET.into()),
                 ..messaging_svc::config::Config::defaults()
@@ -172,7 +182,7 @@ impl Bench {
             &["serve", "roster"],
             &[
                 ("DATABASE_URL", roster_db.url.as_str()),
-                ("HOMEROOM_LISTEN_ADDR", "127.0.0.1:0"),
+                ("HOMEROOM_LISTEN_ADDR", roster_listen.as_str()),
                 ("HOMEROOM_IDENTITY_URL", identity_url.as_str()),
                 ("HOMEROOM_MESSAGING_URL", messaging_url.as_str()),
                 ("HOMEROOM_SERVICE_SECRET", SECRET),

@@ -343,6 +343,30 @@ impl Browser {
             .unwrap_or(true)
     }
 
+    /// Signs in on the sign-in page that is open.
+    pub async fn sign_in(&self, identifier: &str, password: &str) {
+        self.fill("identifier", identifier).await;
+        self.fill("password", password).await;
+        self.press("Sign in").await;
+    }
+
+    /// Waits until the page (one that updates itself while a run, an upload
+    /// or a message is under way) says one of `done`; its text.
+    pub async fn until_says(&self, done: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let page = self.text().await;
+            if done.iter().any(|d| page.contains(d)) {
+                return page;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still not {done:?}:\n{page}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+
     /// Marks the current document (a page that reloads loses the mark).
     pub async fn mark(&self) {
         self.client

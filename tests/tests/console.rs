@@ -19,12 +19,6 @@ async fn sign_in_error(browser: &Browser) -> String {
         .unwrap()
 }
 
-async fn sign_in(browser: &Browser, identifier: &str, password: &str) {
-    browser.fill("identifier", identifier).await;
-    browser.fill("password", password).await;
-    browser.press("Sign in").await;
-}
-
 /// Sarah (Spanish) and Kevin Smith, who share an email and a phone, are
 /// invited; each opens their own join link and, as couples do, picks the
 /// same password; both end signed out. Their account ids and the console's
@@ -79,15 +73,21 @@ async fn a_teacher_signs_in_sees_his_account_on_a_phone_and_signs_out() {
     );
     browser.check("sign-in").await;
 
-    sign_in(&browser, "nobody@school.org", "some-password-123").await;
+    browser
+        .sign_in("nobody@school.org", "some-password-123")
+        .await;
     let unknown = sign_in_error(&browser).await;
-    sign_in(&browser, "TReed@School.org", "wrong-password-123").await;
+    browser
+        .sign_in("TReed@School.org", "wrong-password-123")
+        .await;
     let wrong = sign_in_error(&browser).await;
     assert_eq!(unknown, wrong);
     assert!(wrong.contains("is not right"), "{wrong}");
     browser.check("sign-in-wrong-password").await;
 
-    sign_in(&browser, "treed@school.org", "tom-strong-password").await;
+    browser
+        .sign_in("treed@school.org", "tom-strong-password")
+        .await;
     assert_eq!(browser.path().await, "/account");
     let page = browser.text().await;
     for expected in ["Tom Reed", "treed@school.org", "Teacher", "Change password"] {
@@ -103,7 +103,9 @@ async fn a_teacher_signs_in_sees_his_account_on_a_phone_and_signs_out() {
         "the sign-in page is wider than 320 px"
     );
     phone.check("sign-in-320px").await;
-    sign_in(&phone, "treed@school.org", "tom-strong-password").await;
+    phone
+        .sign_in("treed@school.org", "tom-strong-password")
+        .await;
     assert_eq!(phone.path().await, "/account");
     assert!(
         !phone.scrolls_sideways().await,
@@ -138,7 +140,9 @@ async fn parents_sharing_an_email_join_choose_their_account_and_see_the_shared_m
     let (sarah, _kevin, base) = smiths_joined(&browser, &stack, true).await;
 
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "SmithParent@Mail.com", "smith-family-password").await;
+    browser
+        .sign_in("SmithParent@Mail.com", "smith-family-password")
+        .await;
     let page = browser.text().await;
     assert!(
         page.contains("Choose an account")
@@ -427,7 +431,9 @@ async fn an_administrator_resets_a_bounced_email_and_a_teacher_and_a_guardian_ca
         .open(&format!("{base}/accounts/{}", smiths.sarah))
         .await;
     assert!(browser.path().await.starts_with("/sign-in?next="));
-    sign_in(&browser, "dana@district.org", "dana-strong-password").await;
+    browser
+        .sign_in("dana@district.org", "dana-strong-password")
+        .await;
     assert_eq!(browser.path().await, format!("/accounts/{}", smiths.sarah));
     // People with a bad address: Sarah and Kevin hold the bounced email; the
     // same list over REST.
@@ -575,7 +581,9 @@ async fn an_administrator_resets_a_bounced_email_and_a_teacher_and_a_guardian_ca
     // and a reset posted anyway is refused.
     browser.press("Sign out").await;
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "treed@school.org", "tom-strong-password").await;
+    browser
+        .sign_in("treed@school.org", "tom-strong-password")
+        .await;
     browser
         .open(&format!("{base}/accounts/{}", smiths.sarah))
         .await;
@@ -703,7 +711,9 @@ async fn a_parent_chooses_texts_confirms_a_new_phone_and_a_synced_contact_stays_
     let (sarah, kevin, base) = smiths_joined(&browser, &stack, false).await;
 
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, invitations::EMAIL, "smith-family-password").await;
+    browser
+        .sign_in(invitations::EMAIL, "smith-family-password")
+        .await;
     browser.click(&format!("button[value='{kevin}']")).await;
     assert_eq!(browser.path().await, "/account");
     let checked = async |id: &str| {
@@ -803,7 +813,9 @@ async fn a_parent_chooses_texts_confirms_a_new_phone_and_a_synced_contact_stays_
         .unwrap();
     browser.click("header form button").await;
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, invitations::EMAIL, "smith-family-password").await;
+    browser
+        .sign_in(invitations::EMAIL, "smith-family-password")
+        .await;
     browser.click(&format!("button[value='{sarah}']")).await;
     let page = browser.text().await;
     assert!(
@@ -910,7 +922,9 @@ async fn an_administrator_finds_a_duplicate_guardian_and_reads_the_audit_log() {
     let base = format!("http://{}", h.stack.gateway);
 
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "ada@morgan.example", "admin-password-1").await;
+    browser
+        .sign_in("ada@morgan.example", "admin-password-1")
+        .await;
     browser.click("nav a[href='/reports']").await;
     browser.check("reports").await;
     browser
@@ -1052,7 +1066,9 @@ async fn an_administrator_finds_a_duplicate_guardian_and_reads_the_audit_log() {
 
     browser.press("Sign out").await;
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "tess@morgan.example", "teacher-password-1").await;
+    browser
+        .sign_in("tess@morgan.example", "teacher-password-1")
+        .await;
     // A teacher's forged grant to herself is refused.
     let csrf = browser
         .client
@@ -1094,23 +1110,6 @@ async fn an_administrator_finds_a_duplicate_guardian_and_reads_the_audit_log() {
         );
     }
     browser.close().await;
-}
-
-/// Waits until the page (which refreshes itself while an upload runs) says
-/// one of `done`; its text.
-async fn until_page_says(browser: &Browser, done: &[&str]) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let page = browser.text().await;
-        if done.iter().any(|d| page.contains(d)) {
-            return page;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still not {done:?}:\n{page}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
 }
 
 /// Every text of a downloaded XLSX (its XML parts), to look for cells.
@@ -1199,12 +1198,14 @@ async fn an_administrator_uploads_guardians_from_excel_with_a_dry_run_first() {
             browser.fill("file", file.to_str().unwrap()).await;
             browser.press("Start Processing").await;
             assert!(browser.path().await.starts_with("/rostering/uploads/"));
-            until_page_says(browser, &["Completed", "Failed"]).await
+            browser.until_says(&["Completed", "Failed"]).await
         }
     };
 
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "ada@district.org", "ada-strong-password").await;
+    browser
+        .sign_in("ada@district.org", "ada-strong-password")
+        .await;
     browser.click("nav a[href='/rostering']").await;
     browser.check("sis-rostering").await;
     browser
@@ -1350,14 +1351,16 @@ async fn an_administrator_runs_the_sync_reads_its_report_and_forces_past_the_gua
         async move {
             browser.press("Run now").await;
             assert!(browser.path().await.starts_with("/rostering/runs/"));
-            let page = until_page_says(browser, &["Completed", "Failed"]).await;
+            let page = browser.until_says(&["Completed", "Failed"]).await;
             assert!(page.contains(expect), "{page}");
             page
         }
     };
 
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "ada@morgan.example", "admin-password-1").await;
+    browser
+        .sign_in("ada@morgan.example", "admin-password-1")
+        .await;
     browser.click("nav a[href='/rostering']").await;
     browser.click("main a[href='/rostering/sources']").await;
     let page = browser.text().await;
@@ -1432,7 +1435,7 @@ async fn an_administrator_runs_the_sync_reads_its_report_and_forces_past_the_gua
     browser.press("Force").await;
     let first = browser.text().await;
     browser.mark().await;
-    let page = until_page_says(&browser, &["Completed", "Failed"]).await;
+    let page = browser.until_says(&["Completed", "Failed"]).await;
     assert!(page.contains("Completed"), "{page}");
     if !first.contains("Completed") {
         assert!(

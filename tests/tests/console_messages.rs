@@ -4,33 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::path::Path;
 
 use e2e::{browser::Browser, sync::Harness, until};
 use homeroom_proto::{identity::v1 as idpb, roster::v1 as rpb};
-
-async fn sign_in(browser: &Browser, identifier: &str, password: &str) {
-    browser.fill("identifier", identifier).await;
-    browser.fill("password", password).await;
-    browser.press("Sign in").await;
-}
-
-/// Waits until the page (which refreshes itself while a message is sent)
-/// says one of `done`; its text.
-async fn until_page_says(browser: &Browser, done: &[&str]) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let page = browser.text().await;
-        if done.iter().any(|d| page.contains(d)) {
-            return page;
-        }
-        assert!(Instant::now() < deadline, "still not {done:?}:\n{page}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
 
 /// Seed 000's household in a class: the Smiths' bundle with Sarah and
 /// Kevin sharing one email and one phone, and "Grade 3" with Ana (their
@@ -102,7 +79,9 @@ async fn parents_sharing_an_email_and_a_phone_get_one_message_each_way_and_both_
     let base = format!("http://{}", h.stack.gateway);
 
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "ada@morgan.example", "admin-password-1").await;
+    browser
+        .sign_in("ada@morgan.example", "admin-password-1")
+        .await;
     browser.click("nav a[href='/messages']").await;
     let page = browser.text().await;
     assert!(page.contains("No message matches."), "{page}");
@@ -156,7 +135,7 @@ async fn parents_sharing_an_email_and_a_phone_get_one_message_each_way_and_both_
     assert!(path.starts_with("/messages/"), "{path}");
     assert_eq!(twice, vec![path.clone(), path.clone()], "one communication");
 
-    let page = until_page_says(&browser, &["Completed ·", "Failed ·"]).await;
+    let page = browser.until_says(&["Completed ·", "Failed ·"]).await;
     for expected in [
         "Completed ·",
         "2 people → 1 email, 1 text message",

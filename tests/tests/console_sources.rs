@@ -15,29 +15,6 @@ use e2e::browser::Browser;
 use fantoccini::Locator;
 use homeroom_proto::identity::v1 as idpb;
 
-async fn sign_in(browser: &Browser, identifier: &str, password: &str) {
-    browser.fill("identifier", identifier).await;
-    browser.fill("password", password).await;
-    browser.press("Sign in").await;
-}
-
-/// Waits until the page (which refreshes itself while a run runs) says one
-/// of `done`; its text.
-async fn until_page_says(browser: &Browser, done: &[&str]) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let page = browser.text().await;
-        if done.iter().any(|d| page.contains(d)) {
-            return page;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still not {done:?}:\n{page}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
-}
-
 /// The `value` the page gave the field `id`.
 async fn value_of(browser: &Browser, id: &str) -> String {
     browser
@@ -126,7 +103,9 @@ async fn an_administrator_sets_up_sources_uploads_a_bundle_and_sorts_the_report_
     let zips = tempfile::tempdir().unwrap();
 
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "ada@morgan.example", "admin-password-1").await;
+    browser
+        .sign_in("ada@morgan.example", "admin-password-1")
+        .await;
     browser.open(&format!("{base}/rostering/sources")).await;
     browser.click("main a[href='/rostering/sources/new']").await;
     let page = browser.text().await;
@@ -264,10 +243,20 @@ async fn an_administrator_sets_up_sources_uploads_a_bundle_and_sorts_the_report_
     browser.touch("#bundle-dry-run").await;
     browser.fill("bundle", &first).await;
     browser.press("Upload and run").await;
-    let page = until_page_says(&browser, &["Completed", "Failed"]).await;
+    let page = browser.until_says(&["Completed", "Failed"]).await;
     assert!(page.contains("Completed"), "{page}");
-    let row = first_report_row(&browser).await;
-    assert!(row.contains("Will be created"), "{row}");
+    let report = browser
+        .client
+        .find(Locator::Css("section[aria-labelledby='report-h'] tbody"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        report.contains("Will be created") && !report.contains("Created"),
+        "{report}"
+    );
     browser.check("sync-run-will-be-created").await;
 
     // For real: the Smiths arrive.
@@ -277,7 +266,7 @@ async fn an_administrator_sets_up_sources_uploads_a_bundle_and_sorts_the_report_
     browser.fill("bundle", &first).await;
     browser.press("Upload and run").await;
     assert!(browser.path().await.starts_with("/rostering/runs/"));
-    let page = until_page_says(&browser, &["Completed", "Failed"]).await;
+    let page = browser.until_says(&["Completed", "Failed"]).await;
     assert!(page.contains("Completed"), "{page}");
 
     // Sarah has joined: her account is active, and the setting is off.
@@ -301,7 +290,7 @@ async fn an_administrator_sets_up_sources_uploads_a_bundle_and_sorts_the_report_
     browser.fill("bundle", &second).await;
     browser.press("Upload and run").await;
     assert!(browser.path().await.starts_with("/rostering/runs/"));
-    let page = until_page_says(&browser, &["Completed", "Failed"]).await;
+    let page = browser.until_says(&["Completed", "Failed"]).await;
     assert!(
         page.contains("Completed") && page.contains("Sync run (Dry Run)"),
         "{page}"
@@ -321,7 +310,9 @@ async fn an_administrator_sets_up_sources_uploads_a_bundle_and_sorts_the_report_
     // A teacher cannot add a source.
     browser.press("Sign out").await;
     browser.open(&format!("{base}/sign-in")).await;
-    sign_in(&browser, "terry@morgan.example", "teacher-password-1").await;
+    browser
+        .sign_in("terry@morgan.example", "teacher-password-1")
+        .await;
     browser
         .open(&format!("{base}/rostering/sources/new?kind=oneroster_csv"))
         .await;

@@ -117,6 +117,11 @@ impl From<tonic::Status> for ApiError {
                 tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal
             );
         if unserved || went_away {
+            tracing::warn!(
+                code = ?status.code(),
+                message = %status.message(),
+                "an upstream call ended without an answer; the caller may try again"
+            );
             let mut error = ApiError::new(
                 tonic::Code::Unavailable,
                 "the service is unavailable; try again shortly",

@@ -137,8 +137,7 @@ async fn planned(
             "channels: choose EMAIL, SMS or VOICE".into(),
         ));
     }
-    let resolved = directory.resolve(district_id, audience).await?;
-    let recipients = directory.contact_points(resolved.account_ids).await?;
+    let (recipients, unreached) = directory.recipients(district_id, audience).await?;
     let ids: Vec<String> = recipients
         .iter()
         .flat_map(|r| std::iter::once(&r.account_id).chain(&r.merged_account_ids))
@@ -176,7 +175,7 @@ async fn planned(
         addresses: states,
     };
     let plan = plan(&recipients, &inputs);
-    Ok((recipients, plan, resolved.unreached))
+    Ok((recipients, plan, unreached))
 }
 
 /// MS-2: the counts a sender needs before sending; sends nothing.

@@ -84,6 +84,21 @@ pub trait Directory: Send + Sync + 'static {
         account_ids: Vec<String>,
     ) -> BoxFuture<'_, Result<Vec<Recipient>, MessagingError>>;
 
+    /// An audience's accounts with their contact points, by account id. By
+    /// default [`Directory::resolve`], then [`Directory::contact_points`].
+    fn recipients(
+        &self,
+        district_id: &str,
+        audience: &AudienceSpec,
+    ) -> BoxFuture<'_, Result<(Vec<Recipient>, Unreached), MessagingError>> {
+        let (district_id, audience) = (district_id.to_string(), audience.clone());
+        Box::pin(async move {
+            let resolved = self.resolve(&district_id, &audience).await?;
+            let recipients = self.contact_points(resolved.account_ids).await?;
+            Ok((recipients, resolved.unreached))
+        })
+    }
+
     /// The district of an account, if it exists.
     fn district_of(
         &self,
@@ -178,6 +193,68 @@ pub(crate) fn unavailable(service: &str, status: &tonic::Status) -> MessagingErr
     }
 }
 
+/// Accounts per contact-point lookup while an audience streams in, and how
+/// many lookups may be under way at once: identity answers one while roster
+/// sends the next page (a whole district is about 85,000 accounts).
+const CONTACT_CHUNK: usize = 2_000;
+const LOOKUPS_IN_FLIGHT: usize = 4;
+
+impl GrpcDirectory {
+    /// roster's stream of the audience's members.
+    async fn members(
+        &self,
+        district_id: String,
+        audience: &AudienceSpec,
+    ) -> Result<tonic::Streaming<rpb::ResolveAudienceResponse>, MessagingError> {
+        let request = self
+            .authorised(rpb::ResolveAudienceRequest {
+                district_id,
+                student_ids: audience.student_ids.clone(),
+                class_ids: audience.class_ids.clone(),
+                school_ids: audience.school_ids.clone(),
+                whole_district: audience.whole_district,
+                roles: audience.roles.clone(),
+                scope: None,
+                guardian_contacts: audience.guardian_contacts,
+            })
+            .await?;
+        Ok(
+            rpb::roster_service_client::RosterServiceClient::new(self.roster.clone())
+                .resolve_audience(request)
+                .await
+                .map_err(|s| unavailable("roster-svc", &s))?
+                .into_inner(),
+        )
+    }
+
+    /// One identity call: the contact points of `account_ids`.
+    async fn contact_chunk(
+        &self,
+        account_ids: Vec<String>,
+    ) -> Result<Vec<Recipient>, MessagingError> {
+        let request = self
+            .authorised(idpb::GetContactPointsRequest { account_ids })
+            .await?;
+        let points =
+            idpb::identity_service_client::IdentityServiceClient::new(self.identity.clone())
+                .get_contact_points(request)
+                .await
+                .map_err(|s| unavailable("identity-svc", &s))?
+                .into_inner();
+        Ok(points
+            .contact_points
+            .into_iter()
+            .map(|p| Recipient {
+                account_id: p.account_id,
+                language: p.preferred_language,
+                email: p.email.map(|c| c.value),
+                phone: p.mobile_phone.map(|c| c.value),
+                merged_account_ids: p.merged_account_ids,
+            })
+            .collect())
+    }
+}
+
 impl Directory for GrpcDirectory {
     fn resolve(
         &self,
@@ -189,24 +266,7 @@ impl Directory for GrpcDirectory {
             let mut ids: BTreeSet<String> = audience.account_ids.iter().cloned().collect();
             let mut unreached = Unreached::default();
             if audience.needs_roster() {
-                let request = self
-                    .authorised(rpb::ResolveAudienceRequest {
-                        district_id,
-                        student_ids: audience.student_ids.clone(),
-                        class_ids: audience.class_ids.clone(),
-                        school_ids: audience.school_ids.clone(),
-                        whole_district: audience.whole_district,
-                        roles: audience.roles.clone(),
-                        scope: None,
-                        guardian_contacts: audience.guardian_contacts,
-                    })
-                    .await?;
-                let mut stream =
-                    rpb::roster_service_client::RosterServiceClient::new(self.roster.clone())
-                        .resolve_audience(request)
-                        .await
-                        .map_err(|s| unavailable("roster-svc", &s))?
-                        .into_inner();
+                let mut stream = self.members(district_id, &audience).await?;
                 while let Some(page) = stream
                     .message()
                     .await
@@ -281,27 +341,70 @@ impl Directory for GrpcDirectory {
         Box::pin(async move {
             let mut out = Vec::with_capacity(account_ids.len());
             for chunk in account_ids.chunks(5_000) {
-                let request = self
-                    .authorised(idpb::GetContactPointsRequest {
-                        account_ids: chunk.to_vec(),
-                    })
-                    .await?;
-                let points = idpb::identity_service_client::IdentityServiceClient::new(
-                    self.identity.clone(),
-                )
-                .get_contact_points(request)
-                .await
-                .map_err(|s| unavailable("identity-svc", &s))?
-                .into_inner();
-                out.extend(points.contact_points.into_iter().map(|p| Recipient {
-                    account_id: p.account_id,
-                    language: p.preferred_language,
-                    email: p.email.map(|c| c.value),
-                    phone: p.mobile_phone.map(|c| c.value),
-                    merged_account_ids: p.merged_account_ids,
-                }));
+                out.extend(self.contact_chunk(chunk.to_vec()).await?);
             }
             Ok(out)
+        })
+    }
+
+    /// Looks contact points up while roster is still sending the audience:
+    /// each [`CONTACT_CHUNK`] new accounts go to identity at once, up to
+    /// [`LOOKUPS_IN_FLIGHT`] calls at a time.
+    fn recipients(
+        &self,
+        district_id: &str,
+        audience: &AudienceSpec,
+    ) -> BoxFuture<'_, Result<(Vec<Recipient>, Unreached), MessagingError>> {
+        use futures::{StreamExt, stream::FuturesOrdered};
+        let (district_id, audience) = (district_id.to_string(), audience.clone());
+        Box::pin(async move {
+            let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+            let mut pending: Vec<String> = Vec::new();
+            for id in &audience.account_ids {
+                if seen.insert(id.clone()) {
+                    pending.push(id.clone());
+                }
+            }
+            let mut unreached = Unreached::default();
+            let mut lookups = FuturesOrdered::new();
+            let mut out: Vec<Recipient> = Vec::new();
+            let mut stream = match audience.needs_roster() {
+                true => Some(self.members(district_id, &audience).await?),
+                false => None,
+            };
+            while let Some(members) = stream.as_mut() {
+                tokio::select! {
+                    page = members.message(), if lookups.len() < LOOKUPS_IN_FLIGHT => {
+                        let Some(page) = page.map_err(|s| unavailable("roster-svc", &s))? else {
+                            stream = None;
+                            continue;
+                        };
+                        for member in page.members {
+                            if seen.insert(member.account_id.clone()) {
+                                pending.push(member.account_id);
+                            }
+                        }
+                        if let Some(summary) = page.summary {
+                            unreached.not_found_ids.extend(summary.not_found_ids);
+                            unreached.people_without_account += summary.people_without_account;
+                            unreached.students_without_account += summary.students_without_account;
+                        }
+                        while pending.len() >= CONTACT_CHUNK {
+                            let chunk: Vec<String> = pending.drain(..CONTACT_CHUNK).collect();
+                            lookups.push_back(self.contact_chunk(chunk));
+                        }
+                    }
+                    Some(found) = lookups.next() => out.extend(found?),
+                }
+            }
+            for chunk in pending.chunks(CONTACT_CHUNK) {
+                lookups.push_back(self.contact_chunk(chunk.to_vec()));
+            }
+            while let Some(found) = lookups.next().await {
+                out.extend(found?);
+            }
+            out.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+            Ok((out, unreached))
         })
     }
 }

@@ -71,7 +71,8 @@ document.addEventListener("submit", (event) => {
       window.location.reload();
       return;
     }
-    main.replaceChildren(...Array.from(fresh.childNodes, (n) => document.adoptNode(n)));
+    const nodes = Array.from(fresh.childNodes);
+    main.replaceChildren(...nodes.map((n) => document.importNode(n, true)));
     document.title = next.title;
     if (next.querySelector('meta[name="homeroom-poll"]')) {
       setTimeout(again, seconds * 1000);

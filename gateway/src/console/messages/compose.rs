@@ -403,7 +403,10 @@ async fn refused(state: &AppState, signed: &Signed, mut f: ComposeForm, e: &ApiE
                 _ => error = Some(text),
             }
         }
-        _ => error = Some(t.unavailable.to_owned()),
+        _ => {
+            tracing::warn!(status = %e.status, message = %e.message, "a compose step failed");
+            error = Some(t.unavailable.to_owned());
+        }
     }
     page(state, signed, f, e.status, errors, error, None).await
 }
