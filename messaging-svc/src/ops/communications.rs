@@ -255,6 +255,7 @@ pub async fn send(
     };
     let accounts: Vec<String> = recipients.into_iter().map(|r| r.account_id).collect();
     let (district, key) = (c.district_id.clone(), c.idempotency_key.clone());
+    let twin = (district.clone(), key.clone(), fingerprint.clone());
     let audience = to_json(&c.audience)?;
     let planned = to_json(&planned_counts(&summary))?;
     let inserted = db
@@ -267,13 +268,39 @@ pub async fn send(
             set_plan_details(conn, &row.id, &audience, &planned)?;
             Ok(None)
         })
-        .await?;
+        .await;
+    let inserted = match inserted {
+        // The twin committed between our check and our insert (PostgreSQL
+        // lets both check before either commits): its answer is ours.
+        Err(MessagingError::Internal(e)) if is_unique_violation(&e) => {
+            let (district, key, fingerprint) = twin;
+            match db
+                .run(move |conn| replay(conn, &district, &key, &fingerprint))
+                .await?
+            {
+                Some(earlier) => return Ok(earlier),
+                None => return Err(MessagingError::Internal(e)),
+            }
+        }
+        other => other?,
+    };
     if let Some(earlier) = inserted {
         return Ok(earlier);
     }
     db.after_bulk_write(summary.recipients as u64, BULK_TABLES)
         .await?;
     Ok(summary)
+}
+
+/// Whether an insert failed on a unique key (here: the idempotency key).
+fn is_unique_violation(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<diesel::result::Error>(),
+        Some(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _
+        ))
+    )
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, MessagingError> {

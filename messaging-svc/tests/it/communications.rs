@@ -194,6 +194,30 @@ async fn the_same_key_sends_once_and_a_different_request_under_it_is_refused() {
     ));
 }
 
+/// A double click: the same form twice at once. Both answers name one
+/// communication, whichever planned first (PostgreSQL lets both check the
+/// key before either commits).
+#[tokio::test]
+async fn the_same_key_sent_twice_at_once_is_one_communication() {
+    let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
+    for round in 0..5 {
+        let key = format!("twice-{round}");
+        let (a, b) = tokio::join!(
+            send(&test_db.db, &Smiths, snow_day(&key)),
+            send(&test_db.db, &Smiths, snow_day(&key)),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.communication_id, b.communication_id, "round {round}");
+        assert_eq!(
+            statuses(&test_db.db, &a.communication_id)
+                .await
+                .values()
+                .sum::<i64>(),
+            3
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_preview_counts_addresses_and_skips_and_sends_nothing() {
     let test_db = TestDb::migrated(&MIGRATIONS).await.unwrap();
