@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// The most accounts whose languages a preview counts.
-const LANGUAGE_SAMPLE: usize = 5_000;
+const LANGUAGE_SAMPLE: usize = 1_000;
 /// The most students the picked grades may add.
 const MAX_GRADE_STUDENTS: usize = 10_000;
 

@@ -232,7 +232,7 @@ pub static EN: MessagesText = MessagesText {
     people_without_account: "{n} people in the audience have no account and cannot be reached.",
     students_without_account: "{n} students have no account of their own; their guardians receive it instead.",
     languages: "Languages",
-    languages_sampled: "Counted among the first 5,000 people.",
+    languages_sampled: "Counted among the first 1,000 people.",
     languages_unavailable: "The languages could not be counted just now.",
 
     no_such_message: "There is no such message, or it is not yours to see.",
@@ -348,7 +348,7 @@ pub static ES: MessagesText = MessagesText {
     people_without_account: "{n} personas del público no tienen cuenta y no se les puede contactar.",
     students_without_account: "{n} estudiantes no tienen cuenta propia; sus tutores lo reciben en su lugar.",
     languages: "Idiomas",
-    languages_sampled: "Contados entre las primeras 5.000 personas.",
+    languages_sampled: "Contados entre las primeras 1.000 personas.",
     languages_unavailable: "No se pudieron contar los idiomas en este momento.",
 
     no_such_message: "No existe ese mensaje, o no le corresponde verlo.",
