@@ -212,24 +212,33 @@ async fn a_process_killed_mid_dispatch_loses_nothing_and_sends_again_only_what_w
         twice.len(),
         in_flight.len()
     );
-    let resent: Vec<String> = test_db
-        .db
-        .run(|c| {
-            address_events::table
-                .filter(address_events::kind.eq("resent"))
-                .select(address_events::delivery_id)
-                .load::<Option<String>>(c)
-                .map_err(DbError::from)
-        })
-        .await
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect();
-    let mut resent_sorted = resent.clone();
-    resent_sorted.sort();
+    // The provider has each message before the worker records what it did
+    // (its completion, and a re-send's history event, follow the call):
+    // wait for the records, not only for the messages.
     let mut in_flight_sorted = in_flight.clone();
     in_flight_sorted.sort();
+    let record_deadline = Instant::now() + Duration::from_secs(20);
+    let resent_sorted = loop {
+        let mut resent: Vec<String> = test_db
+            .db
+            .run(|c| {
+                address_events::table
+                    .filter(address_events::kind.eq("resent"))
+                    .select(address_events::delivery_id)
+                    .load::<Option<String>>(c)
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        resent.sort();
+        if resent == in_flight_sorted || Instant::now() > record_deadline {
+            break resent;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert_eq!(
         resent_sorted, in_flight_sorted,
         "each in-flight delivery's re-send is recorded in its history"
