@@ -208,25 +208,38 @@ pub async fn class_labels(
     t: &Text,
     ids: &[String],
 ) -> Vec<Choice> {
-    let looked = futures::future::join_all(ids.iter().map(|id| {
+    let look = |id: &String| {
         let mut roster = state.roster();
         let request = caller.request(rpb::GetClassRequest {
             class_id: id.clone(),
         });
-        async move { roster.get_class(request).await }
-    }))
-    .await;
+        async move { roster.get_class(request).await.ok()?.into_inner().class }
+    };
+    labelled(t, ids, look, |_, c| Choice {
+        checked: true,
+        ..class_choice(c)
+    })
+    .await
+}
+
+/// Each picked id as a checked choice: named by `look` when the reader may
+/// see it, else "unnamed". The lookups go out together.
+async fn labelled<T, Fut>(
+    t: &Text,
+    ids: &[String],
+    look: impl Fn(&String) -> Fut,
+    choice: impl Fn(&String, T) -> Choice,
+) -> Vec<Choice>
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let looked = futures::future::join_all(ids.iter().map(look)).await;
     ids.iter()
         .zip(looked)
-        .map(
-            |(id, answer)| match answer.ok().and_then(|a| a.into_inner().class) {
-                Some(c) => Choice {
-                    checked: true,
-                    ..class_choice(c)
-                },
-                None => unnamed(t, id),
-            },
-        )
+        .map(|(id, found)| match found {
+            Some(found) => choice(id, found),
+            None => unnamed(t, id),
+        })
         .collect()
 }
 
@@ -271,28 +284,20 @@ pub async fn student_labels(
     t: &Text,
     ids: &[String],
 ) -> Vec<Choice> {
-    let looked = futures::future::join_all(ids.iter().map(|id| {
+    let look = |id: &String| {
         let mut roster = state.roster();
         let request = caller.request(rpb::GetStudentRequest {
             student_id: id.clone(),
         });
-        async move { roster.get_student(request).await }
-    }))
-    .await;
-    ids.iter()
-        .zip(looked)
-        .map(
-            |(id, answer)| match answer.ok().and_then(|a| a.into_inner().student) {
-                Some(s) => Choice {
-                    id: id.clone(),
-                    detail: grade_words(t, &s.grade),
-                    label: s.display_name,
-                    checked: true,
-                },
-                None => unnamed(t, id),
-            },
-        )
-        .collect()
+        async move { roster.get_student(request).await.ok()?.into_inner().student }
+    };
+    labelled(t, ids, look, |id, s| Choice {
+        id: id.clone(),
+        detail: grade_words(t, &s.grade),
+        label: s.display_name,
+        checked: true,
+    })
+    .await
 }
 
 fn account_choice(t: &Text, a: idpb::Account) -> Choice {
